@@ -1,0 +1,231 @@
+import re
+
+from django.conf import settings
+from rest_framework import serializers
+
+from kameng_api.core.fields import IdField, SafePrimaryKeyRelatedField
+
+from ..codes import ClaimKind, DisputeType, Outcome, PaymentChannel, ProductType, Status
+from ..masking import mask_id_number, mask_name, mask_phone
+from ..models import ApiKey, Case, CaseEvent, Claim, Merchant, Platform, User
+
+PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+ID_RE = re.compile(r"^\d{17}[\dXx]$")
+ORDER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-./#:]*$")
+CREDIT_CODE_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+HOST_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}$")
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK = "10X98765432"
+
+
+def money_field(**kwargs):
+    return serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0,
+                                    max_value=settings.KAMENG_MAX_AMOUNT, **kwargs)
+
+
+def valid_id_number(value: str) -> bool:
+    """GB 11643: 17 digits and a check character."""
+    if not ID_RE.match(value):
+        return False
+    total = sum(int(d) * w for d, w in zip(value[:17], ID_WEIGHTS, strict=True))
+    return ID_CHECK[total % 11] == value[17].upper()
+
+
+class ConsumerSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    phone = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    id_number = serializers.CharField(max_length=18, required=False, allow_blank=True,
+                                      help_text="18-character resident ID number (GB 11643), checked.")
+    payment_account = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+    def validate_name(self, value):
+        value = value.strip()
+        if not value:
+            raise serializers.ValidationError("The consumer's name is required.")
+        return value
+
+    def validate_phone(self, value):
+        value = value.replace(" ", "")
+        if value and not PHONE_RE.match(value):
+            raise serializers.ValidationError("Not a Chinese mobile (1xxxxxxxxxx) or landline (0xx-xxxxxxxx) number.")
+        return value
+
+    def validate_id_number(self, value):
+        value = value.strip().upper()
+        if value and not valid_id_number(value):
+            raise serializers.ValidationError("Not a valid 18-character resident ID number.")
+        return value
+
+
+class MaskedConsumerSerializer(serializers.Serializer):
+    """Lists show the consumer masked (张*, 138****5678)."""
+
+    name = serializers.SerializerMethodField()
+    phone = serializers.SerializerMethodField()
+    id_number = serializers.SerializerMethodField()
+
+    def get_name(self, obj) -> str:
+        return mask_name(obj.name)
+
+    def get_phone(self, obj) -> str:
+        return mask_phone(obj.phone)
+
+    def get_id_number(self, obj) -> str:
+        return mask_id_number(obj.id_number)
+
+
+class ClaimSerializer(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(choices=ClaimKind.choices)
+    amount = money_field(required=False, allow_null=True,
+                         help_text="CNY. Left out for punitive claims, it is computed (3× the price, ≥ 500).")
+    unreasonable = serializers.BooleanField(read_only=True, help_text="Far beyond the loss (seed 000).")
+
+    class Meta:
+        model = Claim
+        fields = ["kind", "amount", "unreasonable"]
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    platform = SafePrimaryKeyRelatedField(queryset=Platform.objects.all())
+    merchant_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    order_number = serializers.CharField(max_length=64)
+    product_type = serializers.ChoiceField(choices=ProductType.choices)
+    face_value = money_field(required=False, allow_null=True)
+    amount_paid = money_field(help_text="CNY, as a decimal string, e.g. \"100.00\".")
+    payment_channel = serializers.ChoiceField(choices=PaymentChannel.choices)
+    dispute_type = serializers.ChoiceField(choices=DisputeType.choices)
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    merchant_promise = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    consumer = ConsumerSerializer()
+    claims = ClaimSerializer(many=True)
+    status = serializers.ChoiceField(choices=Status.choices, read_only=True)
+    assignee = serializers.PrimaryKeyRelatedField(read_only=True)
+    outcome = serializers.ChoiceField(choices=Outcome.choices, read_only=True)
+
+    class Meta:
+        model = Case
+        fields = [
+            "id", "reference", "platform", "merchant_name", "order_number", "product_type", "face_value",
+            "amount_paid", "payment_channel", "purchased_at", "delivered_at", "problem_found_at",
+            "dispute_type", "description", "merchant_promise", "fraud_suspected", "waiting_on_consumer",
+            "consumer", "claims", "status", "assignee", "outcome", "amount_recovered", "resolution",
+            "consumer_rating", "closed_at", "version", "created_at", "updated_at",
+        ]
+        read_only_fields = ["id", "reference", "status", "assignee", "outcome", "amount_recovered", "resolution",
+                            "consumer_rating", "closed_at", "version", "created_at", "updated_at"]
+        extra_kwargs = {"waiting_on_consumer": {"required": False}, "fraud_suspected": {"required": False}}
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["merchant_name"] = instance.merchant.name if instance.merchant_id else ""
+        return data
+
+    def validate_order_number(self, value):
+        value = value.strip()
+        if not ORDER_RE.match(value):
+            raise serializers.ValidationError("Letters, digits and - _ . / # : only.")
+        return value
+
+    def validate_claims(self, value):
+        if len(value) > len(ClaimKind.values):
+            raise serializers.ValidationError("At most one claim of each kind.")
+        return value
+
+
+class CaseListSerializer(CaseSerializer):
+    consumer = MaskedConsumerSerializer(read_only=True)
+
+
+class TransitionOutcomeSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    amount_recovered = money_field(required=False, allow_null=True)
+    resolution = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    consumer_rating = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True,
+                                               help_text="The consumer's own rating of the outcome, 1–5.")
+
+
+class TransitionSerializer(serializers.Serializer):
+    to = serializers.ChoiceField(choices=Status.choices)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    outcome = TransitionOutcomeSerializer(required=False, help_text="Required when `to` is resolved.")
+
+
+class AssignSerializer(serializers.Serializer):
+    assignee = IdField(allow_null=True, help_text="A staff user of your organization, or null to unassign.")
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class CaseEventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_display", read_only=True)
+
+    class Meta:
+        model = CaseEvent
+        fields = ["id", "kind", "from_status", "to_status", "note", "data", "actor", "occurred_at", "recorded_at"]
+
+
+class PlatformSerializer(serializers.ModelSerializer):
+    domains = serializers.ListField(child=serializers.CharField(max_length=253), max_length=20, required=False)
+    complaint_window_hours = serializers.IntegerField(
+        min_value=1, max_value=24 * 30, required=False,
+        help_text="The platform's published complaint window: typically 24, 48, 72 or 168 (7 days).",
+    )
+    response_working_days = serializers.IntegerField(min_value=1, max_value=30, required=False)
+
+    class Meta:
+        model = Platform
+        fields = ["id", "name", "domains", "company_name", "credit_code", "icp_number", "has_deposit_scheme",
+                  "complaint_window_hours", "complaint_window_from", "response_working_days", "cross_border",
+                  "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+        extra_kwargs = {"name": {"validators": []}}
+
+    def validate_name(self, value):
+        value = value.strip()
+        if not value:
+            raise serializers.ValidationError("A platform needs a name.")
+        return value
+
+    def validate_domains(self, value):
+        cleaned = []
+        for domain in value:
+            domain = domain.strip().lower()
+            if not HOST_RE.match(domain):
+                raise serializers.ValidationError(f"Not a domain name: {domain[:60]!r}.")
+            cleaned.append(domain)
+        return sorted(set(cleaned))
+
+    def validate_credit_code(self, value):
+        value = value.strip().upper()
+        if value and not CREDIT_CODE_RE.match(value):
+            raise serializers.ValidationError("A unified social credit code has 18 characters (GB 32100).")
+        return value
+
+
+class MerchantSerializer(serializers.ModelSerializer):
+    platform = SafePrimaryKeyRelatedField(queryset=Platform.objects.all())
+
+    class Meta:
+        model = Merchant
+        fields = ["id", "platform", "name", "shop_url", "unreachable", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class StaffUserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "username", "first_name", "last_name", "role"]
+
+
+class ApiKeySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiKey
+        fields = ["id", "name", "prefix", "can_read_stats", "created_at", "last_used_at", "revoked_at"]
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, style={"input_type": "password"})
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()

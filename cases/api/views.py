@@ -1,0 +1,210 @@
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from kameng_api.core.idempotency import idempotent
+from kameng_api.core.openapi import error_response
+from kameng_api.core.permissions import (
+    CASE_CREATORS,
+    CASE_READERS,
+    CASE_WRITERS,
+    EVERYONE,
+    SUPERVISORS,
+)
+
+from .. import selectors, services
+from ..filters import CaseFilter
+from . import examples
+from .serializers import (
+    AssignSerializer,
+    CaseEventSerializer,
+    CaseListSerializer,
+    CaseSerializer,
+    MerchantSerializer,
+    PlatformSerializer,
+    TokenRequestSerializer,
+    TokenSerializer,
+    TransitionSerializer,
+)
+
+ID_REGEX = r"[0-9]{1,18}"
+
+IF_MATCH = OpenApiParameter(
+    "If-Match", str, OpenApiParameter.HEADER, required=False,
+    description="The case's ETag from a GET; a stale one is refused with 409.",
+)
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    description="Partner writes: a retry with the same key and body returns the first answer.",
+)
+DUPLICATE = error_response(409, "Duplicate (same organization, platform and order number) or stale If-Match.",
+                           "duplicate_case",
+                           "A case for this order on this platform already exists: KM-2026-000042 (id 42); "
+                           "order_number.")
+ILLEGAL = error_response(409, "Illegal transition (the allowed ones are named) or stale If-Match.",
+                         "illegal_transition",
+                         "Cannot move a case from intake to legal. Allowed from intake: collecting_evidence, "
+                         "negotiating, rejected, withdrawn.")
+
+
+class TokenView(APIView):
+    """Staff login: exchange a username and password for a token (`Authorization: Token <token>`)."""
+
+    authentication_classes = []
+    permission_classes = []
+
+    @extend_schema(tags=["auth"], request=TokenRequestSerializer, responses={200: TokenSerializer})
+    def post(self, request):
+        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        token, _created = Token.objects.get_or_create(user=serializer.validated_data["user"])
+        return Response({"token": token.key})
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List cases (consumer masked)", responses={200: CaseListSerializer}),
+    retrieve=extend_schema(summary="A case, with the consumer in full (the read is audit-logged)",
+                           examples=[examples.CASE_RESPONSE]),
+    create=extend_schema(summary="Register a complaint", parameters=[IDEMPOTENCY_KEY],
+                         examples=[examples.CASE_CREATE, examples.CASE_RESPONSE],
+                         responses={201: CaseSerializer, 409: DUPLICATE}),
+    partial_update=extend_schema(summary="Correct a case", parameters=[IF_MATCH],
+                                 responses={200: CaseSerializer, 409: DUPLICATE}),
+)
+@extend_schema(tags=["cases"])
+class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = CaseSerializer
+    filterset_class = CaseFilter
+    lookup_value_regex = ID_REGEX
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    roles = {
+        "list": CASE_READERS, "retrieve": CASE_READERS, "create": CASE_CREATORS,
+        "partial_update": CASE_WRITERS, "transition": CASE_WRITERS, "assign": SUPERVISORS,
+        "history": CASE_READERS,
+    }
+
+    def get_queryset(self):
+        return selectors.case_list(user=self.request.user)
+
+    def get_serializer_class(self):
+        return CaseListSerializer if self.action == "list" else CaseSerializer
+
+    def retrieve(self, request, *args, **kwargs):
+        case = self.get_object()
+        services.consumer_read_logged(actor=request.user, case=case, request=request)
+        response = Response(CaseSerializer(case).data)
+        response["ETag"] = case.etag
+        return response
+
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        serializer = CaseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        case = services.case_create(actor=request.user, data=serializer.validated_data)
+        case = selectors.case_get(user=request.user, case_id=case.pk)
+        response = Response(CaseSerializer(case).data, status=status.HTTP_201_CREATED)
+        response["ETag"] = case.etag
+        response["Location"] = f"/api/v1/cases/{case.pk}/"
+        return response
+
+    def partial_update(self, request, *args, **kwargs):
+        case = self.get_object()
+        serializer = CaseSerializer(case, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        case = services.case_update(actor=request.user, case=case, data=dict(serializer.validated_data),
+                                    if_match=request.headers.get("If-Match"))
+        case = selectors.case_get(user=request.user, case_id=case.pk)
+        response = Response(CaseSerializer(case).data)
+        response["ETag"] = case.etag
+        return response
+
+    @extend_schema(summary="Move the case along its state machine", request=TransitionSerializer,
+                   responses={200: CaseSerializer, 409: ILLEGAL}, parameters=[IF_MATCH],
+                   examples=[examples.TRANSITION, examples.RESOLVE])
+    @action(detail=True, methods=["post"])
+    def transition(self, request, pk=None):
+        case = self.get_object()
+        serializer = TransitionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        case = services.case_transition(actor=request.user, case=case, to=data["to"], note=data["note"],
+                                        outcome=data.get("outcome"), if_match=request.headers.get("If-Match"))
+        case = selectors.case_get(user=request.user, case_id=case.pk)
+        response = Response(CaseSerializer(case).data)
+        response["ETag"] = case.etag
+        return response
+
+    @extend_schema(summary="Assign the case (supervisors)", request=AssignSerializer,
+                   responses={200: CaseSerializer})
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        case = self.get_object()
+        serializer = AssignSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        case = services.case_assign(actor=request.user, case=case,
+                                    assignee_id=serializer.validated_data["assignee"],
+                                    note=serializer.validated_data["note"])
+        return Response(CaseSerializer(selectors.case_get(user=request.user, case_id=case.pk)).data)
+
+    @extend_schema(summary="The case's history: every event with actor and time",
+                   responses={200: CaseEventSerializer(many=True)})
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def history(self, request, pk=None):
+        case = self.get_object()
+        events = case.events.select_related("actor_user", "actor_key").all()
+        return Response(CaseEventSerializer(events, many=True).data)
+
+
+@extend_schema(tags=["platforms"])
+@extend_schema_view(
+    create=extend_schema(summary="Add a platform (supervisors)", examples=[examples.PLATFORM]),
+    partial_update=extend_schema(summary="Edit a platform (supervisors)"),
+)
+class PlatformViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The shared registry of platforms: every role reads it, supervisors edit it."""
+
+    serializer_class = PlatformSerializer
+    lookup_value_regex = ID_REGEX
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    roles = {"list": EVERYONE, "retrieve": EVERYONE, "create": SUPERVISORS, "partial_update": SUPERVISORS}
+    filterset_fields = ["cross_border", "has_deposit_scheme"]
+
+    def get_queryset(self):
+        return selectors.platform_list()
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        platform = services.platform_save(actor=request.user, data=serializer.validated_data)
+        return Response(PlatformSerializer(platform).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        platform = self.get_object()
+        serializer = self.get_serializer(platform, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        platform = services.platform_save(actor=request.user, platform=platform, data=serializer.validated_data)
+        return Response(PlatformSerializer(platform).data)
+
+
+@extend_schema(tags=["platforms"], parameters=[
+    OpenApiParameter("platform", int, description="Only this platform's merchants."),
+    OpenApiParameter("search", str, description="Name contains."),
+])
+class MerchantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = MerchantSerializer
+    lookup_value_regex = ID_REGEX
+    roles = {"list": EVERYONE, "retrieve": EVERYONE}
+    filter_backends = []
+
+    def get_queryset(self):
+        platform = self.request.query_params.get("platform", "")
+        platform_id = int(platform) if platform.isdigit() and len(platform) < 18 else None
+        if platform and platform_id is None:
+            raise Http404
+        return selectors.merchant_list(platform_id=platform_id,
+                                       search=self.request.query_params.get("search", "")[:100])

@@ -1,0 +1,42 @@
+from django import forms
+from django.db.models import Q
+from django_filters import rest_framework as filters
+
+from kameng_api.core.fields import MAX_ID
+
+from .codes import DisputeType, ProductType, Status
+from .models import Case
+
+
+class IdFilter(filters.Filter):
+    """An id filter that refuses out-of-range numbers with a 400 instead of a database error."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class CaseFilter(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(choices=Status.choices)
+    platform = IdFilter(field_name="platform_id")
+    dispute_type = filters.MultipleChoiceFilter(choices=DisputeType.choices)
+    product_type = filters.MultipleChoiceFilter(choices=ProductType.choices)
+    assignee = IdFilter(field_name="assignee_id")
+    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    search = filters.CharFilter(method="filter_search", max_length=100,
+                                help_text="Reference or order number (contains).")
+
+    class Meta:
+        model = Case
+        fields = ["status", "platform", "dispute_type", "product_type", "assignee", "created_after",
+                  "created_before", "search"]
+
+    def filter_search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(reference__icontains=value) | Q(order_number__icontains=value))

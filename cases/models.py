@@ -1,0 +1,324 @@
+"""Organizations, people and the case itself (PRODUCT.md, "cases")."""
+
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .codes import (
+    PARTNER,
+    ClaimKind,
+    DisputeType,
+    EventKind,
+    Outcome,
+    PaymentChannel,
+    ProductType,
+    Role,
+    Status,
+)
+
+
+class Organization(models.Model):
+    slug = models.SlugField(_("slug"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
+
+    def __str__(self):
+        return self.name
+
+
+class User(AbstractUser):
+    """A staff member of one organization, with one role (API.md, "Roles")."""
+
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("organization"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="users",
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True)
+
+    class Meta:
+        verbose_name = _("staff user")
+        verbose_name_plural = _("staff users")
+
+    @property
+    def api_key(self):
+        return None
+
+
+class ApiKey(models.Model):
+    """A partner app's key. Only a SHA-256 of the secret is stored; the key is shown once."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys",
+                                     verbose_name=_("organization"))
+    name = models.CharField(_("app name"), max_length=200)
+    prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
+    hashed_key = models.CharField(_("hashed key"), max_length=64, editable=False)
+    can_read_stats = models.BooleanField(_("may read statistics"), default=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("partner API key")
+        verbose_name_plural = _("partner API keys")
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self):
+        return self.revoked_at is None
+
+
+class PartnerPrincipal:
+    """What `request.user` is for a request made with an API key: an organization and a role."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_staff = False
+    is_superuser = False
+    role = PARTNER
+
+    def __init__(self, api_key: ApiKey):
+        self.api_key = api_key
+        self.organization = api_key.organization
+        self.organization_id = api_key.organization_id
+        self.pk = self.id = f"api-key-{api_key.pk}"
+        self.username = f"api-key:{api_key.prefix}"
+
+    def __str__(self):
+        return self.username
+
+    def has_perm(self, *args, **kwargs):
+        return False
+
+
+class Platform(models.Model):
+    """A 卡盟 platform: the shared registry every organization files against."""
+
+    class WindowStart(models.TextChoices):
+        DELIVERY = "delivery", _("after delivery")
+        DISCOVERY = "discovery", _("after the problem is found")
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    domains = models.JSONField(_("domains"), default=list, blank=True)
+    company_name = models.CharField(_("operating company"), max_length=200, blank=True)
+    credit_code = models.CharField(_("unified social credit code (统一社会信用代码)"), max_length=18, blank=True)
+    icp_number = models.CharField(_("ICP filing number"), max_length=64, blank=True)
+    has_deposit_scheme = models.BooleanField(_("deposit / 先行赔付 scheme"), default=False)
+    complaint_window_hours = models.PositiveIntegerField(
+        _("complaint window (hours)"), default=72,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 365)],
+    )
+    complaint_window_from = models.CharField(
+        _("complaint window counted from"), max_length=10, choices=WindowStart.choices,
+        default=WindowStart.DELIVERY,
+    )
+    response_working_days = models.PositiveSmallIntegerField(
+        _("answer time (working days)"), default=3, validators=[MinValueValidator(1), MaxValueValidator(60)],
+    )
+    cross_border = models.BooleanField(_("cross-border"), default=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("platform")
+        verbose_name_plural = _("platforms")
+
+    def __str__(self):
+        return self.name
+
+
+class Merchant(models.Model):
+    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="merchants",
+                                 verbose_name=_("platform"))
+    name = models.CharField(_("name"), max_length=200)
+    shop_url = models.URLField(_("shop URL"), blank=True)
+    unreachable = models.BooleanField(_("unreachable (失联)"), default=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["platform__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["platform", "name"], name="merchant_unique_per_platform")]
+        verbose_name = _("merchant")
+        verbose_name_plural = _("merchants")
+
+    def __str__(self):
+        return f"{self.name} @ {self.platform}"
+
+
+class Consumer(models.Model):
+    """Personal data (PIPL): masked in lists, hidden from analysts, every read audit-logged."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="consumers")
+    name = models.CharField(_("name"), max_length=100)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    id_number = models.CharField(_("ID number"), max_length=18, blank=True)
+    payment_account = models.CharField(_("payment account"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("consumer")
+        verbose_name_plural = _("consumers")
+
+    def __str__(self):
+        from .masking import mask_name
+
+        return mask_name(self.name)
+
+
+class CaseQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """The cases `user` may see: its organization's; a partner key only partner-filed ones."""
+        role = getattr(user, "role", None)
+        org_id = getattr(user, "organization_id", None)
+        if not getattr(user, "is_authenticated", False) or org_id is None:
+            return self.none()
+        if role == PARTNER:
+            return self.filter(organization_id=org_id, filed_by_key__isnull=False)
+        if role in (Role.INTAKE, Role.HANDLER, Role.SUPERVISOR):
+            return self.filter(organization_id=org_id)
+        return self.none()
+
+    def open(self):
+        from .codes import OPEN_STATUSES
+
+        return self.filter(status__in=OPEN_STATUSES)
+
+
+class Case(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="cases",
+                                     verbose_name=_("organization"))
+    reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
+    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="cases",
+                                 verbose_name=_("platform"))
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="cases", null=True,
+                                 blank=True, verbose_name=_("merchant"))
+    order_number = models.CharField(_("order number"), max_length=64)
+    product_type = models.CharField(_("product type"), max_length=20, choices=ProductType.choices)
+    face_value = models.DecimalField(_("face value (CNY)"), max_digits=12, decimal_places=2, null=True,
+                                     blank=True)
+    amount_paid = models.DecimalField(_("amount paid (CNY)"), max_digits=12, decimal_places=2)
+    payment_channel = models.CharField(_("payment channel"), max_length=20, choices=PaymentChannel.choices)
+    purchased_at = models.DateTimeField(_("purchased at"))
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    problem_found_at = models.DateTimeField(_("problem found at"))
+    dispute_type = models.CharField(_("dispute type"), max_length=30, choices=DisputeType.choices)
+    description = models.TextField(_("description"), blank=True)
+    merchant_promise = models.TextField(_("what the merchant promised"), blank=True)
+    fraud_suspected = models.BooleanField(_("signs of fraud"), default=False)
+    consumer = models.ForeignKey(Consumer, on_delete=models.PROTECT, related_name="cases",
+                                 verbose_name=_("consumer"))
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.INTAKE,
+                              db_index=True)
+    assignee = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="assigned_cases", verbose_name=_("assignee"))
+    waiting_on_consumer = models.BooleanField(_("waiting on the consumer"), default=False)
+    filed_by_key = models.ForeignKey(ApiKey, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="cases", verbose_name=_("filed by partner key"))
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+", verbose_name=_("created by"))
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
+    amount_recovered = models.DecimalField(_("amount recovered (CNY)"), max_digits=12, decimal_places=2,
+                                           null=True, blank=True)
+    resolution = models.TextField(_("resolution"), blank=True)
+    consumer_rating = models.PositiveSmallIntegerField(
+        _("consumer's rating of the outcome (1-5)"), null=True, blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+    )
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "platform", "order_number"],
+                                    name="case_unique_order_per_org_platform"),
+            models.CheckConstraint(condition=models.Q(amount_paid__gt=Decimal("0")),
+                                   name="case_amount_paid_positive"),
+        ]
+        indexes = [models.Index(fields=["organization", "status"]), models.Index(fields=["platform", "created_at"])]
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+
+    def __str__(self):
+        return self.reference
+
+    @property
+    def is_open(self):
+        from .codes import OPEN_STATUSES
+
+        return self.status in OPEN_STATUSES
+
+    @property
+    def etag(self):
+        return f'"{self.pk}-{self.version}"'
+
+
+class Claim(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="claims", verbose_name=_("case"))
+    kind = models.CharField(_("kind"), max_length=20, choices=ClaimKind.choices)
+    amount = models.DecimalField(_("amount (CNY)"), max_digits=12, decimal_places=2, null=True, blank=True)
+    unreasonable = models.BooleanField(_("flagged as unreasonable"), default=False)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["case", "kind"], name="claim_one_per_kind")]
+        verbose_name = _("claim")
+        verbose_name_plural = _("claims")
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.amount or ''}".strip()
+
+
+class CaseEvent(models.Model):
+    """The case's history: every transition and change, with actor and time."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events", verbose_name=_("case"))
+    kind = models.CharField(_("kind"), max_length=30, choices=EventKind.choices)
+    from_status = models.CharField(_("from"), max_length=20, choices=Status.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=20, choices=Status.choices, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    actor_user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                   verbose_name=_("actor"))
+    actor_key = models.ForeignKey(ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                  verbose_name=_("partner key"))
+    occurred_at = models.DateTimeField(_("occurred at"), db_index=True)
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        verbose_name = _("case event")
+        verbose_name_plural = _("case events")
+
+    def __str__(self):
+        return f"{self.case_id} {self.kind} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def actor_display(self):
+        if self.actor_user_id:
+            return self.actor_user.get_username()
+        if self.actor_key_id:
+            return f"api-key:{self.actor_key.prefix}"
+        return "system"
+
+
+class ReferenceCounter(models.Model):
+    """One row per year; `KM-<year>-<6 digits>` numbers come from it under a row lock."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)

@@ -1,0 +1,49 @@
+"""Case rules that are data: the status machine and the claim rules (PRODUCT.md; seed 000)."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from .codes import DisputeType, Status
+
+S = Status
+
+# Forward along the ladder, or out of it. A move not listed is illegal (409, allowed moves named).
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    S.INTAKE: (S.COLLECTING_EVIDENCE, S.NEGOTIATING, S.REJECTED, S.WITHDRAWN),
+    S.COLLECTING_EVIDENCE: (S.NEGOTIATING, S.PLATFORM_REVIEW, S.REJECTED, S.WITHDRAWN),
+    S.NEGOTIATING: (S.COLLECTING_EVIDENCE, S.PLATFORM_REVIEW, S.RESOLVED, S.REJECTED, S.WITHDRAWN),
+    S.PLATFORM_REVIEW: (S.COLLECTING_EVIDENCE, S.THIRD_PARTY, S.RESOLVED, S.REJECTED, S.WITHDRAWN),
+    S.THIRD_PARTY: (S.COLLECTING_EVIDENCE, S.LEGAL, S.RESOLVED, S.REJECTED, S.WITHDRAWN),
+    S.LEGAL: (S.RESOLVED, S.REJECTED, S.WITHDRAWN),
+    S.RESOLVED: (),
+    S.REJECTED: (),
+    S.WITHDRAWN: (),
+}
+
+# Moves only a supervisor may make: the legal level needs a supervisor's approval (PRODUCT.md).
+SUPERVISOR_ONLY_TARGETS = frozenset({S.LEGAL})
+
+# Consumer Rights Protection Law art. 55: three times the price, at least 500 CNY, only for fraud.
+PUNITIVE_MULTIPLIER = Decimal(3)
+PUNITIVE_MINIMUM = Decimal(500)
+FRAUD_DISPUTE_TYPES = frozenset({DisputeType.FRAUD})
+
+CENT = Decimal("0.01")
+
+
+def allowed_targets(status: str) -> tuple[str, ...]:
+    return TRANSITIONS.get(status, ())
+
+
+def punitive_amount(amount_paid: Decimal) -> Decimal:
+    """退一赔三: 3 × the price, and 500 CNY where three times the price is less."""
+    return max(amount_paid * PUNITIVE_MULTIPLIER, PUNITIVE_MINIMUM).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def is_unreasonable(kind: str, amount: Decimal | None, amount_paid: Decimal, ratio: int) -> bool:
+    """Seed 000: a claim far beyond the loss (a 10 CNY card, 1000 CNY asked) lowers the chance of success.
+
+    A refund or compensation above `ratio` × the price is flagged; the statutory punitive amount never is.
+    """
+    if amount is None or kind in ("punitive", "redelivery"):
+        return False
+    return amount > amount_paid * ratio

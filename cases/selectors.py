@@ -1,0 +1,44 @@
+"""Reads of cases, always through the organization-scoped queryset."""
+
+from django.db.models import Q, QuerySet
+
+from .models import Case, Merchant, Platform, User
+
+
+def case_list(*, user, filters: dict | None = None) -> QuerySet[Case]:
+    qs = (
+        Case.objects.for_user(user)
+        .select_related("platform", "merchant", "consumer", "assignee")
+        .prefetch_related("claims")
+    )
+    if filters:
+        from .filters import CaseFilter
+
+        qs = CaseFilter(filters, queryset=qs).qs
+    return qs
+
+
+def case_get(*, user, case_id) -> Case:
+    """The case if `user` may see it; Case.DoesNotExist (a 404) otherwise, whatever the reason."""
+    return case_list(user=user).get(pk=case_id)
+
+
+def platform_list() -> QuerySet[Platform]:
+    return Platform.objects.all()
+
+
+def merchant_list(*, platform_id=None, search: str = "") -> QuerySet[Merchant]:
+    qs = Merchant.objects.select_related("platform")
+    if platform_id:
+        qs = qs.filter(platform_id=platform_id)
+    if search:
+        qs = qs.filter(Q(name__icontains=search))
+    return qs
+
+
+def assignable_users(*, organization_id) -> QuerySet[User]:
+    from .codes import Role
+
+    return User.objects.filter(
+        organization_id=organization_id, is_active=True, role__in=(Role.INTAKE, Role.HANDLER, Role.SUPERVISOR)
+    )

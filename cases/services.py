@@ -1,0 +1,386 @@
+"""Writes to cases: validate, write inside one transaction, record the event."""
+
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kameng_api.core.audit import audit_record
+from kameng_api.core.exceptions import Conflict
+
+from . import rules
+from .codes import PARTNER, ClaimKind, EventKind, Role, Status
+from .models import (
+    ApiKey,
+    Case,
+    CaseEvent,
+    Claim,
+    Consumer,
+    Merchant,
+    Organization,
+    Platform,
+    ReferenceCounter,
+    User,
+)
+
+CLOCK_SKEW = timedelta(minutes=5)
+EARLIEST = datetime(2000, 1, 1, tzinfo=dt_timezone.utc)
+
+EDITABLE_FIELDS = (
+    "merchant_name", "order_number", "product_type", "face_value", "amount_paid", "payment_channel",
+    "purchased_at", "delivered_at", "problem_found_at", "dispute_type", "description", "merchant_promise",
+    "fraud_suspected", "waiting_on_consumer", "platform",
+)
+
+
+# --- organizations, people, keys -------------------------------------------------------------------
+
+def organization_create(*, slug: str, name: str) -> Organization:
+    if Organization.objects.filter(slug=slug).exists():
+        raise ValidationError({"slug": _("An organization with this slug already exists.")})
+    org = Organization(slug=slug, name=name)
+    org.full_clean()
+    org.save()
+    return org
+
+
+def staff_user_create(*, username: str, organization: Organization, role: str, password: str,
+                      email: str = "") -> User:
+    if role not in Role.values:
+        raise ValidationError({"role": _("Unknown role %(role)s.") % {"role": role}})
+    if User.objects.filter(username=username).exists():
+        raise ValidationError({"username": _("A user with this username already exists.")})
+    from django.contrib.auth.password_validation import validate_password
+
+    user = User(username=username, organization=organization, role=role, email=email,
+                is_staff=role != Role.ANALYST)
+    validate_password(password, user)
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    from .roles import sync_role_group
+
+    sync_role_group(user)
+    return user
+
+
+def api_key_create(*, organization: Organization, name: str, can_read_stats: bool = False) -> tuple[ApiKey, str]:
+    """Return the key row and the key itself, which is not stored and cannot be shown again."""
+    from kameng_api.core.authentication import generate_key, hash_key
+
+    prefix, raw = generate_key()
+    key = ApiKey.objects.create(organization=organization, name=name, prefix=prefix, hashed_key=hash_key(raw),
+                                can_read_stats=can_read_stats)
+    return key, raw
+
+
+def api_key_revoke(*, key: ApiKey) -> ApiKey:
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    return key
+
+
+# --- platforms ---------------------------------------------------------------------------------------
+
+def platform_save(*, actor, platform: Platform | None = None, data: dict) -> Platform:
+    platform = platform or Platform()
+    for field, value in data.items():
+        setattr(platform, field, value)
+    if Platform.objects.filter(name=platform.name).exclude(pk=platform.pk).exists():
+        raise ValidationError({"name": _("A platform with this name already exists.")})
+    with transaction.atomic():
+        platform.save()
+        audit_record(actor=actor, action="platform_save", obj=platform, detail={"fields": sorted(data)})
+    return platform
+
+
+# --- cases -------------------------------------------------------------------------------------------
+
+def _actor_fields(actor) -> dict:
+    api_key = getattr(actor, "api_key", None)
+    if api_key is not None:
+        return {"actor_key": api_key}
+    return {"actor_user": actor if getattr(actor, "pk", None) else None}
+
+
+def case_event_record(*, case: Case, actor, kind: str, note: str = "", data: dict | None = None,
+                      from_status: str = "", to_status: str = "", occurred_at=None) -> CaseEvent:
+    return CaseEvent.objects.create(
+        case=case, kind=kind, note=note, data=data or {}, from_status=from_status, to_status=to_status,
+        occurred_at=occurred_at or timezone.now(), **_actor_fields(actor),
+    )
+
+
+def _next_reference(now) -> str:
+    year = timezone.localtime(now).year
+    for _attempt in range(3):
+        if ReferenceCounter.objects.filter(year=year).update(last=F("last") + 1):
+            number = ReferenceCounter.objects.get(year=year).last
+            return f"KM-{year}-{number:06d}"
+        try:
+            with transaction.atomic():
+                ReferenceCounter.objects.create(year=year, last=1)
+            return f"KM-{year}-{1:06d}"
+        except IntegrityError:
+            continue
+    raise RuntimeError("could not allocate a case reference")
+
+
+def _validate_times(data: dict, now) -> None:
+    errors = {}
+    latest = now + CLOCK_SKEW
+    for field in ("purchased_at", "delivered_at", "problem_found_at"):
+        value = data.get(field)
+        if value is None:
+            continue
+        if value > latest:
+            errors[field] = _("This time is in the future.")
+        elif value < EARLIEST:
+            errors[field] = _("This time is before 2000; check the date.")
+    purchased, delivered, found = data.get("purchased_at"), data.get("delivered_at"), data.get("problem_found_at")
+    if purchased and delivered and delivered < purchased and "delivered_at" not in errors:
+        errors["delivered_at"] = _("Delivery cannot be before the purchase.")
+    if purchased and found and found < purchased and "problem_found_at" not in errors:
+        errors["problem_found_at"] = _("The problem cannot be found before the purchase.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _checked_claims(claims: list[dict], *, dispute_type: str, amount_paid: Decimal) -> list[Claim]:
+    """The claim rules of PRODUCT.md: one per kind; refund up to the price; punitive only for fraud and
+    at the statutory amount (CPL art. 55); a claim far beyond the loss is flagged (seed 000)."""
+    if not claims:
+        raise ValidationError({"claims": _("Say what the consumer asks for: at least one claim.")})
+    kinds = [c["kind"] for c in claims]
+    if len(kinds) != len(set(kinds)):
+        raise ValidationError({"claims": _("Each kind of claim may appear once.")})
+    ratio = settings.KAMENG_UNREASONABLE_CLAIM_RATIO
+    result = []
+    for claim in claims:
+        kind, amount = claim["kind"], claim.get("amount")
+        if kind == ClaimKind.PUNITIVE:
+            if dispute_type not in rules.FRAUD_DISPUTE_TYPES:
+                raise ValidationError({"claims": _(
+                    "Punitive damages (退一赔三, Consumer Rights Protection Law art. 55) need fraud by the "
+                    "merchant: set the dispute type to fraud, with evidence of it."
+                )})
+            statutory = rules.punitive_amount(amount_paid)
+            if amount is not None and amount != statutory:
+                raise ValidationError({"claims": _(
+                    "Punitive damages under art. 55 are three times the price, at least 500 CNY: "
+                    "%(amount)s CNY for this order."
+                ) % {"amount": statutory}})
+            amount = statutory
+        elif kind == ClaimKind.REDELIVERY:
+            if amount not in (None, Decimal(0)):
+                raise ValidationError({"claims": _("A re-delivery claim has no amount.")})
+            amount = None
+        elif amount is None or amount <= 0:
+            raise ValidationError({"claims": _("A %(kind)s claim needs an amount above zero.") % {"kind": kind}})
+        elif kind == ClaimKind.REFUND and amount > amount_paid:
+            raise ValidationError({"claims": _(
+                "A refund cannot exceed the amount paid (%(paid)s CNY)."
+            ) % {"paid": amount_paid}})
+        result.append(Claim(kind=kind, amount=amount,
+                            unreasonable=rules.is_unreasonable(kind, amount, amount_paid, ratio)))
+    return result
+
+
+def _merchant_for(platform: Platform, name: str) -> Merchant | None:
+    name = (name or "").strip()
+    if not name:
+        return None
+    merchant, _created = Merchant.objects.get_or_create(platform=platform, name=name)
+    return merchant
+
+
+def _raise_duplicate(existing: Case):
+    raise Conflict(
+        _("A case for this order on this platform already exists: %(ref)s (id %(id)s); order_number.")
+        % {"ref": existing.reference, "id": existing.pk},
+        code="duplicate_case",
+    )
+
+
+def case_create(*, actor, data: dict) -> Case:
+    """Register a complaint. `data` is the validated payload of the case serializer."""
+    now = timezone.now()
+    organization_id = actor.organization_id
+    _validate_times(data, now)
+    claims = _checked_claims(data.get("claims") or [], dispute_type=data["dispute_type"],
+                             amount_paid=data["amount_paid"])
+    platform = data["platform"]
+    existing = Case.objects.filter(organization_id=organization_id, platform=platform,
+                                   order_number=data["order_number"]).first()
+    if existing is not None:
+        _raise_duplicate(existing)
+    consumer_data = data["consumer"]
+    try:
+        with transaction.atomic():
+            consumer = Consumer.objects.create(organization_id=organization_id, **consumer_data)
+            case = Case.objects.create(
+                organization_id=organization_id,
+                reference=_next_reference(now),
+                platform=platform,
+                merchant=_merchant_for(platform, data.get("merchant_name", "")),
+                consumer=consumer,
+                filed_by_key=getattr(actor, "api_key", None),
+                created_by=None if actor.role == PARTNER else actor,
+                **{f: data[f] for f in (
+                    "order_number", "product_type", "face_value", "amount_paid", "payment_channel",
+                    "purchased_at", "delivered_at", "problem_found_at", "dispute_type", "description",
+                    "merchant_promise", "fraud_suspected",
+                ) if f in data},
+            )
+            for claim in claims:
+                claim.case = case
+            Claim.objects.bulk_create(claims)
+            case_event_record(case=case, actor=actor, kind=EventKind.CREATED, to_status=case.status,
+                              occurred_at=now)
+            audit_record(actor=actor, action="case_create", obj=case)
+    except IntegrityError:
+        existing = Case.objects.filter(organization_id=organization_id, platform=platform,
+                                       order_number=data["order_number"]).first()
+        if existing is None:
+            raise
+        _raise_duplicate(existing)
+    return case
+
+
+def _locked(case: Case) -> Case:
+    return Case.objects.select_for_update().select_related("platform", "consumer").get(pk=case.pk)
+
+
+def _check_if_match(case: Case, if_match: str | None) -> None:
+    if if_match and if_match.strip() not in ("*", case.etag, f"W/{case.etag}"):
+        raise Conflict(_("The case was changed by someone else (If-Match is stale); reload it and retry."),
+                       code="stale_if_match")
+
+
+def case_update(*, actor, case: Case, data: dict, if_match: str | None = None) -> Case:
+    now = timezone.now()
+    with transaction.atomic():
+        case = _locked(case)
+        _check_if_match(case, if_match)
+        if not case.is_open:
+            raise Conflict(_("A closed case (%(status)s) cannot be changed.") % {"status": case.status},
+                           code="case_closed")
+        merged = {f: getattr(case, f) for f in ("purchased_at", "delivered_at", "problem_found_at")}
+        merged.update({k: v for k, v in data.items() if k in merged})
+        _validate_times(merged, now)
+        changed = []
+        consumer_data = data.pop("consumer", None)
+        claims_data = data.pop("claims", None)
+        if "merchant_name" in data:
+            case.merchant = _merchant_for(data.get("platform", case.platform), data.pop("merchant_name"))
+            changed.append("merchant_name")
+        for field, value in data.items():
+            if field in EDITABLE_FIELDS and getattr(case, field) != value:
+                setattr(case, field, value)
+                changed.append(field)
+        if consumer_data:
+            for field, value in consumer_data.items():
+                setattr(case.consumer, field, value)
+            case.consumer.save()
+            changed.append("consumer")
+        if claims_data is not None or {"amount_paid", "dispute_type"} & set(changed):
+            current = claims_data if claims_data is not None else [
+                {"kind": c.kind, "amount": c.amount} for c in case.claims.all()
+            ]
+            if {"amount_paid"} & set(changed):
+                current = [c if c["kind"] != ClaimKind.PUNITIVE else {"kind": c["kind"], "amount": None}
+                           for c in current]
+            claims = _checked_claims(current, dispute_type=case.dispute_type, amount_paid=case.amount_paid)
+            case.claims.all().delete()
+            for claim in claims:
+                claim.case = case
+            Claim.objects.bulk_create(claims)
+            if claims_data is not None:
+                changed.append("claims")
+        if not changed:
+            return case
+        if Case.objects.filter(organization_id=case.organization_id, platform=case.platform,
+                               order_number=case.order_number).exclude(pk=case.pk).exists():
+            _raise_duplicate(Case.objects.get(organization_id=case.organization_id, platform=case.platform,
+                                              order_number=case.order_number))
+        case.version = F("version") + 1
+        case.save()
+        case.refresh_from_db()
+        case_event_record(case=case, actor=actor, kind=EventKind.UPDATED, data={"fields": sorted(changed)})
+    return case
+
+
+def case_transition(*, actor, case: Case, to: str, note: str = "", outcome: dict | None = None,
+                    if_match: str | None = None) -> Case:
+    """Move the case along the state machine (cases/rules.py); an illegal move is a 409 naming the
+    allowed ones, and reaching the legal level needs a supervisor."""
+    with transaction.atomic():
+        case = _locked(case)
+        _check_if_match(case, if_match)
+        allowed = rules.allowed_targets(case.status)
+        if to not in allowed:
+            names = ", ".join(allowed) or _("none: the case is closed")
+            raise Conflict(
+                _("Cannot move a case from %(from)s to %(to)s. Allowed from %(from)s: %(allowed)s.")
+                % {"from": case.status, "to": to, "allowed": names},
+                code="illegal_transition",
+            )
+        if to in rules.SUPERVISOR_ONLY_TARGETS and actor.role != Role.SUPERVISOR:
+            raise PermissionDenied(_("Only a supervisor may approve the legal level."))
+        outcome = outcome or {}
+        if outcome and to != Status.RESOLVED:
+            raise ValidationError({"outcome": _("An outcome is recorded only when the case is resolved.")})
+        from_status = case.status
+        case.status = to
+        if to == Status.RESOLVED:
+            if not outcome.get("outcome"):
+                raise ValidationError({"outcome": _("Say how the case ended: favourable, partial or unfavourable.")})
+            case.outcome = outcome["outcome"]
+            case.amount_recovered = outcome.get("amount_recovered")
+            case.resolution = outcome.get("resolution", "")
+            case.consumer_rating = outcome.get("consumer_rating")
+        if to in (Status.RESOLVED, Status.REJECTED, Status.WITHDRAWN):
+            case.closed_at = timezone.now()
+            case.waiting_on_consumer = False
+        case.version = F("version") + 1
+        case.save()
+        case.refresh_from_db()
+        case_event_record(case=case, actor=actor, kind=EventKind.STATUS_CHANGED, from_status=from_status,
+                          to_status=to, note=note, data={k: str(v) for k, v in outcome.items() if v is not None})
+    return case
+
+
+def case_assign(*, actor, case: Case, assignee_id: int | None, note: str = "") -> Case:
+    from .selectors import assignable_users
+
+    with transaction.atomic():
+        case = _locked(case)
+        assignee = None
+        if assignee_id is not None:
+            assignee = assignable_users(organization_id=case.organization_id).filter(pk=assignee_id).first()
+            if assignee is None:
+                raise ValidationError({"assignee": _(
+                    "No intake, handler or supervisor with this id in your organization."
+                )})
+        if case.assignee_id == (assignee.pk if assignee else None):
+            return case
+        case.assignee = assignee
+        case.version = F("version") + 1
+        case.save()
+        case.refresh_from_db()
+        case_event_record(case=case, actor=actor, kind=EventKind.ASSIGNED, note=note,
+                          data={"assignee": assignee.get_username() if assignee else None})
+    return case
+
+
+def consumer_read_logged(*, actor, case: Case, request=None) -> None:
+    """PIPL: every read of a consumer's unmasked personal data is audit-logged."""
+    audit_record(actor=actor, action="pii_read", obj=case.consumer, detail={"case": case.reference},
+                 request=request)

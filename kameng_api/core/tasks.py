@@ -1,0 +1,23 @@
+"""enqueue(): the one way services start background work, after the transaction commits."""
+
+import logging
+
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue(task, *args, **kwargs) -> None:
+    """Send `task` once the current transaction commits, so a rolled-back write never sends anything.
+
+    A broker outage is logged, not raised: the row that asked for the work is already committed and the
+    periodic sweeps pick it up again.
+    """
+
+    def send():
+        try:
+            task.apply_async(args=args, kwargs=kwargs)
+        except Exception:
+            logger.exception("could not enqueue %s%r", getattr(task, "name", task), args)
+
+    transaction.on_commit(send)

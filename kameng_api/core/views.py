@@ -1,0 +1,60 @@
+from django.db import connection
+from django.http import JsonResponse
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
+
+
+@extend_schema(
+    tags=["health"],
+    summary="Database and broker reachable",
+    responses={
+        200: inline_serializer("Health", {"status": serializers.CharField(), "database": serializers.CharField(),
+                                          "broker": serializers.CharField()}),
+        503: inline_serializer("HealthDown", {"status": serializers.CharField(),
+                                              "database": serializers.CharField(),
+                                              "broker": serializers.CharField()}),
+    },
+)
+@api_view(["GET"])
+@authentication_classes([])
+@permission_classes([])
+@throttle_classes([])
+def healthz(request):
+    from kameng_api.celery import app
+
+    result = {"database": "ok", "broker": "ok"}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as exc:  # any driver error means "down"
+        result["database"] = f"error: {exc.__class__.__name__}"
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+    except Exception as exc:
+        result["broker"] = f"error: {exc.__class__.__name__}"
+    ok = result["database"] == "ok" and result["broker"] == "ok"
+    from rest_framework.response import Response
+
+    return Response({"status": "ok" if ok else "down", **result}, status=200 if ok else 503)
+
+
+def _error(status, type_, code, detail):
+    return JsonResponse({"type": type_, "errors": [{"code": code, "detail": detail, "attr": None}]}, status=status)
+
+
+def not_found(request, exception=None):
+    return _error(404, "client_error", "not_found", "No such resource.")
+
+
+def server_error(request):
+    return _error(500, "server_error", "error", "A server error occurred.")
+
+
+def bad_request(request, exception=None):
+    return _error(400, "client_error", "bad_request", "Bad request.")
+
+
+def permission_denied(request, exception=None):
+    return _error(403, "client_error", "permission_denied", "You do not have permission to perform this action.")

@@ -1,0 +1,22 @@
+"""Tests run on whatever DATABASE_URL / REDIS_URL say; SQLite and no broker server otherwise."""
+
+import tempfile
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=tempfile.mkdtemp(prefix="kameng-media-"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+REST_FRAMEWORK = {**REST_FRAMEWORK}  # noqa: F405
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"anon": "10000/min", "user": "100000/min"}
+if not REDIS_URL:  # noqa: F405
+    _broker = tempfile.mkdtemp(prefix="kameng-broker-")
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": _broker, "data_folder_out": _broker}
+WHITENOISE_AUTOREFRESH = True
+STATIC_ROOT = tempfile.mkdtemp(prefix="kameng-static-")

@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from kameng_api.core.views import healthz
+
+api_v1 = [
+    path("", include("cases.api.urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("healthz", healthz, name="healthz"),
+]
+
+handler400 = "kameng_api.core.views.bad_request"
+handler403 = "kameng_api.core.views.permission_denied"
+handler404 = "kameng_api.core.views.not_found"
+handler500 = "kameng_api.core.views.server_error"

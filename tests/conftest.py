@@ -1,0 +1,149 @@
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from cases.codes import Role
+from cases.services import api_key_create
+
+from .factories import OrganizationFactory, PlatformFactory, UserFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require(condition: bool, why: str):
+    """Skip a test that needs a real service, except under CI=true, where a missing service fails it."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"CI=true but {why}")
+    pytest.skip(why)
+
+
+@pytest.fixture
+def org(db):
+    return OrganizationFactory()
+
+
+@pytest.fixture
+def other_org(db):
+    return OrganizationFactory()
+
+
+@pytest.fixture
+def platform(db):
+    return PlatformFactory()
+
+
+def _client_for(user):
+    client = APIClient()
+    client.force_authenticate(user=user)
+    return client
+
+
+@pytest.fixture
+def make_user(db, org):
+    def make(role=Role.HANDLER, organization=None, **kwargs):
+        return UserFactory(role=role, organization=organization or org, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def user_client(make_user):
+    """user_client(role, organization=None) -> an APIClient authenticated as a new user of that role."""
+
+    def make(role=Role.HANDLER, organization=None):
+        client = _client_for(make_user(role, organization))
+        return client
+
+    return make
+
+
+@pytest.fixture
+def intake(user_client):
+    return user_client(Role.INTAKE)
+
+
+@pytest.fixture
+def handler(user_client):
+    return user_client(Role.HANDLER)
+
+
+@pytest.fixture
+def supervisor(user_client):
+    return user_client(Role.SUPERVISOR)
+
+
+@pytest.fixture
+def analyst(user_client):
+    return user_client(Role.ANALYST)
+
+
+@pytest.fixture
+def partner_key(org):
+    key, raw = api_key_create(organization=org, name="Partner app")
+    return key, raw
+
+
+@pytest.fixture
+def partner(partner_key):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {partner_key[1]}")
+    return client
+
+
+@pytest.fixture
+def anon():
+    return APIClient()
+
+
+@pytest.fixture
+def real_postgres():
+    require(connection.vendor == "postgresql", "DATABASE_URL does not point at PostgreSQL")
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, real_postgres, tmp_path):
+    """A real Celery worker process on Redis, against this test run's database. Yields the Popen."""
+    from django.conf import settings
+
+    require(bool(settings.REDIS_URL), "REDIS_URL is not set: no Redis broker for a real worker")
+    from kameng_api.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge("celery")
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "kameng_api.settings.test",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+    }
+    log = open(tmp_path / "worker.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "kameng_api", "worker", "--loglevel=INFO", "--concurrency=1",
+         "--pool=prefork", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if "ready" in (tmp_path / "worker.log").read_text():
+            break
+        if proc.poll() is not None:
+            raise RuntimeError((tmp_path / "worker.log").read_text())
+        time.sleep(0.2)
+    proc.log_path = tmp_path / "worker.log"
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
