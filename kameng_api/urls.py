@@ -6,6 +6,10 @@ from kameng_api.core.views import healthz
 
 api_v1 = [
     path("", include("cases.api.urls")),
+    path("", include("evidence.api.urls")),
+    path("", include("escalation.api.urls")),
+    path("", include("notifications.api.urls")),
+    path("", include("stats.api.urls")),
 ]
 
 urlpatterns = [

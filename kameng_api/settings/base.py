@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "cases",
     "evidence",
     "escalation",
+    "notifications",
+    "stats",
 ]
 
 MIDDLEWARE = [
@@ -203,6 +205,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TIMEZONE = TIME_ZONE
+# Periodic tasks, one entry per line so each app's stay separate.
 CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
