@@ -1,7 +1,6 @@
 """Writes to cases: validate, write inside one transaction, record the event."""
 
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -30,7 +29,7 @@ from .models import (
 )
 
 CLOCK_SKEW = timedelta(minutes=5)
-EARLIEST = datetime(2000, 1, 1, tzinfo=dt_timezone.utc)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 EDITABLE_FIELDS = (
     "merchant_name", "order_number", "product_type", "face_value", "amount_paid", "payment_channel",

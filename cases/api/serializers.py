@@ -99,8 +99,9 @@ class CaseSerializer(serializers.ModelSerializer):
     consumer = ConsumerSerializer()
     claims = ClaimSerializer(many=True)
     status = serializers.ChoiceField(choices=Status.choices, read_only=True)
-    assignee = serializers.PrimaryKeyRelatedField(read_only=True)
-    outcome = serializers.ChoiceField(choices=Outcome.choices, read_only=True)
+    assignee = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    outcome = serializers.ChoiceField(choices=Outcome.choices, read_only=True, allow_blank=True,
+                                      help_text="Empty until the case is resolved.")
 
     class Meta:
         model = Case
@@ -224,7 +225,17 @@ class ApiKeySerializer(serializers.ModelSerializer):
 
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=128, style={"input_type": "password"})
+    password = serializers.CharField(max_length=128, style={"input_type": "password"}, trim_whitespace=False)
+
+    def validate(self, attrs):
+        from django.contrib.auth import authenticate
+
+        user = authenticate(request=self.context.get("request"), username=attrs["username"],
+                            password=attrs["password"])
+        if user is None or not user.is_active:
+            raise serializers.ValidationError("Unable to log in with the username and password given.",
+                                              code="authorization")
+        return {"user": user}
 
 
 class TokenSerializer(serializers.Serializer):

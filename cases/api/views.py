@@ -1,8 +1,8 @@
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.models import Token
-from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -52,6 +52,7 @@ ILLEGAL = error_response(409, "Illegal transition (the allowed ones are named) o
                          "negotiating, rejected, withdrawn.")
 
 
+@extend_validation_errors(["authorization"], field_name="non_field_errors")
 class TokenView(APIView):
     """Staff login: exchange a username and password for a token (`Authorization: Token <token>`)."""
 
@@ -60,7 +61,7 @@ class TokenView(APIView):
 
     @extend_schema(tags=["auth"], request=TokenRequestSerializer, responses={200: TokenSerializer})
     def post(self, request):
-        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
+        serializer = TokenRequestSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         token, _created = Token.objects.get_or_create(user=serializer.validated_data["user"])
         return Response({"token": token.key})

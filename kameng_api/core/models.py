@@ -41,3 +41,6 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_key_unique")]
+
+    def __str__(self):
+        return f"{self.key} ({self.status_code or 'pending'})"

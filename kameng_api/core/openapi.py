@@ -1,7 +1,7 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
-from rest_framework import serializers
 from drf_standardized_errors.openapi import AutoSchema as StandardErrorsAutoSchema
+from rest_framework import serializers
 
 
 class AutoSchema(StandardErrorsAutoSchema):
@@ -46,3 +46,29 @@ def error_response(status: int, description: str, code: str, detail: str) -> Ope
             )
         ],
     )
+
+
+def generic_validation_errors(result, generator, request, public):
+    """drf-standardized-errors describes each 400 as a union over (attr, code) pairs. That union misses
+    real answers (a nested object that is missing is reported on `consumer`, not `consumer.non_field_errors`;
+    rules checked by services add their own codes) and is empty (`oneOf: []`, invalid OpenAPI) when no
+    input can fail. Each such union is replaced by one item schema — `{code, detail, attr}` — whose
+    description lists the fields the operation validates."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for name, body in list(schemas.items()):
+        if body.get("discriminator", {}).get("propertyName") != "attr" and body.get("oneOf") != []:
+            continue
+        attrs = sorted(body.get("discriminator", {}).get("mapping", {}))
+        schemas[name] = {
+            "type": "object",
+            "description": "One validation error. `attr` names the input: "
+            + (", ".join(f"`{a}`" for a in attrs) if attrs else "none for this operation")
+            + " (nested inputs as `parent.child`, list items as `parent.0.child`).",
+            "properties": {
+                "code": {"type": "string", "description": "Machine-readable, e.g. required, invalid, max_length."},
+                "detail": {"type": "string", "description": "A sentence for a person, in the request's language."},
+                "attr": {"type": "string", "nullable": True},
+            },
+            "required": ["code", "detail", "attr"],
+        }
+    return result

@@ -12,7 +12,7 @@ from cases.codes import ClaimKind, DisputeType, PaymentChannel, ProductType, Rol
 from cases.models import Case, Organization, Platform, User
 from cases.services import case_create, organization_create, staff_user_create
 
-DEMO_PASSWORD = "kameng-demo-2026"
+DEMO_PASSWORD = "kameng-demo-2026"  # noqa: S105 - published demo login
 DEMO_ORG = "demo-cca"
 USERS = [("intake", Role.INTAKE), ("handler", Role.HANDLER), ("supervisor", Role.SUPERVISOR),
          ("analyst", Role.ANALYST)]
@@ -47,7 +47,7 @@ class Command(BaseCommand):
         if Case.objects.filter(organization=org).exists():
             self.stdout.write("Demo data already loaded.")
             return
-        rng = random.Random(2026)
+        rng = random.Random(2026)  # noqa: S311 - demo data, not security
         handler = User.objects.get(username="handler")
         platforms = list(Platform.objects.order_by("id"))
         now = timezone.now()
