@@ -1,0 +1,20 @@
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_SETTINGS_MODULE=kameng_api.settings.production
+RUN apt-get update && apt-get install -y --no-install-recommends gettext curl && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY kameng_api ./kameng_api
+COPY cases ./cases
+COPY evidence ./evidence
+COPY escalation ./escalation
+COPY notifications ./notifications
+COPY stats ./stats
+COPY locale ./locale
+COPY manage.py ./
+RUN pip install --no-cache-dir -e . \
+    && DJANGO_SECRET_KEY=build-only python manage.py collectstatic --noinput \
+    && useradd --create-home kameng && mkdir -p /app/var/media && chown -R kameng /app/var
+USER kameng
+EXPOSE 8000
+CMD ["gunicorn", "kameng_api.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "120"]
