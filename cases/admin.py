@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from kameng_api.core.admin import OrganizationScopedAdmin
 
 from . import services
+from .admin_forms import CaseIntakeForm
 from .models import ApiKey, Case, CaseEvent, Claim, Merchant, Organization, Platform, User
 from .roles import sync_role_group
 
@@ -116,13 +117,41 @@ class CaseAdmin(OrganizationScopedAdmin):
               "waiting_on_consumer", "consumer", "outcome", "amount_recovered", "resolution", "consumer_rating",
               "closed_at", "filed_by_key", "created_by", "version", "created_at", "updated_at"]
 
+    add_fieldsets = [
+        (_("The order"), {"fields": ["platform", "merchant_name", "order_number", "product_type", "face_value",
+                                     "amount_paid", "payment_channel", "purchased_at", "delivered_at",
+                                     "problem_found_at"]}),
+        (_("The dispute"), {"fields": ["dispute_type", "description", "merchant_promise", "fraud_suspected"]}),
+        (_("The consumer"), {"fields": ["consumer_name", "consumer_phone", "consumer_id_number"]}),
+        (_("Claims"), {"fields": ["claim_refund", "claim_compensation", "claim_redelivery", "claim_punitive"]}),
+    ]
+
     def has_add_permission(self, request):
-        return False
+        return super().has_add_permission(request) and getattr(request.user, "organization_id", None) is not None
 
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_fieldsets(self, request, obj=None):
+        return self.add_fieldsets if obj is None else super().get_fieldsets(request, obj)
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None:
+            return super().get_form(request, obj, change=change, **kwargs)
+        actor = request.user
+
+        class Form(CaseIntakeForm):
+            def __init__(self, *args, **kw):
+                super().__init__(*args, actor=actor, **kw)
+
+        return Form
+
     def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
         readonly = list(self.readonly_fields)
         if request.user.role != "supervisor" and not request.user.is_superuser:
             readonly.append("assignee")
@@ -137,6 +166,8 @@ class CaseAdmin(OrganizationScopedAdmin):
 
     def save_model(self, request, obj, form, change):
         """Edits go through the services, so the history and the rules are the same as over the API."""
+        if not change:
+            return  # registered by CaseIntakeForm.clean through services.case_create
         case = Case.objects.get(pk=obj.pk)
         data = {f: form.cleaned_data[f] for f in form.changed_data
                 if f in ("description", "merchant_promise", "fraud_suspected", "waiting_on_consumer")}

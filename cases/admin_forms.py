@@ -1,0 +1,107 @@
+"""The admin's intake form: a complaint registered at the desk goes through the same service as the API."""
+
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from . import services
+from .api.serializers import PHONE_RE, valid_id_number
+from .codes import ClaimKind, DisputeType, PaymentChannel, ProductType
+from .models import Case, Platform
+
+MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0.01")}
+
+
+class CaseIntakeForm(forms.ModelForm):
+    platform = forms.ModelChoiceField(Platform.objects.all(), label=_("platform"))
+    merchant_name = forms.CharField(label=_("merchant"), max_length=200, required=False)
+    order_number = forms.CharField(label=_("order number"), max_length=64)
+    product_type = forms.ChoiceField(label=_("product type"), choices=ProductType.choices)
+    face_value = forms.DecimalField(label=_("face value (CNY)"), required=False, **MONEY)
+    amount_paid = forms.DecimalField(label=_("amount paid (CNY)"), **MONEY)
+    payment_channel = forms.ChoiceField(label=_("payment channel"), choices=PaymentChannel.choices)
+    purchased_at = forms.SplitDateTimeField(label=_("purchased at"), widget=forms.SplitDateTimeWidget)
+    delivered_at = forms.SplitDateTimeField(label=_("delivered at"), required=False,
+                                            widget=forms.SplitDateTimeWidget)
+    problem_found_at = forms.SplitDateTimeField(label=_("problem found at"), widget=forms.SplitDateTimeWidget)
+    dispute_type = forms.ChoiceField(label=_("dispute type"), choices=DisputeType.choices)
+    description = forms.CharField(label=_("description"), widget=forms.Textarea, required=False, max_length=5000)
+    merchant_promise = forms.CharField(label=_("what the merchant promised"), widget=forms.Textarea,
+                                       required=False, max_length=2000)
+    fraud_suspected = forms.BooleanField(label=_("signs of fraud"), required=False)
+    consumer_name = forms.CharField(label=_("consumer's name"), max_length=100)
+    consumer_phone = forms.CharField(label=_("consumer's phone"), max_length=20, required=False)
+    consumer_id_number = forms.CharField(label=_("consumer's ID number"), max_length=18, required=False)
+    claim_refund = forms.DecimalField(label=_("claim: refund (CNY)"), required=False, **MONEY)
+    claim_compensation = forms.DecimalField(label=_("claim: compensation (CNY)"), required=False, **MONEY)
+    claim_redelivery = forms.BooleanField(label=_("claim: re-delivery"), required=False)
+    claim_punitive = forms.BooleanField(label=_("claim: punitive damages (退一赔三, fraud only)"), required=False)
+
+    class Meta:
+        model = Case
+        fields: list = []
+
+    def __init__(self, *args, actor=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.actor = actor
+        self.created = None
+
+    def clean_consumer_phone(self):
+        value = self.cleaned_data["consumer_phone"].replace(" ", "")
+        if value and not PHONE_RE.match(value):
+            raise ValidationError(_("Not a Chinese mobile or landline number."))
+        return value
+
+    def clean_consumer_id_number(self):
+        value = self.cleaned_data["consumer_id_number"].strip().upper()
+        if value and not valid_id_number(value):
+            raise ValidationError(_("Not a valid 18-character resident ID number."))
+        return value
+
+    def clean(self):
+        """Register the case here, inside the admin's transaction, so the service's rule errors are shown
+        on the form like any other error (and nothing is written when there is one)."""
+        data = super().clean()
+        if self.errors:
+            return data
+        claims = []
+        if data.get("claim_refund"):
+            claims.append({"kind": ClaimKind.REFUND, "amount": data["claim_refund"]})
+        if data.get("claim_compensation"):
+            claims.append({"kind": ClaimKind.COMPENSATION, "amount": data["claim_compensation"]})
+        if data.get("claim_redelivery"):
+            claims.append({"kind": ClaimKind.REDELIVERY, "amount": None})
+        if data.get("claim_punitive"):
+            claims.append({"kind": ClaimKind.PUNITIVE, "amount": None})
+        payload = {k: data[k] for k in (
+            "platform", "merchant_name", "order_number", "product_type", "face_value", "amount_paid",
+            "payment_channel", "purchased_at", "delivered_at", "problem_found_at", "dispute_type", "description",
+            "merchant_promise", "fraud_suspected")}
+        payload["consumer"] = {"name": data["consumer_name"], "phone": data["consumer_phone"],
+                               "id_number": data["consumer_id_number"]}
+        payload["claims"] = claims
+        try:
+            self.created = services.case_create(actor=self.actor, data=payload)
+        except ValidationError as exc:
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
+            for field, messages in errors.items():
+                target = field if field in self.fields else None
+                for message in messages:
+                    self.add_error(target, message)
+        except Exception as exc:  # Conflict: a duplicate case
+            if getattr(exc, "status_code", None) == 409:
+                self.add_error("order_number", str(exc.detail))
+            else:
+                raise
+        return data
+
+    def _post_clean(self):
+        """The model instance is built by the service in clean(), not from this form's fields."""
+
+    def save(self, commit=True):
+        return self.created
+
+    def save_m2m(self):
+        return None
