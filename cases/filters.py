@@ -5,7 +5,7 @@ from django_filters import rest_framework as filters
 from kameng_api.core.fields import MAX_ID
 
 from .codes import DisputeType, ProductType, Status
-from .models import Case
+from .models import Case, Merchant
 
 
 class IdFilter(filters.Filter):
@@ -40,3 +40,12 @@ class CaseFilter(filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(reference__icontains=value) | Q(order_number__icontains=value))
+
+
+class MerchantFilter(filters.FilterSet):
+    platform = IdFilter(field_name="platform_id")
+    search = filters.CharFilter(field_name="name", lookup_expr="icontains", max_length=100)
+
+    class Meta:
+        model = Merchant
+        fields = ["platform", "search"]
