@@ -23,7 +23,7 @@ H = timedelta(hours=1)
 
 
 def test_signature_is_the_hex_hmac_sha256_of_the_body():
-    body = '{"event":"deadline.overdue"}'.encode()
+    body = b'{"event":"deadline.overdue"}'
     expected = hmac.new(b"whsec_test", body, hashlib.sha256).hexdigest()
     assert services.signature("whsec_test", body) == f"sha256={expected}"
     assert services.signature_valid("whsec_test", body, f"sha256={expected}")
