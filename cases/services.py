@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from kameng_api.core.audit import audit_record
 from kameng_api.core.exceptions import Conflict
+from notifications.services import event_publish
 
 from . import rules
 from .codes import PARTNER, ClaimKind, EventKind, Role, Status
@@ -111,10 +112,10 @@ def _actor_fields(actor) -> dict:
 
 def case_event_record(*, case: Case, actor, kind: str, note: str = "", data: dict | None = None,
                       from_status: str = "", to_status: str = "", occurred_at=None) -> CaseEvent:
-    return CaseEvent.objects.create(
+    return event_publish(CaseEvent.objects.create(
         case=case, kind=kind, note=note, data=data or {}, from_status=from_status, to_status=to_status,
         occurred_at=occurred_at or timezone.now(), **_actor_fields(actor),
-    )
+    ))
 
 
 def _next_reference(now) -> str:

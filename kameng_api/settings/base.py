@@ -212,11 +212,25 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TIMEZONE = TIME_ZONE
 # Periodic tasks, one entry per line so each app's stay separate.
 CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE["notifications-deadline-scan"] = {"task": "notifications.deadlines_scan", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["notifications-delivery-sweep"] = {"task": "notifications.deliveries_sweep", "schedule": 300.0}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Case rules that are settings rather than law.
 KAMENG_UNREASONABLE_CLAIM_RATIO = env.int("KAMENG_UNREASONABLE_CLAIM_RATIO", default=3)
 KAMENG_MAX_AMOUNT = env.int("KAMENG_MAX_AMOUNT", default=100_000_000)
+
+# Deadline alerts and webhooks (notifications/).
+KAMENG_ALERT_LEAD_HOURS = env.list("KAMENG_ALERT_LEAD_HOURS", cast=int, default=[24, 2])
+KAMENG_ALERT_SCAN_BATCH = env.int("KAMENG_ALERT_SCAN_BATCH", default=1000)
+KAMENG_DELIVERY_MAX_ATTEMPTS = env.int("KAMENG_DELIVERY_MAX_ATTEMPTS", default=8)
+KAMENG_DELIVERY_BACKOFF_BASE = env.int("KAMENG_DELIVERY_BACKOFF_BASE", default=30)  # seconds
+KAMENG_DELIVERY_BACKOFF_CAP = env.int("KAMENG_DELIVERY_BACKOFF_CAP", default=3600)  # seconds
+KAMENG_DELIVERY_SWEEP_GRACE = env.int("KAMENG_DELIVERY_SWEEP_GRACE", default=120)  # seconds
+KAMENG_WEBHOOK_TIMEOUT = env.int("KAMENG_WEBHOOK_TIMEOUT", default=10)  # seconds
+KAMENG_WEBHOOK_DISABLE_AFTER = env.int("KAMENG_WEBHOOK_DISABLE_AFTER", default=10)  # failed attempts in a row
+# Refuse webhook URLs that resolve to private, loopback or link-local addresses (SSRF). Off in tests only.
+KAMENG_WEBHOOK_BLOCK_PRIVATE = env.bool("KAMENG_WEBHOOK_BLOCK_PRIVATE", default=True)
 
 LOGGING = {
     "version": 1,

@@ -20,3 +20,4 @@ if not REDIS_URL:  # noqa: F405
     CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": _broker, "data_folder_out": _broker}
 WHITENOISE_AUTOREFRESH = True
 STATIC_ROOT = tempfile.mkdtemp(prefix="kameng-static-")
+KAMENG_WEBHOOK_BLOCK_PRIVATE = False  # a local receiver in the end-to-end tests

@@ -1,0 +1,57 @@
+from django.contrib import admin
+
+from kameng_api.core.admin import OrganizationScopedAdmin
+
+from .models import Alert, Delivery, WebhookEndpoint
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
+    list_display = ["created_at", "case", "kind", "due_at", "acknowledged_at", "acknowledged_by"]
+    list_filter = ["kind", ("acknowledged_at", admin.EmptyFieldListFilter)]
+    search_fields = ["case__reference"]
+    list_select_related = ["case"]
+    raw_id_fields = ["case", "deadline"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(OrganizationScopedAdmin):
+    """The secret is never shown here (it was shown once, to the creator)."""
+
+    list_display = ["url", "organization", "is_active", "consecutive_failures", "disabled_at", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["url", "description"]
+    fields = ["organization", "url", "events", "description", "is_active", "consecutive_failures", "disabled_at",
+              "disabled_reason", "created_by_key", "created_by_user", "created_at"]
+    readonly_fields = ["organization", "consecutive_failures", "disabled_at", "disabled_reason",
+                       "created_by_key", "created_by_user", "created_at"]
+
+    def has_add_permission(self, request):
+        return False  # created through the API, which shows the secret once
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
+    """The delivery log: what was sent where, how many attempts, the last HTTP status and error."""
+
+    list_display = ["created_at", "channel", "event_type", "recipient", "endpoint", "status", "attempts",
+                    "last_status_code", "sent_at"]
+    list_filter = ["status", "channel", "event_type"]
+    search_fields = ["uid", "recipient", "endpoint__url", "last_error"]
+    list_select_related = ["endpoint"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["uid", "dedupe_key", "organization", "channel", "recipient", "event_type", "payload", "alert",
+                       "case_event", "endpoint", "status", "attempts", "next_attempt_at", "last_status_code",
+                       "last_error", "sent_at", "created_at", "updated_at"]
