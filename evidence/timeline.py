@@ -66,10 +66,10 @@ def _hours(start: datetime, end: datetime) -> float:
     return round((end - start).total_seconds() / 3600, 1)
 
 
-def _gap(rule: GapRule, start: datetime, end: datetime, limit: int, **extra) -> dict:
-    hours = _hours(start, end)
+def _gap(rule: GapRule, begin: datetime, end: datetime, limit: int, **extra) -> dict:
+    hours = _hours(begin, end)
     text = (rule.en if _english() else rule.zh).format(hours=hours, limit=limit, **extra)
-    return {"code": rule.code, "from": start, "to": end, "hours": hours, "limit_hours": limit, "message": text,
+    return {"code": rule.code, "from": begin, "to": end, "hours": hours, "limit_hours": limit, "message": text,
             "source": rule.source}
 
 

@@ -76,6 +76,7 @@ class CaseEvidenceView(GenericAPIView):
     """A case's evidence: list it, or upload a file (streamed to storage, hashed on the way)."""
 
     serializer_class = EvidenceSerializer
+    queryset = Evidence.objects.none()  # for the schema; reads go through the selectors
     parser_classes = [MultiPartParser, FormParser]
     roles = {"get": CASE_READERS, "post": CASE_CREATORS}
     upload_handler = None

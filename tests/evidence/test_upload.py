@@ -254,7 +254,7 @@ def test_html_with_script_is_kept_but_only_ever_downloaded_as_an_attachment(hand
 
 @pytest.mark.parametrize(("content", "expected"), [
     ('{"messages": [{"from": "商家", "text": "24小时内补发"}]}'.encode(), "application/json; charset=utf-8"),
-    ("[1, 2]".encode(), "application/json; charset=utf-8"),
+    (b"[1, 2]", "application/json; charset=utf-8"),
     ("2026-11-01 10:00 商家：稍等\n2026-11-01 12:00 我：还没到账\n".encode(), "text/plain; charset=utf-8"),
     ("商家：卡密保证可用".encode("gb18030"), "text/plain; charset=gb18030"),
     (b'{"broken": ', "text/plain; charset=utf-8"),
