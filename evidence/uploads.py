@@ -6,6 +6,8 @@ partial file removed)."""
 import hashlib
 import os
 import tempfile
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from django.conf import settings
@@ -21,6 +23,9 @@ from .filetypes import SNIFF_BYTES
 FIELD = "file"
 # Room for the other form fields and the multipart framing around the file.
 FORM_OVERHEAD = 64 * 1024
+# Disk writes run in one helper thread (os.write releases the GIL), overlapping the parsing and hashing
+# of the next chunk; at most this many chunks wait, so memory stays bounded (about 4 MB).
+PENDING_WRITES = 4
 
 
 def max_upload_bytes() -> int:
@@ -97,6 +102,8 @@ class EvidenceUploadHandler(FileUploadHandler):
         fd, self._path = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=self.directory)
         self.created.append(self._path)
         self._out = os.fdopen(fd, "wb", buffering=0)
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence-upload")
+        self._pending = deque()
         self._hash = hashlib.sha256()
         self._head = bytearray()
         self._size = 0
@@ -111,11 +118,29 @@ class EvidenceUploadHandler(FileUploadHandler):
             self._head += raw_data[: SNIFF_BYTES - len(self._head)]
         if not self._has_nul and b"\x00" in raw_data:
             self._has_nul = True
+        while len(self._pending) >= PENDING_WRITES:
+            self._pending.popleft().result()
+        self._pending.append(self._writer.submit(self._write_all, self._out, raw_data))
         self._hash.update(raw_data)
-        self._out.write(raw_data)
         return None
 
+    @staticmethod
+    def _write_all(out, data):
+        view = memoryview(data)
+        while view:
+            written = out.write(view)
+            view = view[written:]
+
+    def _drain(self):
+        try:
+            while self._pending:
+                self._pending.popleft().result()
+        finally:
+            self._pending.clear()
+            self._writer.shutdown(wait=True)
+
     def file_complete(self, file_size):
+        self._drain()
         out, self._out = self._out, None
         out.flush()
         os.fsync(out.fileno())
@@ -129,6 +154,10 @@ class EvidenceUploadHandler(FileUploadHandler):
 
     def _discard(self):
         if self._out is not None:
+            try:
+                self._drain()
+            except OSError:
+                pass
             self._out.close()
             self._out = None
         if self._path:
