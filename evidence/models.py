@@ -1,0 +1,135 @@
+"""Evidence of a case: immutable items, their withdrawals, and the per-case hash chain over both.
+
+Chain design: an item's addition and its withdrawal (or supersession) are two separate, chained
+entries sharing one per-case sequence. Rows are written once; the only columns that ever change are
+the item's current `status` / `withdraw_reason` / `withdrawn_at`, which merely mirror its revocation
+entry, and `verify` checks that they agree with it. So a withdrawal is itself tamper-evident and never
+rewrites an earlier entry's hash."""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import ApiKey, Case, User
+
+from .codes import EvidenceKind, EvidenceStatus, Stage
+
+MUTABLE_FIELDS = frozenset({"status", "withdraw_reason", "withdrawn_at"})
+
+
+class ImmutableQuerySet(models.QuerySet):
+    def delete(self):
+        raise ValidationError(_("Evidence is never deleted; withdraw it with a reason."))
+
+
+class ImmutableModel(models.Model):
+    """Written once. `save()` of an existing row may touch only `mutable_fields`; nothing is deleted."""
+
+    mutable_fields: frozenset = frozenset()
+    objects = ImmutableQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            update_fields = kwargs.get("update_fields")
+            if update_fields is None or not set(update_fields) <= self.mutable_fields:
+                raise ValidationError(_("Evidence is immutable; it can only be withdrawn or superseded."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("Evidence is never deleted; withdraw it with a reason."))
+
+
+class Evidence(ImmutableModel):
+    mutable_fields = MUTABLE_FIELDS
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="evidence", verbose_name=_("case"))
+    sequence = models.PositiveIntegerField(_("chain sequence"), editable=False)
+    kind = models.CharField(_("kind"), max_length=30, choices=EvidenceKind.choices)
+    stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
+    file = models.FileField(_("file"), max_length=255, editable=False)
+    original_name = models.CharField(_("original file name"), max_length=255)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    size = models.BigIntegerField(_("size (bytes)"))
+    content_type = models.CharField(_("content type (sniffed)"), max_length=100)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    captured_at = models.DateTimeField(_("captured at"))
+    uploaded_by_user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True,
+                                         related_name="+", verbose_name=_("uploaded by"))
+    uploaded_by_key = models.ForeignKey(ApiKey, on_delete=models.SET_NULL, null=True, blank=True,
+                                        related_name="+", verbose_name=_("uploaded by partner key"))
+    uploaded_by_label = models.CharField(_("uploader"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    supersedes = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True,
+                                      related_name="superseded_by", verbose_name=_("supersedes"))
+    status = models.CharField(_("status"), max_length=12, choices=EvidenceStatus.choices,
+                              default=EvidenceStatus.ACTIVE)
+    withdraw_reason = models.TextField(_("withdraw reason"), blank=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    prev_hash = models.CharField(_("previous entry hash"), max_length=64)
+    entry_hash = models.CharField(_("entry hash"), max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["case_id", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "sequence"], name="evidence_unique_sequence"),
+            models.UniqueConstraint(fields=["case", "sha256"], condition=~Q(status="withdrawn"),
+                                    name="evidence_same_file_once_per_case"),
+        ]
+        verbose_name = _("evidence")
+        verbose_name_plural = _("evidence")
+
+    def __str__(self):
+        return f"#{self.pk} {self.kind} {self.original_name}"
+
+
+class EvidenceRevocation(ImmutableModel):
+    """The chained entry that withdraws or supersedes one item, with the reason and who did it."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="evidence_revocations",
+                             verbose_name=_("case"))
+    evidence = models.OneToOneField(Evidence, on_delete=models.PROTECT, related_name="revocation",
+                                    verbose_name=_("evidence"))
+    sequence = models.PositiveIntegerField(_("chain sequence"), editable=False)
+    action = models.CharField(_("action"), max_length=12, choices=[
+        (EvidenceStatus.WITHDRAWN.value, EvidenceStatus.WITHDRAWN.label),
+        (EvidenceStatus.SUPERSEDED.value, EvidenceStatus.SUPERSEDED.label),
+    ])
+    reason = models.TextField(_("reason"))
+    replaced_by = models.ForeignKey(Evidence, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+", verbose_name=_("replaced by"))
+    actor_user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor_key = models.ForeignKey(ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor_label = models.CharField(_("by"), max_length=200)
+    at = models.DateTimeField(_("at"))
+    prev_hash = models.CharField(_("previous entry hash"), max_length=64)
+    entry_hash = models.CharField(_("entry hash"), max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["case_id", "sequence"]
+        constraints = [models.UniqueConstraint(fields=["case", "sequence"], name="revocation_unique_sequence")]
+        verbose_name = _("evidence withdrawal")
+        verbose_name_plural = _("evidence withdrawals")
+
+    def __str__(self):
+        return f"{self.action} #{self.evidence_id}"
+
+
+class EvidenceChain(models.Model):
+    """The head of a case's chain. Appends lock this row, so sequences never collide; keeping the head
+    and the length here also makes a deleted last entry detectable."""
+
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, primary_key=True, related_name="evidence_chain")
+    length = models.PositiveIntegerField(default=0)
+    head_hash = models.CharField(max_length=64)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("evidence chain")
+        verbose_name_plural = _("evidence chains")
+
+    def __str__(self):
+        return f"{self.case_id}: {self.length} entries"

@@ -240,3 +240,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Evidence uploads: streamed to disk by evidence.uploads.EvidenceUploadHandler on the evidence endpoint;
+# nowhere is an uploaded file held in memory (no MemoryFileUploadHandler), other form data is capped.
+EVIDENCE_MAX_UPLOAD_BYTES = env.int("EVIDENCE_MAX_UPLOAD_BYTES", default=2 * 1024**3)
+EVIDENCE_UPLOAD_TEMP_DIR = env.str("EVIDENCE_UPLOAD_TEMP_DIR", default="") or None
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
+FILE_UPLOAD_MAX_MEMORY_SIZE = 0
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

@@ -1,0 +1,231 @@
+"""The case bundle: one ZIP for 12315, a platform or a court, streamed to the client as it is built.
+
+Contents: manifest.json (the case summary without the consumer's ID number, every file with kind, times
+and SHA-256, every chain entry and the chain head), files/ (the active evidence), timeline.json, and
+letter.txt — the complaint letter from `escalation.letter.letter_text(case, lang)` when that module
+exists, a placeholder until then. `verify_bundle()` (and `manage.py verify_bundle`) checks a bundle
+offline: every file against its recorded hash, and the chain recomputed up to the recorded head."""
+
+import hashlib
+import importlib
+import json
+import zipfile
+from datetime import datetime
+
+from django.core.files.storage import default_storage
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils import timezone
+
+from . import chain
+from .codes import EvidenceStatus
+
+FORMAT = "kameng-evidence-bundle"
+VERSION = 1
+MANIFEST = "manifest.json"
+TIMELINE = "timeline.json"
+LETTER = "letter.txt"
+CHUNK = 1024 * 1024
+ZIP64_FROM = 2**31
+
+
+def _json(data) -> bytes:
+    return json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def placeholder_letter(case, lang: str) -> str:
+    if lang.startswith("en"):
+        return (f"Complaint letter for case {case.reference}\n\n"
+                "[Placeholder] The complaint letter (facts + basis + claim) is added here once the case is "
+                "escalated.\n")
+    return (f"投诉信 — 案件 {case.reference}\n\n"
+            "【占位】投诉信（事实 + 依据 + 诉求）将在案件升级投诉时生成并放在这里。\n")
+
+
+def letter_text(case, lang: str = "zh-hans") -> tuple[str, bool]:
+    """The complaint letter and whether it is a placeholder. The escalation app provides the letter by
+    defining `escalation.letter.letter_text(case, lang)`; until it does, a placeholder is used."""
+    try:
+        module = importlib.import_module("escalation.letter")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("escalation", "escalation.letter"):
+            raise
+        module = None
+    func = getattr(module, "letter_text", None)
+    if callable(func):
+        return str(func(case, lang)), False
+    return placeholder_letter(case, lang), True
+
+
+def case_summary(case) -> dict:
+    """What the bundle says about the case. The consumer's ID number and payment account stay out."""
+    return {
+        "reference": case.reference,
+        "organization": case.organization.name,
+        "platform": {"name": case.platform.name, "company_name": case.platform.company_name,
+                     "credit_code": case.platform.credit_code, "icp_number": case.platform.icp_number},
+        "merchant": case.merchant.name if case.merchant_id else "",
+        "order_number": case.order_number,
+        "product_type": case.product_type,
+        "face_value": case.face_value,
+        "amount_paid": case.amount_paid,
+        "payment_channel": case.payment_channel,
+        "purchased_at": case.purchased_at,
+        "delivered_at": case.delivered_at,
+        "problem_found_at": case.problem_found_at,
+        "dispute_type": case.dispute_type,
+        "description": case.description,
+        "merchant_promise": case.merchant_promise,
+        "status": case.status,
+        "claims": [{"kind": c.kind, "amount": c.amount} for c in case.claims.all()],
+        "consumer": {"name": case.consumer.name, "phone": case.consumer.phone},
+    }
+
+
+def file_path(item) -> str:
+    return f"files/{item.sequence:04d}-{item.kind}-{item.original_name}"
+
+
+def manifest(case, *, evidence: list, entries: list[dict], head, letter_placeholder: bool, lang: str) -> dict:
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "generated_at": timezone.now(),
+        "case": case_summary(case),
+        "chain": {"algorithm": "sha256", "genesis": chain.GENESIS, "length": head.length, "head": head.head_hash},
+        "files": [
+            {"evidence": item.pk, "sequence": item.sequence, "path": file_path(item), "kind": item.kind,
+             "stage": item.stage, "occurred_at": item.occurred_at, "captured_at": item.captured_at,
+             "sha256": item.sha256, "size": item.size, "content_type": item.content_type,
+             "original_name": item.original_name, "description": item.description}
+            for item in evidence if item.status == EvidenceStatus.ACTIVE
+        ],
+        "entries": entries,
+        "timeline": TIMELINE,
+        "letter": {"path": LETTER, "placeholder": letter_placeholder, "lang": lang},
+    }
+
+
+class _Sink:
+    """A write-only, non-seekable stream that hands out what zipfile wrote so far."""
+
+    def __init__(self):
+        self._parts: list[bytes] = []
+        self._offset = 0
+
+    def write(self, data) -> int:
+        self._parts.append(bytes(data))
+        self._offset += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._offset
+
+    def flush(self):
+        pass
+
+    def take(self) -> bytes:
+        data = b"".join(self._parts)
+        self._parts.clear()
+        return data
+
+
+def _info(name: str, when: datetime, compress: int) -> zipfile.ZipInfo:
+    local = timezone.localtime(when)
+    info = zipfile.ZipInfo(name, date_time=(max(local.year, 1980), local.month, local.day, local.hour,
+                                            local.minute, local.second))
+    info.compress_type = compress
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def stream(*, manifest_data: dict, timeline_data: dict, letter: str, evidence: list):
+    """Yield the ZIP in pieces: memory holds one chunk of one file at a time."""
+    sink = _Sink()
+    now = timezone.now()
+    with zipfile.ZipFile(sink, "w", allowZip64=True) as archive:
+        archive.writestr(_info(MANIFEST, now, zipfile.ZIP_DEFLATED), _json(manifest_data))
+        yield sink.take()
+        for item in evidence:
+            if item.status != EvidenceStatus.ACTIVE:
+                continue
+            info = _info(file_path(item), item.captured_at, zipfile.ZIP_STORED)
+            with default_storage.open(item.file.name, "rb") as src, \
+                    archive.open(info, "w", force_zip64=item.size >= ZIP64_FROM) as dst:
+                while chunk := src.read(CHUNK):
+                    dst.write(chunk)
+                    yield sink.take()
+            yield sink.take()
+        archive.writestr(_info(TIMELINE, now, zipfile.ZIP_DEFLATED), _json(timeline_data))
+        archive.writestr(_info(LETTER, now, zipfile.ZIP_DEFLATED), letter.encode("utf-8"))
+    yield sink.take()
+
+
+# --- offline verification ------------------------------------------------------------------------------
+
+def _unsafe(name: str) -> bool:
+    return name.startswith(("/", "\\")) or ".." in name.replace("\\", "/").split("/") or ":" in name
+
+
+def verify_bundle(path) -> tuple[list[str], dict]:
+    """Check a bundle without the database. Returns (problems, facts); no problems means it holds up."""
+    problems: list[str] = []
+    facts: dict = {}
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        return [f"not a readable ZIP file: {exc}"], facts
+    with archive:
+        names = archive.namelist()
+        for name in names:
+            if _unsafe(name):
+                problems.append(f"unsafe path in the archive: {name!r}")
+        if len(names) != len(set(names)):
+            problems.append("the archive has duplicate member names")
+        if MANIFEST not in names:
+            return [*problems, "manifest.json is missing"], facts
+        try:
+            data = json.loads(archive.read(MANIFEST).decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            return [*problems, f"manifest.json is not valid JSON: {exc}"], facts
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            return [*problems, "manifest.json is not a Kameng evidence bundle manifest"], facts
+        entries = data.get("entries") or []
+        head = (data.get("chain") or {}).get("head")
+        length = (data.get("chain") or {}).get("length")
+        facts = {"case": (data.get("case") or {}).get("reference"), "files": len(data.get("files") or []),
+                 "entries": len(entries), "head": head}
+        for problem in chain.check_entries(entries, head=head, length=length):
+            problems.append(f"chain entry {problem['seq']}: {problem['problem']}")
+        added = {e.get("seq"): e for e in entries if e.get("type") == chain.ADDED}
+        revoked = {e.get("evidence") for e in entries if e.get("type") in chain.REVOCATIONS}
+        listed = set()
+        for item in data.get("files") or []:
+            name, seq = item.get("path"), item.get("sequence")
+            listed.add(name)
+            if name not in names:
+                problems.append(f"{name}: listed in the manifest but missing from the archive")
+                continue
+            digest, size = hashlib.sha256(), 0
+            with archive.open(name) as fh:
+                while chunk := fh.read(CHUNK):
+                    digest.update(chunk)
+                    size += len(chunk)
+            if digest.hexdigest() != item.get("sha256"):
+                problems.append(f"{name}: SHA-256 is {digest.hexdigest()}, the manifest says {item.get('sha256')} "
+                                "(the file was altered)")
+            if size != item.get("size"):
+                problems.append(f"{name}: {size} bytes, the manifest says {item.get('size')}")
+            entry = added.get(seq)
+            if entry is None:
+                problems.append(f"{name}: no chain entry {seq} records this file")
+            elif entry.get("file_sha256") != item.get("sha256"):
+                problems.append(f"{name}: the manifest's SHA-256 differs from chain entry {seq}")
+            if seq in revoked:
+                problems.append(f"{name}: included although chain entry {seq} was withdrawn")
+        for name in names:
+            if name not in listed and name not in (MANIFEST, TIMELINE, LETTER) and not name.endswith("/"):
+                problems.append(f"{name}: in the archive but not in the manifest")
+        for name in (TIMELINE, LETTER):
+            if name not in names:
+                problems.append(f"{name} is missing")
+    return problems, facts

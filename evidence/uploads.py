@@ -1,0 +1,170 @@
+"""Streaming upload of evidence files: one pass over the request body writes each chunk to a temporary
+file beside the storage, feeds SHA-256, keeps the first bytes for sniffing, and counts the size, so
+memory stays flat whatever the size and the limit is enforced while the bytes arrive (413 at once,
+partial file removed)."""
+
+import hashlib
+import os
+import tempfile
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage, default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
+from django.utils.translation import gettext as _
+
+from kameng_api.core.exceptions import PayloadTooLarge
+
+from .filetypes import SNIFF_BYTES
+
+FIELD = "file"
+# Room for the other form fields and the multipart framing around the file.
+FORM_OVERHEAD = 64 * 1024
+# Disk writes run in one helper thread (os.write releases the GIL), overlapping the parsing and hashing
+# of the next chunk; at most this many chunks wait, so memory stays bounded (about 4 MB).
+PENDING_WRITES = 4
+
+
+def max_upload_bytes() -> int:
+    return settings.EVIDENCE_MAX_UPLOAD_BYTES
+
+
+def temp_dir() -> Path:
+    """Beside the files when they are stored on this filesystem (the final move is a rename)."""
+    configured = getattr(settings, "EVIDENCE_UPLOAD_TEMP_DIR", None)
+    if configured:
+        return Path(configured)
+    if isinstance(default_storage, FileSystemStorage):
+        return Path(default_storage.location) / "evidence-tmp"
+    return Path(tempfile.gettempdir())
+
+
+def too_large() -> PayloadTooLarge:
+    limit = max_upload_bytes()
+    return PayloadTooLarge(
+        _("The file is larger than the limit of %(mb)s MB (%(bytes)s bytes).")
+        % {"mb": round(limit / 1024 / 1024, 1), "bytes": limit}
+    )
+
+
+class HashedUpload(UploadedFile):
+    """The received file: still in its temporary place until the service adopts it."""
+
+    def __init__(self, *, path: str, name: str, size: int, sha256: str, head: bytes, has_nul: bool,
+                 declared_type: str):
+        super().__init__(file=open(path, "rb"), name=name, content_type=declared_type, size=size)  # noqa: SIM115
+        self.path = path
+        self.sha256 = sha256
+        self.head = head
+        self.has_nul = has_nul
+
+    def temporary_file_path(self):
+        return self.path
+
+    def close(self):
+        """Closing an upload that was not adopted removes its temporary file."""
+        try:
+            self.file.close()
+        finally:
+            Path(self.path).unlink(missing_ok=True)
+
+
+class EvidenceUploadHandler(FileUploadHandler):
+    """Only the `file` field is accepted (one file); any other file part is skipped unread."""
+
+    chunk_size = 1024 * 1024
+
+    def __init__(self, request=None):
+        super().__init__(request)
+        self.max_size = max_upload_bytes()
+        self.directory = temp_dir()
+        self.created: list[str] = []
+        self.received = False
+        self._out = None
+        self._path = None
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        if content_length and content_length > self.max_size + FORM_OVERHEAD:
+            raise too_large()
+        return None
+
+    def new_file(self, field_name, file_name, content_type, content_length, charset=None,
+                 content_type_extra=None):
+        if field_name != FIELD or self.received:
+            raise SkipFile()
+        super().new_file(field_name, file_name, content_type, content_length, charset, content_type_extra)
+        if content_length is not None and content_length > self.max_size:
+            raise too_large()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        fd, self._path = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=self.directory)
+        self.created.append(self._path)
+        self._out = os.fdopen(fd, "wb", buffering=0)
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence-upload")
+        self._pending = deque()
+        self._hash = hashlib.sha256()
+        self._head = bytearray()
+        self._size = 0
+        self._has_nul = False
+
+    def receive_data_chunk(self, raw_data, start):
+        self._size += len(raw_data)
+        if self._size > self.max_size:
+            self._discard()
+            raise too_large()
+        if len(self._head) < SNIFF_BYTES:
+            self._head += raw_data[: SNIFF_BYTES - len(self._head)]
+        if not self._has_nul and b"\x00" in raw_data:
+            self._has_nul = True
+        while len(self._pending) >= PENDING_WRITES:
+            self._pending.popleft().result()
+        self._pending.append(self._writer.submit(self._write_all, self._out, raw_data))
+        self._hash.update(raw_data)
+        return None
+
+    @staticmethod
+    def _write_all(out, data):
+        view = memoryview(data)
+        while view:
+            written = out.write(view)
+            view = view[written:]
+
+    def _drain(self):
+        try:
+            while self._pending:
+                self._pending.popleft().result()
+        finally:
+            self._pending.clear()
+            self._writer.shutdown(wait=True)
+
+    def file_complete(self, file_size):
+        self._drain()
+        out, self._out = self._out, None
+        out.flush()
+        os.fsync(out.fileno())
+        out.close()
+        self.received = True
+        return HashedUpload(path=self._path, name=self.file_name, size=self._size, sha256=self._hash.hexdigest(),
+                            head=bytes(self._head), has_nul=self._has_nul, declared_type=self.content_type or "")
+
+    def upload_interrupted(self):
+        self._discard()
+
+    def _discard(self):
+        if self._out is not None:
+            try:
+                self._drain()
+            except OSError:
+                pass
+            self._out.close()
+            self._out = None
+        if self._path:
+            Path(self._path).unlink(missing_ok=True)
+
+    def cleanup(self):
+        """Remove every temporary file of this request that was not adopted (called when the view ends)."""
+        self._discard()
+        for path in self.created:
+            Path(path).unlink(missing_ok=True)
