@@ -203,7 +203,7 @@ def _merchant_for(platform: Platform, name: str) -> Merchant | None:
 
 def _raise_duplicate(existing: Case):
     raise Conflict(
-        _("A case for this order on this platform already exists: %(ref)s (id %(id)s); order_number.")
+        _("A case for this order number on this platform already exists: %(ref)s (id %(id)s).")
         % {"ref": existing.reference, "id": existing.pk},
         code="duplicate_case",
     )

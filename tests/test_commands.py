@@ -4,6 +4,7 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from cases.models import ApiKey, Case, Organization, User
@@ -13,7 +14,8 @@ pytestmark = pytest.mark.django_db
 
 def run(*args):
     out, err = io.StringIO(), io.StringIO()
-    call_command(*args, stdout=out, stderr=err)
+    with translation.override("en"):
+        call_command(*args, stdout=out, stderr=err)
     return out.getvalue().strip(), err.getvalue()
 
 

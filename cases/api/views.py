@@ -43,8 +43,8 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 DUPLICATE = error_response(409, "Duplicate (same organization, platform and order number) or stale If-Match.",
                            "duplicate_case",
-                           "A case for this order on this platform already exists: KM-2026-000042 (id 42); "
-                           "order_number.")
+                           "A case for this order number on this platform already exists: "
+                           "KM-2026-000042 (id 42).")
 ILLEGAL = error_response(409, "Illegal transition (the allowed ones are named) or stale If-Match.",
                          "illegal_transition",
                          "Cannot move a case from intake to legal. Allowed from intake: collecting_evidence, "

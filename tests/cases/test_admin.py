@@ -79,12 +79,16 @@ def test_supervisor_assigns_in_the_admin_through_the_service():
     case = CaseFactory(organization=user.organization)
     page = client.get(f"/admin/cases/case/{case.pk}/change/")
     assert page.status_code == 200
-    response = client.post(f"/admin/cases/case/{case.pk}/change/", {
-        "assignee": handler.pk, "description": "", "merchant_promise": "",
-        "claims-TOTAL_FORMS": "1", "claims-INITIAL_FORMS": "1", "claims-0-id": case.claims.get().pk,
-        "claims-0-case": case.pk,
-        "events-TOTAL_FORMS": "0", "events-INITIAL_FORMS": "0",
-    })
+    data = {"assignee": handler.pk, "description": "", "merchant_promise": ""}
+    for inline in page.context["inline_admin_formsets"]:  # every inline's formset, as the browser sends it
+        formset = inline.formset
+        data.update({f"{formset.prefix}-{k}": v for k, v in formset.management_form.initial.items()})
+        for form in formset.initial_forms:
+            data.update({form.add_prefix(name): field.initial for name, field in form.fields.items()
+                         if name in ("id", formset.fk.name) and field.initial is not None})
+            data[form.add_prefix("id")] = form.instance.pk
+            data[form.add_prefix(formset.fk.name)] = case.pk
+    response = client.post(f"/admin/cases/case/{case.pk}/change/", data)
     assert response.status_code == 302, response.content.decode()[:3000]
     case.refresh_from_db()
     assert case.assignee == handler

@@ -159,7 +159,8 @@ def test_malformed_json_and_lone_surrogates_are_400(intake, platform):
 
 
 def test_punitive_claim_needs_fraud_and_gets_the_statutory_amount(intake, platform):
-    refused = intake.post(URL, payload(platform, claims=[{"kind": "punitive"}]), format="json")
+    refused = intake.post(URL, payload(platform, claims=[{"kind": "punitive"}]), format="json",
+                          HTTP_ACCEPT_LANGUAGE="en")
     assert "art. 55" in assert_error(refused, 400, attr="claims")["errors"][0]["detail"]
     ok = intake.post(URL, payload(platform, dispute_type="fraud", amount_paid="98.50",
                                   claims=[{"kind": "refund", "amount": "98.50"}, {"kind": "punitive"}]),
@@ -171,7 +172,8 @@ def test_punitive_claim_needs_fraud_and_gets_the_statutory_amount(intake, platfo
                                    claims=[{"kind": "punitive", "amount": "3000.00"}]), format="json")
     assert big.status_code == 201, big.content
     wrong = intake.post(URL, payload(platform, order_number="BIG2", dispute_type="fraud", amount_paid="1000.00",
-                                     claims=[{"kind": "punitive", "amount": "9000.00"}]), format="json")
+                                     claims=[{"kind": "punitive", "amount": "9000.00"}]), format="json",
+                         HTTP_ACCEPT_LANGUAGE="en")
     assert "3000.00" in assert_error(wrong, 400, attr="claims")["errors"][0]["detail"]
 
 
