@@ -7,6 +7,7 @@ fresh machine; DATABASE_URL and REDIS_URL switch to PostgreSQL and Redis.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -207,11 +208,21 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TIMEZONE = TIME_ZONE
 # Periodic tasks, one entry per line so each app's stay separate.
 CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE["stats-refresh"] = {"task": "stats.refresh", "schedule": 300.0}
+CELERY_BEAT_SCHEDULE["stats-rebuild"] = {"task": "stats.rebuild", "schedule": crontab(hour=3, minute=17)}
+CELERY_BEAT_SCHEDULE["stats-detect-spikes"] = {"task": "stats.detect_spikes", "schedule": 900.0}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Case rules that are settings rather than law.
 KAMENG_UNREASONABLE_CLAIM_RATIO = env.int("KAMENG_UNREASONABLE_CLAIM_RATIO", default=3)
 KAMENG_MAX_AMOUNT = env.int("KAMENG_MAX_AMOUNT", default=100_000_000)
+
+# Statistics (stats/rules.py): "organization" = each organization's own cases, "national" = all.
+KAMENG_STATS_SCOPE = env.str("KAMENG_STATS_SCOPE", default="organization")
+KAMENG_STATS_MIN_SAMPLE = env.int("KAMENG_STATS_MIN_SAMPLE", default=10)
+KAMENG_SPIKE_BASELINE_DAYS = env.int("KAMENG_SPIKE_BASELINE_DAYS", default=28)
+KAMENG_SPIKE_MIN_COUNT = env.int("KAMENG_SPIKE_MIN_COUNT", default=10)
+KAMENG_SPIKE_SIGMAS = env.float("KAMENG_SPIKE_SIGMAS", default=3.0)
 
 LOGGING = {
     "version": 1,
