@@ -119,10 +119,19 @@ def _figures(acc: dict, durations: dict) -> dict:
 
 
 def _add(acc: dict, row: dict) -> None:
+    """Add one row of `_SELECT_SUMS` (grouped by dispute type, statuses pivoted into columns)."""
+    sums = acc["sums"]
     for column in SUM_COLUMNS:
-        acc["sums"][column] += row[column] or 0
-    acc["by_status"][row["status"]] += row["opened"]
-    acc["by_dispute_type"][row["dispute_type"]] += row["opened"]
+        sums[column] += row[column] or 0
+    for status in Status.values:
+        acc["by_status"][status] += row[f"st_{status}"] or 0
+    acc["by_dispute_type"][row["dispute_type"]] += row["opened"] or 0
+
+
+_SELECT_SUMS = ", ".join(
+    [f"SUM(s.{c}) AS {c}" for c in SUM_COLUMNS]
+    + [f"SUM(CASE WHEN s.status = '{st}' THEN s.opened ELSE 0 END) AS st_{st}" for st in Status.values]
+)
 
 
 def _fetch(sql: str, params: list) -> list[dict]:
@@ -214,10 +223,9 @@ def platform_summaries(*, platform_ids: list[int], filters: StatsFilter) -> dict
     if not platform_ids:
         return {}
     where, params = _where(filters, platform_ids, "s")
-    columns = ", ".join(f"SUM(s.{c}) AS {c}" for c in SUM_COLUMNS)
     rows = _fetch(
-        f"SELECT s.platform_id, s.dispute_type, s.status, {columns} FROM stats_dailystat s "  # noqa: S608
-        f"WHERE {where} GROUP BY s.platform_id, s.dispute_type, s.status",
+        f"SELECT s.platform_id, s.dispute_type, {_SELECT_SUMS} FROM stats_dailystat s "  # noqa: S608
+        f"WHERE {where} GROUP BY s.platform_id, s.dispute_type",
         params,
     )
     acc = {pid: _empty_sums() for pid in platform_ids}
@@ -248,10 +256,9 @@ def _next_period(start: date, interval: str) -> date:
 def platform_trend(*, platform_id: int, filters: StatsFilter, interval: str) -> list[dict]:
     """The platform's figures per week or month of the period (empty periods included)."""
     where, params = _where(filters, [platform_id], "s")
-    columns = ", ".join(f"SUM(s.{c}) AS {c}" for c in SUM_COLUMNS)
     rows = _fetch(
-        f"SELECT s.day, s.dispute_type, s.status, {columns} FROM stats_dailystat s WHERE {where} "  # noqa: S608
-        "GROUP BY s.day, s.dispute_type, s.status",
+        f"SELECT s.day, s.dispute_type, {_SELECT_SUMS} FROM stats_dailystat s WHERE {where} "  # noqa: S608
+        "GROUP BY s.day, s.dispute_type",
         params,
     )
     bwhere, bparams = _where(filters, [platform_id], "b")

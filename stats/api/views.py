@@ -1,5 +1,6 @@
 from django.db.models import Prefetch
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.generics import GenericAPIView
@@ -24,8 +25,8 @@ from .serializers import (
 )
 
 PERIOD_PARAMETERS = [
-    OpenApiParameter("from", str, description="First day (YYYY-MM-DD, local date of opening). Default: `to` − 364 days."),
-    OpenApiParameter("to", str, description="Last day (YYYY-MM-DD). Default: today."),
+    OpenApiParameter("from", OpenApiTypes.DATE, description="First day (YYYY-MM-DD, local date of opening). Default: `to` − 364 days."),
+    OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (YYYY-MM-DD). Default: today."),
     OpenApiParameter("product_type", str, enum=ProductType.values),
     OpenApiParameter("dispute_type", str, enum=DisputeType.values),
 ]
