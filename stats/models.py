@@ -167,3 +167,88 @@ class MassIncidentNotice(models.Model):
 
     def __str__(self):
         return f"{self.incident_id} → {self.organization_id}"
+
+
+class MonthStat(models.Model):
+    """Monthly rollup without product/dispute type (requests without those filters read whole months
+    here and only the partial months at the edges of the period from the daily tables)."""
+
+    organization_id = models.BigIntegerField()
+    platform_id = models.BigIntegerField()
+    month = models.DateField()
+    status = models.CharField(max_length=20)
+    opened = models.IntegerField(default=0)
+    favourable = models.IntegerField(default=0)
+    partial = models.IntegerField(default=0)
+    unfavourable = models.IntegerField(default=0)
+    platform_escalated = models.IntegerField(default=0)
+    platform_responded = models.IntegerField(default=0)
+    platform_in_window = models.IntegerField(default=0)
+    amount_paid = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    amount_recovered = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    rating_sum = models.IntegerField(default=0)
+    rating_count = models.IntegerField(default=0)
+    level_1 = models.IntegerField(default=0)
+    level_2 = models.IntegerField(default=0)
+    level_3 = models.IntegerField(default=0)
+    level_4 = models.IntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["platform_id", "month"], name="stats_month_platform_month")]
+
+    def __str__(self):
+        return f"{self.platform_id} {self.month} {self.status}: {self.opened}"
+
+
+class MonthDispute(models.Model):
+    organization_id = models.BigIntegerField()
+    platform_id = models.BigIntegerField()
+    month = models.DateField()
+    dispute_type = models.CharField(max_length=30)
+    opened = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["platform_id", "month"], name="stats_mdisp_platform_month")]
+
+    def __str__(self):
+        return f"{self.platform_id} {self.month} {self.dispute_type}: {self.opened}"
+
+
+class MonthMerchant(models.Model):
+    organization_id = models.BigIntegerField()
+    platform_id = models.BigIntegerField()
+    month = models.DateField()
+    merchant_id = models.BigIntegerField()
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["platform_id", "month"], name="stats_mmerch_platform_month")]
+
+    def __str__(self):
+        return f"{self.platform_id} {self.month} {self.merchant_id}: {self.n}"
+
+
+class MonthBucket(models.Model):
+    organization_id = models.BigIntegerField()
+    platform_id = models.BigIntegerField()
+    month = models.DateField()
+    metric = models.SmallIntegerField(choices=Metric.choices)
+    minutes = models.IntegerField()
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["platform_id", "month"], name="stats_mbucket_platform_month")]
+
+    def __str__(self):
+        return f"{self.platform_id} {self.month} m{self.metric} {self.minutes}: {self.n}"
+
+
+class DirtyMonth(models.Model):
+    """Scratch list of the (platform, month) groups a refresh recomputes."""
+
+    platform_id = models.BigIntegerField()
+    month = models.DateField()
+    month_end = models.DateField()
+
+    def __str__(self):
+        return f"{self.platform_id} {self.month}"

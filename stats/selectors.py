@@ -1,3 +1,4 @@
+# ruff: noqa: S608 - the SQL is built from constants; values always go through placeholders
 """Reading the summary tables: per-platform figures over any period, and a platform's trend.
 
 A request reads only the summary rows of the platforms on the page (or the one platform of a trend)
@@ -40,16 +41,43 @@ def _param(value):
     return value.isoformat() if isinstance(value, date) and connection.vendor == "sqlite" else value
 
 
-def _where(filters: StatsFilter, platform_ids: list[int], alias: str) -> tuple[str, list]:
+def _where(filters: StatsFilter, platform_ids: list[int], alias: str, days=None, months=None) -> tuple[str, list]:
+    """Conditions on platform, period and filters. `days`: [(first, last)] day ranges (default the whole
+    period); `months`: (first month, month after the last) for the monthly tables instead."""
     marks = ", ".join(["%s"] * len(platform_ids))
-    sql = [f"{alias}.platform_id IN ({marks})", f"{alias}.day >= %s", f"{alias}.day <= %s"]
-    params = [*platform_ids, _param(filters.date_from), _param(filters.date_to)]
-    for column in ("product_type", "dispute_type", "organization_id"):
+    sql, params = [f"{alias}.platform_id IN ({marks})"], [*platform_ids]
+    if months is not None:
+        sql.append(f"{alias}.month >= %s AND {alias}.month < %s")
+        params += [_param(months[0]), _param(months[1])]
+    else:
+        ranges = days if days is not None else [(filters.date_from, filters.date_to)]
+        sql.append("(" + " OR ".join(f"{alias}.day BETWEEN %s AND %s" for _r in ranges) + ")")
+        params += [_param(d) for r in ranges for d in r]
+    columns = ("organization_id",) if months is not None else ("product_type", "dispute_type", "organization_id")
+    for column in columns:
         value = getattr(filters, column)
         if value is not None:
             sql.append(f"{alias}.{column} = %s")
             params.append(value)
     return " AND ".join(sql), params
+
+
+def _segments(filters: StatsFilter):
+    """Split the period into whole months (read from the monthly rollups) and the days at its edges.
+    With a product or dispute type filter everything comes from the daily tables."""
+    if filters.product_type or filters.dispute_type:
+        return None, [(filters.date_from, filters.date_to)]
+    first = filters.date_from if filters.date_from.day == 1 else _next_period(filters.date_from, "month")
+    after = filters.date_to + timedelta(days=1)
+    end = after if after.day == 1 else after.replace(day=1)
+    if first >= end:
+        return None, [(filters.date_from, filters.date_to)]
+    days = []
+    if filters.date_from < first:
+        days.append((filters.date_from, first - timedelta(days=1)))
+    if end <= filters.date_to:
+        days.append((end, filters.date_to))
+    return (first, end), days
 
 
 def _rate(numerator: int, denominator: int) -> dict:
@@ -125,7 +153,8 @@ def _add(acc: dict, row: dict) -> None:
         sums[column] += row[column] or 0
     for status in Status.values:
         acc["by_status"][status] += row[f"st_{status}"] or 0
-    acc["by_dispute_type"][row["dispute_type"]] += row["opened"] or 0
+    if row["dispute_type"] is not None:
+        acc["by_dispute_type"][row["dispute_type"]] += row["opened"] or 0
 
 
 _SELECT_SUMS = ", ".join(
@@ -139,6 +168,12 @@ def _fetch(sql: str, params: list) -> list[dict]:
         cursor.execute(sql, params)
         names = [c[0] for c in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _fetch_rows(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _interpolate(pairs: list[tuple[int, int, int]], total: int) -> dict:
@@ -170,7 +205,17 @@ def percentiles_from_histogram(histogram: dict[int, int]) -> tuple[dict, int]:
 def _percentiles_sql(filters: StatsFilter, platform_ids: list[int]) -> dict:
     """Exact percentiles per (platform, metric) by a cumulative-count walk done in SQL: only the
     bucket rows holding the needed ranks come back."""
-    where, params = _where(filters, platform_ids, "b")
+    months, days = _segments(filters)
+    parts, params = [], []
+    if days:
+        where, p = _where(filters, platform_ids, "b", days=days)
+        parts.append(f"SELECT b.platform_id, b.metric, b.minutes, b.n FROM stats_durationbucket b WHERE {where}")
+        params += p
+    if months:
+        where, p = _where(filters, platform_ids, "b", months=months)
+        parts.append(f"SELECT b.platform_id, b.metric, b.minutes, b.n FROM stats_monthbucket b WHERE {where}")
+        params += p
+    source = " UNION ALL ".join(parts)
     wanted = " OR ".join(
         f"(cum - n <= (total - 1) * {num} / {den} + 1 AND cum > (total - 1) * {num} / {den})"
         for num, den in rules.PERCENTILES.values()
@@ -178,7 +223,7 @@ def _percentiles_sql(filters: StatsFilter, platform_ids: list[int]) -> dict:
     sql = f"""
 WITH h AS (
     SELECT b.platform_id AS g, b.metric, b.minutes, SUM(b.n) AS n
-    FROM stats_durationbucket b WHERE {where}
+    FROM ({source}) b
     GROUP BY b.platform_id, b.metric, b.minutes
 ), c AS (
     SELECT g, metric, minutes, CAST(n AS BIGINT) AS n,
@@ -187,7 +232,7 @@ WITH h AS (
     FROM h
 )
 SELECT g, metric, minutes, cum - n AS before, cum, total FROM c WHERE {wanted} ORDER BY g, metric, minutes
-"""  # noqa: S608 - only placeholders and constants are interpolated
+"""
     grouped = defaultdict(list)
     totals = {}
     with connection.cursor() as cursor:
@@ -202,12 +247,20 @@ SELECT g, metric, minutes, cum - n AS before, cum, total FROM c WHERE {wanted} O
 
 
 def _top_merchants(filters: StatsFilter, platform_ids: list[int]) -> dict[int, list[dict]]:
-    where, params = _where(filters, platform_ids, "f")
-    rows = _fetch(
-        f"SELECT f.platform_id, f.merchant_id, COUNT(*) AS n FROM stats_casefact f WHERE {where} "  # noqa: S608
-        "AND f.merchant_id IS NOT NULL GROUP BY f.platform_id, f.merchant_id",
-        params,
-    )
+    months, days = _segments(filters)
+    parts, params = [], []
+    if days:
+        where, p = _where(filters, platform_ids, "f", days=days)
+        parts.append("SELECT f.platform_id, f.merchant_id, COUNT(*) AS n FROM stats_casefact f "
+                     f"WHERE {where} AND f.merchant_id IS NOT NULL GROUP BY f.platform_id, f.merchant_id")
+        params += p
+    if months:
+        where, p = _where(filters, platform_ids, "f", months=months)
+        parts.append("SELECT f.platform_id, f.merchant_id, SUM(f.n) AS n FROM stats_monthmerchant f "
+                     f"WHERE {where} GROUP BY f.platform_id, f.merchant_id")
+        params += p
+    rows = _fetch(f"SELECT platform_id, merchant_id, SUM(n) AS n FROM ({' UNION ALL '.join(parts)}) u "
+                  "GROUP BY platform_id, merchant_id", params)
     best = defaultdict(list)
     for row in rows:
         best[row["platform_id"]].append((-row["n"], row["merchant_id"]))
@@ -222,15 +275,22 @@ def platform_summaries(*, platform_ids: list[int], filters: StatsFilter) -> dict
     """The figures of each platform over the period (platforms without complaints get zeros)."""
     if not platform_ids:
         return {}
-    where, params = _where(filters, platform_ids, "s")
-    rows = _fetch(
-        f"SELECT s.platform_id, s.dispute_type, {_SELECT_SUMS} FROM stats_dailystat s "  # noqa: S608
-        f"WHERE {where} GROUP BY s.platform_id, s.dispute_type",
-        params,
-    )
+    months, days = _segments(filters)
     acc = {pid: _empty_sums() for pid in platform_ids}
-    for row in rows:
-        _add(acc[row["platform_id"]], row)
+    if days:
+        where, params = _where(filters, platform_ids, "s", days=days)
+        for row in _fetch(f"SELECT s.platform_id, s.dispute_type, {_SELECT_SUMS} FROM stats_dailystat s "
+                          f"WHERE {where} GROUP BY s.platform_id, s.dispute_type", params):
+            _add(acc[row["platform_id"]], row)
+    if months:
+        where, params = _where(filters, platform_ids, "s", months=months)
+        for row in _fetch(f"SELECT s.platform_id, NULL AS dispute_type, {_SELECT_SUMS} FROM stats_monthstat s "
+                          f"WHERE {where} GROUP BY s.platform_id", params):
+            _add(acc[row["platform_id"]], row)
+        for pid, dispute_type, opened in _fetch_rows(
+                f"SELECT s.platform_id, s.dispute_type, SUM(s.opened) FROM stats_monthdispute s WHERE {where} "
+                "GROUP BY s.platform_id, s.dispute_type", params):
+            acc[pid]["by_dispute_type"][dispute_type] += opened
     durations = _percentiles_sql(filters, platform_ids)
     merchants = _top_merchants(filters, platform_ids)
     result = {}
@@ -257,13 +317,13 @@ def platform_trend(*, platform_id: int, filters: StatsFilter, interval: str) -> 
     """The platform's figures per week or month of the period (empty periods included)."""
     where, params = _where(filters, [platform_id], "s")
     rows = _fetch(
-        f"SELECT s.day, s.dispute_type, {_SELECT_SUMS} FROM stats_dailystat s WHERE {where} "  # noqa: S608
+        f"SELECT s.day, s.dispute_type, {_SELECT_SUMS} FROM stats_dailystat s WHERE {where} "
         "GROUP BY s.day, s.dispute_type",
         params,
     )
     bwhere, bparams = _where(filters, [platform_id], "b")
     buckets = _fetch(
-        f"SELECT b.day, b.metric, b.minutes, SUM(b.n) AS n FROM stats_durationbucket b WHERE {bwhere} "  # noqa: S608
+        f"SELECT b.day, b.metric, b.minutes, SUM(b.n) AS n FROM stats_durationbucket b WHERE {bwhere} "
         "GROUP BY b.day, b.metric, b.minutes",
         bparams,
     )

@@ -1,3 +1,4 @@
+# ruff: noqa: S608 - the SQL is built from constants; values always go through placeholders
 """Keeping the summary tables current: a full rebuild and an incremental refresh, both idempotent.
 
 Both run in one transaction under the row lock of `RefreshState`, so two runs never interleave and
@@ -33,6 +34,46 @@ def _minutes(start: str, end: str) -> str:
     else:
         span = f"CAST((julianday({end}) - julianday({start})) * 1440.0 + 0.0001 AS INTEGER)"
     return f"CASE WHEN {start} IS NOT NULL AND {end} IS NOT NULL AND {end} >= {start} THEN {span} END"
+
+
+def _month(col: str, plus_one: bool = False) -> str:
+    if connection.vendor == "postgresql":
+        return f"(date_trunc('month', {col}){' + interval ' + chr(39) + '1 month' + chr(39) if plus_one else ''})::date"
+    return f"date({col}, 'start of month'{', ' + chr(39) + '+1 month' + chr(39) if plus_one else ''})"
+
+
+MONTH_SUMS = (
+    "COUNT(*), SUM(CASE WHEN f.outcome = 'favourable' THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN f.outcome = 'partial' THEN 1 ELSE 0 END), SUM(CASE WHEN f.outcome = 'unfavourable' THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN f.platform_escalated THEN 1 ELSE 0 END), SUM(CASE WHEN f.platform_responded THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN f.platform_in_window THEN 1 ELSE 0 END), SUM(f.amount_paid), COALESCE(SUM(f.amount_recovered), 0), "
+    "COALESCE(SUM(f.consumer_rating), 0), COUNT(f.consumer_rating), "
+    "SUM(CASE WHEN f.max_level = 1 THEN 1 ELSE 0 END), SUM(CASE WHEN f.max_level = 2 THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN f.max_level = 3 THEN 1 ELSE 0 END), SUM(CASE WHEN f.max_level = 4 THEN 1 ELSE 0 END)"
+)
+MONTH_TABLES = ("stats_monthstat", "stats_monthdispute", "stats_monthmerchant", "stats_monthbucket")
+
+
+def _month_insert_sql(join: str = "") -> list[str]:
+    """The monthly rollups from the fact table (`join` restricts them to the dirty months)."""
+    m = _month("f.day")
+    keys = f"f.organization_id, f.platform_id, {m}"
+    sql = [
+        f"""INSERT INTO stats_monthstat (organization_id, platform_id, month, status, opened, favourable, partial,
+            unfavourable, platform_escalated, platform_responded, platform_in_window, amount_paid, amount_recovered,
+            rating_sum, rating_count, level_1, level_2, level_3, level_4)
+            SELECT {keys}, f.status, {MONTH_SUMS} FROM stats_casefact f {join} GROUP BY {keys}, f.status""",
+        f"""INSERT INTO stats_monthdispute (organization_id, platform_id, month, dispute_type, opened)
+            SELECT {keys}, f.dispute_type, COUNT(*) FROM stats_casefact f {join} GROUP BY {keys}, f.dispute_type""",
+        f"""INSERT INTO stats_monthmerchant (organization_id, platform_id, month, merchant_id, n)
+            SELECT {keys}, f.merchant_id, COUNT(*) FROM stats_casefact f {join}
+            WHERE f.merchant_id IS NOT NULL GROUP BY {keys}, f.merchant_id""",
+    ]
+    for metric, column in ((1, "platform_response_minutes"), (2, "resolution_minutes")):
+        sql.append(f"""INSERT INTO stats_monthbucket (organization_id, platform_id, month, metric, minutes, n)
+            SELECT {keys}, {metric}, f.{column}, COUNT(*) FROM stats_casefact f {join}
+            WHERE f.{column} IS NOT NULL GROUP BY {keys}, f.{column}""")
+    return sql  # noqa: S608 - fixed SQL
 
 
 def _fact_insert_sql(where_case: str = "", where_escalation: str = "") -> str:
@@ -105,18 +146,19 @@ def stats_rebuild() -> dict:
     with transaction.atomic():
         state = _state()
         with connection.cursor() as cursor:
-            for table in ("stats_durationbucket", "stats_dailystat", "stats_casefact"):
+            for table in ("stats_durationbucket", "stats_dailystat", "stats_casefact", *MONTH_TABLES):
                 cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
             cursor.execute(_fact_insert_sql())
             facts = cursor.rowcount
-            for sql in _aggregate_insert_sql():
+            for sql in _aggregate_insert_sql() + _month_insert_sql():
                 cursor.execute(sql)
         state.watermark = started
         state.last_rebuild_at = started
         state.save()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE stats_casefact, stats_dailystat, stats_durationbucket")
+    if connection.vendor == "postgresql" and connection.get_autocommit():
+        with connection.cursor() as cursor:  # fresh statistics and visibility map for index-only scans
+            cursor.execute("VACUUM ANALYZE stats_casefact, stats_dailystat, stats_durationbucket, "
+                           + ", ".join(MONTH_TABLES))
     return {"cases": facts}
 
 
@@ -151,6 +193,18 @@ def stats_refresh() -> dict:
                     cursor.execute(f"DELETE FROM {table} {in_dirty.format(t=table)}")  # noqa: S608
                 for sql in _aggregate_insert_sql(in_dirty.format(t="f")):
                     cursor.execute(sql)
+                cursor.execute("DELETE FROM stats_dirtymonth")
+                cursor.execute(
+                    "INSERT INTO stats_dirtymonth (platform_id, month, month_end) "  # noqa: S608
+                    f"SELECT DISTINCT platform_id, {_month('day')}, {_month('day', plus_one=True)} FROM stats_dirtygroup")
+                for table in MONTH_TABLES:
+                    cursor.execute(f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM stats_dirtymonth d "  # noqa: S608
+                                   f"WHERE d.platform_id = {table}.platform_id AND d.month = {table}.month)")
+                join = ("JOIN stats_dirtymonth d ON d.platform_id = f.platform_id "
+                        "AND f.day >= d.month AND f.day < d.month_end")
+                for sql in _month_insert_sql(join):
+                    cursor.execute(sql)
+                cursor.execute("DELETE FROM stats_dirtymonth")
                 cursor.execute("SELECT COUNT(*) FROM (SELECT DISTINCT platform_id, day FROM stats_dirtygroup) d")
                 groups = cursor.fetchone()[0]
                 cursor.execute("DELETE FROM stats_dirtycase")

@@ -5,7 +5,16 @@ from django.utils import timezone
 
 from cases.models import Case
 from escalation.models import Escalation
-from stats.models import CaseFact, DailyStat, DurationBucket, RefreshState
+from stats.models import (
+    CaseFact,
+    DailyStat,
+    DurationBucket,
+    MonthBucket,
+    MonthDispute,
+    MonthMerchant,
+    MonthStat,
+    RefreshState,
+)
 from stats.services import stats_rebuild, stats_refresh
 from stats.tasks import rebuild_stats, refresh_stats
 from tests.factories import PlatformFactory
@@ -20,7 +29,7 @@ def snapshot():
         names = [f.attname for f in model._meta.fields if f.attname not in exclude]
         return sorted(tuple(str(v) for v in row) for row in model.objects.values_list(*names))
 
-    return rows(CaseFact), rows(DailyStat), rows(DurationBucket)
+    return [rows(m) for m in (CaseFact, DailyStat, DurationBucket, MonthStat, MonthDispute, MonthMerchant, MonthBucket)]
 
 
 def test_incremental_refresh_equals_a_full_rebuild(org, other_org, populate):

@@ -231,3 +231,28 @@ def test_list_is_paginated_and_costs_a_fixed_number_of_queries(analyst, org, dja
         body = analyst.get(URL, {**PERIOD, "page_size": 10}).json()
     assert body["count"] == 30 and len(body["results"]) == 10 and body["next"]
     assert DailyStat.objects.exists() and not DurationBucket.objects.exists()
+
+
+@pytest.mark.parametrize("date_from, date_to", [
+    (date(2025, 1, 25), date(2025, 2, 28)),  # edge days + a whole month
+    (date(2025, 1, 1), date(2025, 3, 31)),  # whole months only
+    (date(2025, 1, 22), date(2025, 3, 3)),  # edges on both sides
+    (date(2025, 2, 3), date(2025, 2, 20)),  # inside one month
+])
+def test_whole_months_and_edge_days_give_the_same_exact_figures(analyst, populate, settings, date_from, date_to):
+    settings.KAMENG_STATS_MIN_SAMPLE = 1
+    platform = PlatformFactory()
+    cases = populate(platform, n=70, start=at(2025, 1, 20), days=45, seed=9)
+    stats_rebuild()
+    row = _row(analyst.get(URL, {"from": date_from.isoformat(), "to": date_to.isoformat()}).json(), platform)
+    want = expected(platform, date_from, date_to)
+    assert row["complaints"] == want["complaints"]
+    assert sum(row["by_dispute_type"].values()) == want["complaints"]
+    assert {k: v for k, v in row["by_status"].items() if v} == want["by_status"]
+    assert row["platform_response_rate"]["numerator"] == want["responded"]
+    assert _close(row["resolution_minutes"]["median"], want["resolution_median"] and round(want["resolution_median"], 2))
+    assert _close(row["resolution_minutes"]["p90"], want["resolution_p90"] and round(want["resolution_p90"], 2))
+    assert _close(row["platform_response_minutes"]["median"],
+                  want["response_median"] and round(want["response_median"], 2))
+    in_period = [c for c in cases if c.merchant_id and date_from <= c.created_at.astimezone(at(2025, 1, 1).tzinfo).date() <= date_to]
+    assert sum(m["complaints"] for m in row["top_merchants"]) == len(in_period)
