@@ -1,1 +1,254 @@
-"""Models of this app."""
+"""Summary tables for the statistics API and the mass incidents found by spike detection.
+
+Three derived tables, all rebuilt from cases and escalations (never edited by hand):
+
+- `CaseFact`: one compact row per case with everything the statistics need (no personal data).
+- `DailyStat`: counts and sums per (organization, platform, day opened, product type, dispute type,
+  current status). Any period is a SUM over few rows.
+- `DurationBucket`: exact histograms of durations in whole minutes per (organization, platform, day,
+  product type, dispute type, metric): an exact median / p90 over any period is a cumulative-count
+  walk over these rows, never an average of daily medians.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Metric(models.IntegerChoices):
+    PLATFORM_RESPONSE = 1, _("Platform response time")
+    RESOLUTION = 2, _("Time to resolution")
+
+
+class CaseFact(models.Model):
+    case_id = models.BigIntegerField(primary_key=True)
+    organization_id = models.BigIntegerField()
+    platform_id = models.BigIntegerField()
+    merchant_id = models.BigIntegerField(null=True)
+    day = models.DateField()
+    product_type = models.CharField(max_length=20)
+    dispute_type = models.CharField(max_length=30)
+    status = models.CharField(max_length=20)
+    outcome = models.CharField(max_length=20, blank=True)
+    amount_paid = models.DecimalField(max_digits=14, decimal_places=2)
+    amount_recovered = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    consumer_rating = models.SmallIntegerField(null=True)
+    resolution_minutes = models.IntegerField(null=True)
+    max_level = models.SmallIntegerField(null=True)
+    platform_escalated = models.BooleanField(default=False)
+    platform_responded = models.BooleanField(default=False)
+    platform_in_window = models.BooleanField(default=False)
+    platform_response_minutes = models.IntegerField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["platform_id", "day"], name="stats_fact_platform_day")]
+        verbose_name = _("case fact")
+        verbose_name_plural = _("case facts")
+
+    def __str__(self):
+        return f"case {self.case_id}"
+
+
+class DailyStat(models.Model):
+    organization_id = models.BigIntegerField()
+    platform_id = models.BigIntegerField()
+    day = models.DateField()
+    product_type = models.CharField(max_length=20)
+    dispute_type = models.CharField(max_length=30)
+    status = models.CharField(max_length=20)
+    opened = models.IntegerField(default=0)
+    favourable = models.IntegerField(default=0)
+    partial = models.IntegerField(default=0)
+    unfavourable = models.IntegerField(default=0)
+    platform_escalated = models.IntegerField(default=0)
+    platform_responded = models.IntegerField(default=0)
+    platform_in_window = models.IntegerField(default=0)
+    amount_paid = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    amount_recovered = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    rating_sum = models.IntegerField(default=0)
+    rating_count = models.IntegerField(default=0)
+    level_1 = models.IntegerField(default=0)
+    level_2 = models.IntegerField(default=0)
+    level_3 = models.IntegerField(default=0)
+    level_4 = models.IntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["platform_id", "day"], name="stats_daily_platform_day")]
+        verbose_name = _("platform statistics (charts)")
+        verbose_name_plural = _("platform statistics (charts)")
+
+    def __str__(self):
+        return f"{self.platform_id} {self.day} {self.status}: {self.opened}"
+
+
+class DurationBucket(models.Model):
+    organization_id = models.BigIntegerField()
+    platform_id = models.BigIntegerField()
+    day = models.DateField()
+    product_type = models.CharField(max_length=20)
+    dispute_type = models.CharField(max_length=30)
+    metric = models.SmallIntegerField(choices=Metric.choices)
+    minutes = models.IntegerField()
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["platform_id", "day"], name="stats_bucket_platform_day")]
+
+    def __str__(self):
+        return f"{self.platform_id} {self.day} m{self.metric} {self.minutes}: {self.n}"
+
+
+class DirtyCase(models.Model):
+    """Scratch list of the cases a refresh recomputes (filled and emptied inside one transaction)."""
+
+    case_id = models.BigIntegerField(primary_key=True)
+
+    def __str__(self):
+        return str(self.case_id)
+
+
+class DirtyGroup(models.Model):
+    """Scratch list of the (platform, day) groups a refresh recomputes."""
+
+    platform_id = models.BigIntegerField()
+    day = models.DateField()
+
+    def __str__(self):
+        return f"{self.platform_id} {self.day}"
+
+
+class RefreshState(models.Model):
+    """One row: the watermark of the last refresh; its row lock serializes refreshes and rebuilds."""
+
+    watermark = models.DateTimeField(null=True)
+    last_rebuild_at = models.DateTimeField(null=True)
+    last_refresh_at = models.DateTimeField(null=True)
+
+    def __str__(self):
+        return f"watermark {self.watermark}"
+
+
+class MassIncident(models.Model):
+    """Complaints against one platform far above its own baseline (a sign of 跑路): one group of cases for
+    collective action. Unique per platform and day, so the same spike is never reported twice."""
+
+    platform = models.ForeignKey("cases.Platform", on_delete=models.PROTECT, related_name="mass_incidents",
+                                 verbose_name=_("platform"))
+    day = models.DateField(_("day"))
+    detected_at = models.DateTimeField(_("detected at"), auto_now_add=True)
+    window_start = models.DateTimeField(_("window start"))
+    window_end = models.DateTimeField(_("window end"))
+    count = models.PositiveIntegerField(_("complaints in the window"))
+    baseline_mean = models.FloatField(_("baseline mean per day"))
+    baseline_stddev = models.FloatField(_("baseline standard deviation"))
+    threshold = models.FloatField(_("threshold"))
+    cases = models.ManyToManyField("cases.Case", related_name="mass_incidents", verbose_name=_("cases"))
+
+    class Meta:
+        ordering = ["-detected_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["platform", "day"], name="mass_incident_once_per_day")]
+        verbose_name = _("mass incident")
+        verbose_name_plural = _("mass incidents")
+
+    def __str__(self):
+        return f"{self.platform} {self.day} ({self.count})"
+
+
+class MassIncidentNotice(models.Model):
+    """The once-only guard of the supervisors' alert: one row per incident and organization."""
+
+    incident = models.ForeignKey(MassIncident, on_delete=models.CASCADE, related_name="notices")
+    organization = models.ForeignKey("cases.Organization", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    recipients = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["incident", "organization"], name="mass_notice_once")]
+
+    def __str__(self):
+        return f"{self.incident_id} → {self.organization_id}"
+
+
+class MonthStat(models.Model):
+    """Monthly rollup without product/dispute type (requests without those filters read whole months
+    here and only the partial months at the edges of the period from the daily tables)."""
+
+    organization_id = models.BigIntegerField()
+    platform_id = models.BigIntegerField()
+    month = models.DateField()
+    status = models.CharField(max_length=20)
+    opened = models.IntegerField(default=0)
+    favourable = models.IntegerField(default=0)
+    partial = models.IntegerField(default=0)
+    unfavourable = models.IntegerField(default=0)
+    platform_escalated = models.IntegerField(default=0)
+    platform_responded = models.IntegerField(default=0)
+    platform_in_window = models.IntegerField(default=0)
+    amount_paid = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    amount_recovered = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    rating_sum = models.IntegerField(default=0)
+    rating_count = models.IntegerField(default=0)
+    level_1 = models.IntegerField(default=0)
+    level_2 = models.IntegerField(default=0)
+    level_3 = models.IntegerField(default=0)
+    level_4 = models.IntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["platform_id", "month"], name="stats_month_platform_month")]
+
+    def __str__(self):
+        return f"{self.platform_id} {self.month} {self.status}: {self.opened}"
+
+
+class MonthDispute(models.Model):
+    organization_id = models.BigIntegerField()
+    platform_id = models.BigIntegerField()
+    month = models.DateField()
+    dispute_type = models.CharField(max_length=30)
+    opened = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["platform_id", "month"], name="stats_mdisp_platform_month")]
+
+    def __str__(self):
+        return f"{self.platform_id} {self.month} {self.dispute_type}: {self.opened}"
+
+
+class MonthMerchant(models.Model):
+    organization_id = models.BigIntegerField()
+    platform_id = models.BigIntegerField()
+    month = models.DateField()
+    merchant_id = models.BigIntegerField()
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["platform_id", "month"], name="stats_mmerch_platform_month")]
+
+    def __str__(self):
+        return f"{self.platform_id} {self.month} {self.merchant_id}: {self.n}"
+
+
+class MonthBucket(models.Model):
+    organization_id = models.BigIntegerField()
+    platform_id = models.BigIntegerField()
+    month = models.DateField()
+    metric = models.SmallIntegerField(choices=Metric.choices)
+    minutes = models.IntegerField()
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["platform_id", "month"], name="stats_mbucket_platform_month")]
+
+    def __str__(self):
+        return f"{self.platform_id} {self.month} m{self.metric} {self.minutes}: {self.n}"
+
+
+class DirtyMonth(models.Model):
+    """Scratch list of the (platform, month) groups a refresh recomputes."""
+
+    platform_id = models.BigIntegerField()
+    month = models.DateField()
+    month_end = models.DateField()
+
+    def __str__(self):
+        return f"{self.platform_id} {self.month}"

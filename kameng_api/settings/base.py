@@ -7,6 +7,7 @@ fresh machine; DATABASE_URL and REDIS_URL switch to PostgreSQL and Redis.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -214,6 +215,9 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE["notifications-deadline-scan"] = {"task": "notifications.deadlines_scan", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["notifications-delivery-sweep"] = {"task": "notifications.deliveries_sweep", "schedule": 300.0}
+CELERY_BEAT_SCHEDULE["stats-refresh"] = {"task": "stats.refresh", "schedule": 300.0}
+CELERY_BEAT_SCHEDULE["stats-rebuild"] = {"task": "stats.rebuild", "schedule": crontab(hour=3, minute=17)}
+CELERY_BEAT_SCHEDULE["stats-detect-spikes"] = {"task": "stats.detect_spikes", "schedule": 900.0}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Case rules that are settings rather than law.
@@ -231,6 +235,13 @@ KAMENG_WEBHOOK_TIMEOUT = env.int("KAMENG_WEBHOOK_TIMEOUT", default=10)  # second
 KAMENG_WEBHOOK_DISABLE_AFTER = env.int("KAMENG_WEBHOOK_DISABLE_AFTER", default=10)  # failed attempts in a row
 # Refuse webhook URLs that resolve to private, loopback or link-local addresses (SSRF). Off in tests only.
 KAMENG_WEBHOOK_BLOCK_PRIVATE = env.bool("KAMENG_WEBHOOK_BLOCK_PRIVATE", default=True)
+
+# Statistics (stats/rules.py): "organization" = each organization's own cases, "national" = all.
+KAMENG_STATS_SCOPE = env.str("KAMENG_STATS_SCOPE", default="organization")
+KAMENG_STATS_MIN_SAMPLE = env.int("KAMENG_STATS_MIN_SAMPLE", default=10)
+KAMENG_SPIKE_BASELINE_DAYS = env.int("KAMENG_SPIKE_BASELINE_DAYS", default=28)
+KAMENG_SPIKE_MIN_COUNT = env.int("KAMENG_SPIKE_MIN_COUNT", default=10)
+KAMENG_SPIKE_SIGMAS = env.float("KAMENG_SPIKE_SIGMAS", default=3.0)
 
 LOGGING = {
     "version": 1,

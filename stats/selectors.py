@@ -1,0 +1,351 @@
+# ruff: noqa: S608 - the SQL is built from constants; values always go through placeholders
+"""Reading the summary tables: per-platform figures over any period, and a platform's trend.
+
+A request reads only the summary rows of the platforms on the page (or the one platform of a trend)
+and the period asked for, through the (platform_id, day) indexes: its cost follows the page size and
+the period, not the number of cases.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import connection
+from django.utils.translation import gettext as _
+
+from cases.codes import CLOSED_STATUSES, Outcome, Status
+from cases.models import Merchant
+
+from . import rules
+from .models import Metric
+
+SUM_COLUMNS = (
+    "opened", "favourable", "partial", "unfavourable", "platform_escalated", "platform_responded",
+    "platform_in_window", "amount_paid", "amount_recovered", "rating_sum", "rating_count",
+    "level_1", "level_2", "level_3", "level_4",
+)
+TOP_MERCHANTS = 5
+
+
+@dataclass(frozen=True)
+class StatsFilter:
+    date_from: date
+    date_to: date
+    product_type: str | None = None
+    dispute_type: str | None = None
+    organization_id: int | None = None  # None: every organization (national scope)
+
+
+def _param(value):
+    return value.isoformat() if isinstance(value, date) and connection.vendor == "sqlite" else value
+
+
+def _where(filters: StatsFilter, platform_ids: list[int], alias: str, days=None, months=None) -> tuple[str, list]:
+    """Conditions on platform, period and filters. `days`: [(first, last)] day ranges (default the whole
+    period); `months`: (first month, month after the last) for the monthly tables instead."""
+    marks = ", ".join(["%s"] * len(platform_ids))
+    sql, params = [f"{alias}.platform_id IN ({marks})"], [*platform_ids]
+    if months is not None:
+        sql.append(f"{alias}.month >= %s AND {alias}.month < %s")
+        params += [_param(months[0]), _param(months[1])]
+    else:
+        ranges = days if days is not None else [(filters.date_from, filters.date_to)]
+        sql.append("(" + " OR ".join(f"{alias}.day BETWEEN %s AND %s" for _r in ranges) + ")")
+        params += [_param(d) for r in ranges for d in r]
+    columns = ("organization_id",) if months is not None else ("product_type", "dispute_type", "organization_id")
+    for column in columns:
+        value = getattr(filters, column)
+        if value is not None:
+            sql.append(f"{alias}.{column} = %s")
+            params.append(value)
+    return " AND ".join(sql), params
+
+
+def _segments(filters: StatsFilter):
+    """Split the period into whole months (read from the monthly rollups) and the days at its edges.
+    With a product or dispute type filter everything comes from the daily tables."""
+    if filters.product_type or filters.dispute_type:
+        return None, [(filters.date_from, filters.date_to)]
+    first = filters.date_from if filters.date_from.day == 1 else _next_period(filters.date_from, "month")
+    after = filters.date_to + timedelta(days=1)
+    end = after if after.day == 1 else after.replace(day=1)
+    if first >= end:
+        return None, [(filters.date_from, filters.date_to)]
+    days = []
+    if filters.date_from < first:
+        days.append((filters.date_from, first - timedelta(days=1)))
+    if end <= filters.date_to:
+        days.append((end, filters.date_to))
+    return (first, end), days
+
+
+def _rate(numerator: int, denominator: int) -> dict:
+    withheld = denominator < rules.min_sample()
+    return {
+        "value": None if withheld or not denominator else round(numerator / denominator, 4),
+        "numerator": numerator,
+        "denominator": denominator,
+        "withheld_reason": _withheld_reason(denominator) if withheld else None,
+    }
+
+
+def _withheld_reason(n: int) -> str:
+    return _("Withheld: %(n)d cases, fewer than the minimum sample of %(min)d.") % {
+        "n": n, "min": rules.min_sample()}
+
+
+def _duration(values: dict | None, count: int) -> dict:
+    withheld = count < rules.min_sample()
+    values = values or {}
+    return {
+        "median": None if withheld else values.get("median"),
+        "p90": None if withheld else values.get("p90"),
+        "count": count,
+        "withheld_reason": _withheld_reason(count) if withheld else None,
+    }
+
+
+def _empty_sums() -> dict:
+    return {"sums": defaultdict(int), "by_status": defaultdict(int), "by_dispute_type": defaultdict(int)}
+
+
+def _figures(acc: dict, durations: dict) -> dict:
+    """The figures of one group (a platform, or one period of a trend) from its summed rows."""
+    sums, by_status = acc["sums"], acc["by_status"]
+    closed = sum(by_status.get(s, 0) for s in CLOSED_STATUSES)
+    levels = {str(level): int(sums.get(f"level_{level}", 0)) for level in (1, 2, 3, 4)}
+    reached = [int(k) for k, v in levels.items() if v]
+    rating_count = int(sums.get("rating_count", 0))
+    rating_withheld = rating_count < rules.min_sample()
+    response = durations.get(Metric.PLATFORM_RESPONSE, {})
+    resolution = durations.get(Metric.RESOLUTION, {})
+    return {
+        "complaints": int(sums.get("opened", 0)),
+        "by_status": {s: int(by_status.get(s, 0)) for s in Status.values},
+        "by_dispute_type": {k: int(v) for k, v in sorted(acc["by_dispute_type"].items()) if v},
+        "closed": closed,
+        "outcomes": {o: int(sums.get(o, 0)) for o in Outcome.values},
+        "resolution_rate": _rate(int(by_status.get(Status.RESOLVED, 0)), closed),
+        "favourable_rate": _rate(int(sums.get("favourable", 0)), closed),
+        "platform_response_rate": _rate(int(sums.get("platform_responded", 0)),
+                                        int(sums.get("platform_escalated", 0))),
+        "platform_response_in_window_rate": _rate(int(sums.get("platform_in_window", 0)),
+                                                  int(sums.get("platform_escalated", 0))),
+        "platform_response_minutes": _duration(response.get("values"), response.get("count", 0)),
+        "resolution_minutes": _duration(resolution.get("values"), resolution.get("count", 0)),
+        "amount_disputed": f"{Decimal(sums.get('amount_paid', 0)):.2f}",
+        "amount_recovered": f"{Decimal(sums.get('amount_recovered', 0)):.2f}",
+        "escalation_levels": levels,
+        "highest_escalation_level": max(reached) if reached else None,
+        "consumer_rating": {
+            "average": None if rating_withheld else round(int(sums.get("rating_sum", 0)) / rating_count, 2),
+            "count": rating_count,
+            "withheld_reason": _withheld_reason(rating_count) if rating_withheld else None,
+        },
+    }
+
+
+def _add(acc: dict, row: dict) -> None:
+    """Add one row of `_SELECT_SUMS` (grouped by dispute type, statuses pivoted into columns)."""
+    sums = acc["sums"]
+    for column in SUM_COLUMNS:
+        sums[column] += row[column] or 0
+    for status in Status.values:
+        acc["by_status"][status] += row[f"st_{status}"] or 0
+    if row["dispute_type"] is not None:
+        acc["by_dispute_type"][row["dispute_type"]] += row["opened"] or 0
+
+
+_SELECT_SUMS = ", ".join(
+    [f"SUM(s.{c}) AS {c}" for c in SUM_COLUMNS]
+    + [f"SUM(CASE WHEN s.status = '{st}' THEN s.opened ELSE 0 END) AS st_{st}" for st in Status.values]
+)
+
+
+def _fetch(sql: str, params: list) -> list[dict]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _fetch_rows(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _interpolate(pairs: list[tuple[int, int, int]], total: int) -> dict:
+    """pairs: (minutes, rows before, rows up to and including) in ascending minutes. percentile_cont."""
+
+    def at(rank: int) -> int:
+        for minutes, before, upto in pairs:
+            if before <= rank < upto:
+                return minutes
+        raise ValueError(rank)
+
+    values = {}
+    for name, (num, den) in rules.PERCENTILES.items():
+        low, rest = divmod((total - 1) * num, den)
+        value = at(low) if not rest else at(low) + (at(low + 1) - at(low)) * rest / den
+        values[name] = round(float(value), 2)
+    return values
+
+
+def percentiles_from_histogram(histogram: dict[int, int]) -> tuple[dict, int]:
+    """Exact percentiles from {minutes: count} (used for trends, where one platform's rows are few)."""
+    total, pairs = 0, []
+    for minutes in sorted(histogram):
+        pairs.append((minutes, total, total + histogram[minutes]))
+        total += histogram[minutes]
+    return (_interpolate(pairs, total) if total else {}), total
+
+
+def _percentiles_sql(filters: StatsFilter, platform_ids: list[int]) -> dict:
+    """Exact percentiles per (platform, metric) by a cumulative-count walk done in SQL: only the
+    bucket rows holding the needed ranks come back."""
+    months, days = _segments(filters)
+    parts, params = [], []
+    if days:
+        where, p = _where(filters, platform_ids, "b", days=days)
+        parts.append(f"SELECT b.platform_id, b.metric, b.minutes, b.n FROM stats_durationbucket b WHERE {where}")
+        params += p
+    if months:
+        where, p = _where(filters, platform_ids, "b", months=months)
+        parts.append(f"SELECT b.platform_id, b.metric, b.minutes, b.n FROM stats_monthbucket b WHERE {where}")
+        params += p
+    source = " UNION ALL ".join(parts)
+    wanted = " OR ".join(
+        f"(cum - n <= (total - 1) * {num} / {den} + 1 AND cum > (total - 1) * {num} / {den})"
+        for num, den in rules.PERCENTILES.values()
+    )
+    sql = f"""
+WITH h AS (
+    SELECT b.platform_id AS g, b.metric, b.minutes, SUM(b.n) AS n
+    FROM ({source}) b
+    GROUP BY b.platform_id, b.metric, b.minutes
+), c AS (
+    SELECT g, metric, minutes, CAST(n AS BIGINT) AS n,
+        CAST(SUM(n) OVER (PARTITION BY g, metric ORDER BY minutes ROWS UNBOUNDED PRECEDING) AS BIGINT) AS cum,
+        CAST(SUM(n) OVER (PARTITION BY g, metric) AS BIGINT) AS total
+    FROM h
+)
+SELECT g, metric, minutes, cum - n AS before, cum, total FROM c WHERE {wanted} ORDER BY g, metric, minutes
+"""
+    grouped = defaultdict(list)
+    totals = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for g, metric, minutes, before, cum, total in cursor.fetchall():
+            grouped[(g, metric)].append((minutes, int(before), int(cum)))
+            totals[(g, metric)] = int(total)
+    result = defaultdict(dict)
+    for (g, metric), pairs in grouped.items():
+        result[g][metric] = {"values": _interpolate(pairs, totals[(g, metric)]), "count": totals[(g, metric)]}
+    return result
+
+
+def _top_merchants(filters: StatsFilter, platform_ids: list[int]) -> dict[int, list[dict]]:
+    months, days = _segments(filters)
+    parts, params = [], []
+    if days:
+        where, p = _where(filters, platform_ids, "f", days=days)
+        parts.append("SELECT f.platform_id, f.merchant_id, COUNT(*) AS n FROM stats_casefact f "
+                     f"WHERE {where} AND f.merchant_id IS NOT NULL GROUP BY f.platform_id, f.merchant_id")
+        params += p
+    if months:
+        where, p = _where(filters, platform_ids, "f", months=months)
+        parts.append("SELECT f.platform_id, f.merchant_id, SUM(f.n) AS n FROM stats_monthmerchant f "
+                     f"WHERE {where} GROUP BY f.platform_id, f.merchant_id")
+        params += p
+    rows = _fetch(f"SELECT platform_id, merchant_id, SUM(n) AS n FROM ({' UNION ALL '.join(parts)}) u "
+                  "GROUP BY platform_id, merchant_id", params)
+    best = defaultdict(list)
+    for row in rows:
+        best[row["platform_id"]].append((-row["n"], row["merchant_id"]))
+    chosen = {pid: sorted(items)[:TOP_MERCHANTS] for pid, items in best.items()}
+    names = dict(Merchant.objects.filter(id__in=[m for items in chosen.values() for _n, m in items])
+                 .values_list("id", "name"))
+    return {pid: [{"id": m, "name": names.get(m, ""), "complaints": -n} for n, m in items]
+            for pid, items in chosen.items()}
+
+
+def platform_summaries(*, platform_ids: list[int], filters: StatsFilter) -> dict[int, dict]:
+    """The figures of each platform over the period (platforms without complaints get zeros)."""
+    if not platform_ids:
+        return {}
+    months, days = _segments(filters)
+    acc = {pid: _empty_sums() for pid in platform_ids}
+    if days:
+        where, params = _where(filters, platform_ids, "s", days=days)
+        for row in _fetch(f"SELECT s.platform_id, s.dispute_type, {_SELECT_SUMS} FROM stats_dailystat s "
+                          f"WHERE {where} GROUP BY s.platform_id, s.dispute_type", params):
+            _add(acc[row["platform_id"]], row)
+    if months:
+        where, params = _where(filters, platform_ids, "s", months=months)
+        for row in _fetch(f"SELECT s.platform_id, NULL AS dispute_type, {_SELECT_SUMS} FROM stats_monthstat s "
+                          f"WHERE {where} GROUP BY s.platform_id", params):
+            _add(acc[row["platform_id"]], row)
+        for pid, dispute_type, opened in _fetch_rows(
+                f"SELECT s.platform_id, s.dispute_type, SUM(s.opened) FROM stats_monthdispute s WHERE {where} "
+                "GROUP BY s.platform_id, s.dispute_type", params):
+            acc[pid]["by_dispute_type"][dispute_type] += opened
+    durations = _percentiles_sql(filters, platform_ids)
+    merchants = _top_merchants(filters, platform_ids)
+    result = {}
+    for pid in platform_ids:
+        figures = _figures(acc[pid], durations.get(pid, {}))
+        figures["top_merchants"] = merchants.get(pid, [])
+        result[pid] = figures
+    return result
+
+
+def period_start(day: date, interval: str) -> date:
+    if interval == "week":
+        return day - timedelta(days=day.weekday())
+    return day.replace(day=1)
+
+
+def _next_period(start: date, interval: str) -> date:
+    if interval == "week":
+        return start + timedelta(days=7)
+    return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def platform_trend(*, platform_id: int, filters: StatsFilter, interval: str) -> list[dict]:
+    """The platform's figures per week or month of the period (empty periods included)."""
+    where, params = _where(filters, [platform_id], "s")
+    rows = _fetch(
+        f"SELECT s.day, s.dispute_type, {_SELECT_SUMS} FROM stats_dailystat s WHERE {where} "
+        "GROUP BY s.day, s.dispute_type",
+        params,
+    )
+    bwhere, bparams = _where(filters, [platform_id], "b")
+    buckets = _fetch(
+        f"SELECT b.day, b.metric, b.minutes, SUM(b.n) AS n FROM stats_durationbucket b WHERE {bwhere} "
+        "GROUP BY b.day, b.metric, b.minutes",
+        bparams,
+    )
+    periods = {}
+    start = period_start(filters.date_from, interval)
+    while start <= filters.date_to:
+        periods[start] = {"acc": _empty_sums(), "hist": defaultdict(lambda: defaultdict(int))}
+        start = _next_period(start, interval)
+    for row in rows:
+        _add(periods[period_start(_as_date(row["day"]), interval)]["acc"], row)
+    for row in buckets:
+        periods[period_start(_as_date(row["day"]), interval)]["hist"][row["metric"]][row["minutes"]] += row["n"]
+    series = []
+    for start, data in periods.items():
+        durations = {}
+        for metric, histogram in data["hist"].items():
+            values, count = percentiles_from_histogram(histogram)
+            durations[metric] = {"values": values, "count": count}
+        end = min(_next_period(start, interval) - timedelta(days=1), filters.date_to)
+        series.append({"start": max(start, filters.date_from), "end": end, **_figures(data["acc"], durations)})
+    return series
+
+
+def _as_date(value) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value

@@ -1,0 +1,112 @@
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from cases.codes import Role
+from cases.models import Case
+from stats.models import MassIncident, MassIncidentNotice
+from stats.notices import mass_incident_notice_send
+from stats.spikes import spikes_detect
+from tests.cases.test_cases_api import assert_error
+from tests.factories import CaseFactory, PlatformFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def traffic(platform, organization, now, per_day=2, days=28):
+    for day in range(1, days + 1):
+        for i in range(per_day):
+            case = CaseFactory(organization=organization, platform=platform)
+            Case.objects.filter(pk=case.pk).update(created_at=now - timedelta(days=day, hours=i + 1))
+
+
+def burst(platform, organization, now, n):
+    ids = []
+    for i in range(n):
+        case = CaseFactory(organization=organization, platform=platform, dispute_type="platform_absconded")
+        Case.objects.filter(pk=case.pk).update(created_at=now - timedelta(minutes=10 * (i + 1)))
+        ids.append(case.pk)
+    return ids
+
+
+@pytest.fixture
+def supervisors(make_user, org, other_org):
+    return [make_user(Role.SUPERVISOR, org, email="boss@org.example"),
+            make_user(Role.SUPERVISOR, other_org, email="boss@other.example")]
+
+
+def _send_notices():
+    for notice in MassIncidentNotice.objects.filter(sent_at__isnull=True):
+        mass_incident_notice_send(notice_id=notice.id)
+
+
+def test_a_spike_is_detected_once_and_alerts_each_organizations_supervisors(
+        org, other_org, supervisors, django_capture_on_commit_callbacks):
+    now = timezone.now()
+    platform = PlatformFactory(name="跑路卡盟")
+    traffic(platform, org, now)
+    ours = burst(platform, org, now, 20)
+    theirs = burst(platform, other_org, now, 5)
+    with django_capture_on_commit_callbacks(execute=False):
+        incidents = spikes_detect(now=now)
+    assert len(incidents) == 1
+    incident = incidents[0]
+    assert incident.count == 25 and incident.baseline_mean == 2.0
+    assert set(incident.cases.values_list("id", flat=True)) == set(ours + theirs)
+    _send_notices()
+    assert sorted(m.to[0] for m in mail.outbox) == ["boss@org.example", "boss@other.example"]
+    assert "跑路卡盟" in mail.outbox[0].subject
+    # The same spike an hour later: the incident grows, nobody is alerted again.
+    more = burst(platform, org, now + timedelta(hours=1), 2)
+    with django_capture_on_commit_callbacks(execute=False):
+        again = spikes_detect(now=now + timedelta(hours=1))
+    _send_notices()
+    assert [i.id for i in again] == [incident.id]
+    assert MassIncident.objects.count() == 1
+    assert len(mail.outbox) == 2
+    assert set(more) <= set(MassIncident.objects.get().cases.values_list("id", flat=True))
+    assert mass_incident_notice_send(notice_id=MassIncidentNotice.objects.first().id) is False
+
+
+def test_normal_traffic_is_not_a_spike(org):
+    now = timezone.now()
+    busy, quiet = PlatformFactory(), PlatformFactory()
+    traffic(busy, org, now, per_day=12)
+    burst(busy, org, now, 14)  # an ordinary busy day
+    burst(quiet, org, now, 5)  # a quiet platform's bad day, below the minimum count
+    assert spikes_detect(now=now) == []
+    assert not MassIncident.objects.exists()
+
+
+def test_supervisors_see_incidents_with_only_their_own_cases(user_client, org, other_org):
+    now = timezone.now()
+    platform = PlatformFactory()
+    ours = burst(platform, org, now, 8)
+    burst(platform, other_org, now, 8)
+    spikes_detect(now=now)
+    incident = MassIncident.objects.get()
+    supervisor = user_client(Role.SUPERVISOR, org)
+    body = supervisor.get("/api/v1/mass-incidents/").json()
+    assert body["count"] == 1
+    assert {c["id"] for c in body["results"][0]["cases"]} == set(ours)
+    assert supervisor.get(f"/api/v1/mass-incidents/{incident.id}/").json()["count"] == 16
+    assert_error(user_client(Role.ANALYST, org).get("/api/v1/mass-incidents/"), 403)
+    assert_error(user_client(Role.HANDLER, org).get("/api/v1/mass-incidents/"), 403)
+
+
+def test_an_incident_without_your_cases_is_404(user_client, org, other_org):
+    now = timezone.now()
+    platform = PlatformFactory()
+    burst(platform, other_org, now, 12)
+    spikes_detect(now=now)
+    incident = MassIncident.objects.get()
+    supervisor = user_client(Role.SUPERVISOR, org)
+    assert supervisor.get("/api/v1/mass-incidents/").json()["count"] == 0
+    assert_error(supervisor.get(f"/api/v1/mass-incidents/{incident.id}/"), 404)
+    assert_error(supervisor.get("/api/v1/mass-incidents/99999999999999999999/"), 404)
+
+
+def test_anonymous_cannot_list_incidents(anon):
+    assert_error(anon.get("/api/v1/mass-incidents/"), 401)
