@@ -1,5 +1,4 @@
 from django.contrib import admin, messages
-from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from cases.admin import CaseAdmin
@@ -82,12 +81,9 @@ class CalendarDayAdmin(admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def _recount(self, request):
-        def run():
-            count = services.deadlines_recompute()
-            if count:
-                messages.info(request, _("%(n)s open deadlines recounted.") % {"n": count})
-
-        transaction.on_commit(run)
+        count = services.deadlines_recompute()
+        if count:
+            messages.info(request, _("%(n)s open deadlines recounted.") % {"n": count})
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
