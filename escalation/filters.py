@@ -4,7 +4,7 @@ from cases.filters import IdFilter
 
 from . import selectors
 from .codes import DeadlineKind
-from .models import Deadline
+from .models import CalendarDay, Deadline
 
 
 class DeadlineFilter(filters.FilterSet):
@@ -21,3 +21,12 @@ class DeadlineFilter(filters.FilterSet):
 
     def filter_overdue(self, queryset, name, value):
         return selectors.overdue(queryset, value)
+
+
+class CalendarDayFilter(filters.FilterSet):
+    year = filters.NumberFilter(field_name="date__year", min_value=2000, max_value=2100,
+                                help_text="Only this year's overrides.")
+
+    class Meta:
+        model = CalendarDay
+        fields = ["year"]

@@ -118,3 +118,17 @@ class CalendarStatusSerializer(serializers.Serializer):
     notices = serializers.ListField(child=serializers.CharField())
 
 
+
+
+def paginated(serializer_class, name: str):
+    """The page envelope of API.md (`count, next, previous, results`) for views that paginate by hand."""
+    return type(name, (serializers.Serializer,), {
+        "count": serializers.IntegerField(),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": serializer_class(many=True),
+    })
+
+
+PaginatedEscalationSerializer = paginated(EscalationSerializer, "PaginatedEscalationList")
+PaginatedCalendarDaySerializer = paginated(CalendarDaySerializer, "PaginatedCalendarDayList")

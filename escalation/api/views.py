@@ -2,8 +2,10 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
+from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,7 +19,7 @@ from kameng_api.core.permissions import CASE_READERS, CASE_WRITERS, STAFF, SUPER
 from .. import selectors, services
 from ..calendar import calendar_status
 from ..codes import Channel
-from ..filters import DeadlineFilter
+from ..filters import CalendarDayFilter, DeadlineFilter
 from ..letter import LANGS, LetterError, letter_text
 from ..models import CalendarDay
 from ..recommendation import recommend
@@ -33,6 +35,7 @@ from .serializers import (
     EscalationAnswerSerializer,
     EscalationCreateSerializer,
     EscalationSerializer,
+    PaginatedEscalationSerializer,
     RecommendationSerializer,
 )
 
@@ -62,7 +65,7 @@ class CaseEscalationsView(APIView):
 
     roles = {"get": CASE_READERS, "post": CASE_WRITERS}
 
-    @extend_schema(summary="The case's escalations", responses={200: EscalationSerializer(many=True)})
+    @extend_schema(summary="The case's escalations", responses={200: PaginatedEscalationSerializer})
     def get(self, request, case_id):
         case = _case_or_404(request.user, case_id)
         qs = _escalations(selectors.escalation_list(user=request.user, case_id=case.pk))
@@ -152,6 +155,8 @@ class PlainTextRenderer(BaseRenderer):
     ],
     responses={(200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="The letter, UTF-8 text.")},
 )
+@extend_validation_errors(["invalid"], field_name="lang", methods=["get"])
+@extend_validation_errors(["invalid"], field_name="channel", methods=["get"])
 class LetterView(APIView):
     roles = {"get": CASE_READERS}
     renderer_classes = [PlainTextRenderer, JSONRenderer]
@@ -232,23 +237,16 @@ class CalendarStatusView(APIView):
 
 
 @extend_schema(tags=["calendar"])
-class CalendarView(APIView):
+@extend_schema_view(get=extend_schema(summary="Calendar overrides"))
+@extend_validation_errors(["invalid"], field_name="days", methods=["post"])
+class CalendarView(generics.ListAPIView):
     """The overrides of the holiday library; supervisors enter a year's schedule (replacing that year's rows)."""
 
     roles = {"get": STAFF, "post": SUPERVISORS}
-
-    @extend_schema(summary="Calendar overrides", parameters=[OpenApiParameter("year", int)],
-                   responses={200: CalendarDaySerializer(many=True)})
-    def get(self, request):
-        qs = CalendarDay.objects.all()
-        year = request.query_params.get("year", "")
-        if year:
-            if not (year.isdigit() and len(year) == 4):
-                raise ValidationError({"year": "A four-digit year."})
-            qs = qs.filter(date__year=int(year))
-        paginator = Pagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(CalendarDaySerializer(page, many=True).data)
+    parser_classes = [JSONParser]
+    serializer_class = CalendarDaySerializer
+    filterset_class = CalendarDayFilter
+    queryset = CalendarDay.objects.all()
 
     @extend_schema(summary="Enter a year's public holidays and adjusted working days (调休); recounts open deadlines",
                    request=CalendarYearSerializer, examples=[examples.CALENDAR_YEAR],

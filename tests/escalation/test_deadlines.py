@@ -3,7 +3,6 @@ from datetime import date, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from cases.codes import Role
 from escalation import services
 from escalation.calendar import LIBRARY_YEARS
 from escalation.models import CalendarDay, Deadline
@@ -88,6 +87,7 @@ def test_calendar_api_roles_and_bad_input(handler, supervisor, analyst, anon):
     assert handler.get("/api/v1/calendar/status/").status_code == 200
     assert handler.get("/api/v1/calendar/?year=2026").status_code == 200
     assert_error(handler.get("/api/v1/calendar/?year=abc"), 400, attr="year")
+    assert_error(handler.get("/api/v1/calendar/?year=-441"), 400, attr="year")
     assert_error(supervisor.post("/api/v1/calendar/", {"year": 2027, "days": [
         {"date": "2028-01-01", "is_working_day": False}]}, format="json"), 400, attr="days")
     assert_error(supervisor.post("/api/v1/calendar/", {"year": 2027, "days": [
