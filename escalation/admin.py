@@ -44,6 +44,11 @@ class EscalationAdmin(OrganizationScopedAdmin):
         return False
 
 
+def _notice(request):
+    for line in calendar_status(organization_id=getattr(request.user, "organization_id", None))["notices"]:
+        messages.warning(request, line)
+
+
 @admin.register(Deadline)
 class DeadlineAdmin(OrganizationScopedAdmin):
     organization_path = "case__organization"
@@ -54,16 +59,15 @@ class DeadlineAdmin(OrganizationScopedAdmin):
     list_select_related = ["case"]
     readonly_fields = [f.name for f in Deadline._meta.fields]
 
+    def changelist_view(self, request, extra_context=None):
+        _notice(request)
+        return super().changelist_view(request, extra_context)
+
     def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-def _notice(request):
-    for line in calendar_status(organization_id=getattr(request.user, "organization_id", None))["notices"]:
-        messages.warning(request, line)
 
 
 @admin.register(CalendarDay)

@@ -154,6 +154,24 @@ def deadline_extend(*, actor, deadline: Deadline, extend_by: int, reason: str) -
     return deadline
 
 
+def case_waiting_set(*, actor, case: Case, waiting: bool, note: str = "", at: datetime | None = None) -> dict:
+    """The case waits on the consumer (or no longer does): every open deadline of the case stops (or restarts)
+    its clock, and Case.waiting_on_consumer follows (through the cases service, so the history records it)."""
+    from cases.services import case_update
+
+    with transaction.atomic():
+        case = case_update(actor=actor, case=case, data={"waiting_on_consumer": waiting})
+        changed = 0
+        for deadline in Deadline.objects.filter(case=case, status=DeadlineStatus.OPEN).order_by("pk"):
+            if waiting and deadline.suspended_at is None:
+                deadline_suspend(actor=actor, deadline=deadline, note=note)
+                changed += 1
+            elif not waiting and deadline.suspended_at is not None:
+                deadline_resume(actor=actor, deadline=deadline, at=at)
+                changed += 1
+    return {"waiting_on_consumer": waiting, "deadlines_changed": changed}
+
+
 def deadlines_recompute(*, cal: Calendar | None = None) -> int:
     """Recount every open working-day deadline on the calendar as it is now (after the overrides change,
     e.g. next year's schedule entered). Returns how many due dates moved or stopped being provisional."""

@@ -132,3 +132,13 @@ def paginated(serializer_class, name: str):
 
 PaginatedEscalationSerializer = paginated(EscalationSerializer, "PaginatedEscalationList")
 PaginatedCalendarDaySerializer = paginated(CalendarDaySerializer, "PaginatedCalendarDayList")
+
+
+class CaseWaitingSerializer(serializers.Serializer):
+    waiting = serializers.BooleanField(help_text="true: the case waits on the consumer (clocks stop); false: resume.")
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class CaseWaitingResultSerializer(serializers.Serializer):
+    waiting_on_consumer = serializers.BooleanField()
+    deadlines_changed = serializers.IntegerField()

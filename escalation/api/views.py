@@ -29,6 +29,8 @@ from .serializers import (
     CalendarStatusSerializer,
     CalendarYearResultSerializer,
     CalendarYearSerializer,
+    CaseWaitingResultSerializer,
+    CaseWaitingSerializer,
     DeadlineExtendSerializer,
     DeadlineSerializer,
     DeadlineSuspendSerializer,
@@ -134,6 +136,20 @@ class RecommendationView(APIView):
     def get(self, request, case_id):
         case = _case_or_404(request.user, case_id)
         return Response(RecommendationSerializer(recommend(case)).data)
+
+
+@extend_schema(tags=["deadlines"],
+               summary="The case waits on the consumer (every open deadline stops) or no longer does (they resume)",
+               request=CaseWaitingSerializer, responses={200: CaseWaitingResultSerializer, 409: CLOSED})
+class CaseWaitingView(APIView):
+    roles = {"post": CASE_WRITERS}
+
+    def post(self, request, case_id):
+        case = _case_or_404(request.user, case_id)
+        serializer = CaseWaitingSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = services.case_waiting_set(actor=request.user, case=case, **serializer.validated_data)
+        return Response(CaseWaitingResultSerializer(result).data)
 
 
 class PlainTextRenderer(BaseRenderer):

@@ -179,3 +179,37 @@ def test_admin_case_page_shows_the_escalations_inline(case, admin_client, handle
     assert admin_client.get("/admin/escalation/escalation/").status_code == 200
 
 
+
+
+def test_waiting_on_the_consumer_stops_and_restarts_every_clock(handler, intake, case, other_case):
+    services.deadlines_for_new_case(case=case)
+    _escalate(handler, case, "merchant")
+    target = f"/api/v1/cases/{case.pk}/waiting/"
+    assert_error(intake.post(target, {"waiting": True}, format="json"), 403)
+    assert_error(handler.post(f"/api/v1/cases/{other_case.pk}/waiting/", {"waiting": True}, format="json"), 404)
+    assert_error(handler.post(target, {"waiting": "maybe"}, format="json"), 400, attr="waiting")
+    response = handler.post(target, {"waiting": True, "note": "等待消费者提供支付记录"}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json() == {"waiting_on_consumer": True, "deadlines_changed": 3}
+    case.refresh_from_db()
+    assert case.waiting_on_consumer is True
+    assert not Deadline.objects.filter(case=case, status="open", suspended_at__isnull=True).exists()
+    assert handler.post(target, {"waiting": False}, format="json").json()["deadlines_changed"] == 3
+    case.refresh_from_db()
+    assert case.waiting_on_consumer is False
+    assert not Deadline.objects.filter(case=case, suspended_at__isnull=False).exists()
+
+
+def test_deadline_list_query_count_does_not_grow(handler, make_case, django_assert_max_num_queries):
+    for _ in range(12):
+        services.deadlines_for_new_case(case=make_case())
+    with django_assert_max_num_queries(6):
+        body = handler.get(URL, {"page_size": 100}).json()
+    assert body["count"] == 24
+
+
+def test_escalation_list_query_count_does_not_grow(handler, case, django_assert_max_num_queries):
+    for channel, minutes in (("merchant", 300), ("platform", 200), ("12315", 100), ("public_complaint", 50)):
+        _escalate(handler, case, channel, minutes)
+    with django_assert_max_num_queries(8):
+        assert handler.get(f"/api/v1/cases/{case.pk}/escalations/").json()["count"] == 4
