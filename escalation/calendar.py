@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -26,6 +27,11 @@ END_OF_DAY = time(23, 59, 59)
 MAX_WORKING_DAYS = 3660  # a guard against runaway loops on hostile input
 
 LIBRARY_YEARS = frozenset({d.year for d in library_data.holidays} | {d.year for d in library_data.workdays})
+
+
+@lru_cache(maxsize=8192)
+def _library_is_workday(day: date) -> bool:
+    return chinese_calendar.is_workday(day)
 
 
 def local_date(moment: datetime) -> date:
@@ -57,7 +63,7 @@ class Calendar:
         if day in self.overrides:
             return self.overrides[day]
         if day.year in LIBRARY_YEARS:
-            return chinese_calendar.is_workday(day)
+            return _library_is_workday(day)
         return day.weekday() < 5
 
     def add_working_days(self, start: datetime, days: int) -> tuple[datetime, bool]:
