@@ -213,3 +213,13 @@ def test_escalation_list_query_count_does_not_grow(handler, case, django_assert_
         _escalate(handler, case, channel, minutes)
     with django_assert_max_num_queries(8):
         assert handler.get(f"/api/v1/cases/{case.pk}/escalations/").json()["count"] == 4
+
+
+def test_a_partner_key_sees_only_the_deadlines_of_cases_it_filed(partner, partner_key, make_case, anon):
+    own = make_case(filed_by_key=partner_key[0])
+    services.deadlines_for_new_case(case=own)
+    services.deadlines_for_new_case(case=make_case())
+    body = partner.get(URL).json()
+    assert body["count"] == 2 and {d["case"] for d in body["results"]} == {own.pk}
+    assert_error(partner.post(f"{URL}{body['results'][0]['id']}/suspend/", {}, format="json"), 403)
+    assert_error(anon.get(URL), 401)
