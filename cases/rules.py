@@ -19,6 +19,19 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     S.WITHDRAWN: (),
 }
 
+# An escalation (escalation app) moves the case to its level's status: forward along the ladder from any
+# open status, skipped rungs included (the escalation checks the skip reason, escalation/rules.py).
+LADDER_STATUSES = (S.NEGOTIATING, S.PLATFORM_REVIEW, S.THIRD_PARTY, S.LEGAL)
+
+
+def escalation_allows(from_status: str, to: str) -> bool:
+    if to not in LADDER_STATUSES or from_status not in (S.INTAKE, S.COLLECTING_EVIDENCE, *LADDER_STATUSES):
+        return False
+    if from_status not in LADDER_STATUSES:
+        return True
+    return LADDER_STATUSES.index(to) > LADDER_STATUSES.index(from_status)
+
+
 # Moves only a supervisor may make: the legal level needs a supervisor's approval (PRODUCT.md).
 SUPERVISOR_ONLY_TARGETS = frozenset({S.LEGAL})
 

@@ -244,6 +244,9 @@ def case_create(*, actor, data: dict) -> Case:
             Claim.objects.bulk_create(claims)
             case_event_record(case=case, actor=actor, kind=EventKind.CREATED, to_status=case.status,
                               occurred_at=now)
+            from escalation.services import deadlines_for_new_case
+
+            deadlines_for_new_case(case=case)
             audit_record(actor=actor, action="case_create", obj=case)
     except IntegrityError:
         existing = Case.objects.filter(organization_id=organization_id, platform=platform,
@@ -318,14 +321,14 @@ def case_update(*, actor, case: Case, data: dict, if_match: str | None = None) -
 
 
 def case_transition(*, actor, case: Case, to: str, note: str = "", outcome: dict | None = None,
-                    if_match: str | None = None) -> Case:
+                    if_match: str | None = None, escalation: bool = False) -> Case:
     """Move the case along the state machine (cases/rules.py); an illegal move is a 409 naming the
     allowed ones, and reaching the legal level needs a supervisor."""
     with transaction.atomic():
         case = _locked(case)
         _check_if_match(case, if_match)
         allowed = rules.allowed_targets(case.status)
-        if to not in allowed:
+        if to not in allowed and not (escalation and rules.escalation_allows(case.status, to)):
             names = ", ".join(allowed) or _("none: the case is closed")
             raise Conflict(
                 _("Cannot move a case from %(from)s to %(to)s. Allowed from %(from)s: %(allowed)s.")

@@ -64,6 +64,11 @@ class Deadline(models.Model):
     suspended_at = models.DateTimeField(_("suspended since"), null=True, blank=True)
     extension_reason = models.TextField(_("extension reason"), blank=True)
     met_at = models.DateTimeField(_("met at"), null=True, blank=True)
+    # The clock as it runs now: `clock_amount` units (working days if `working_days` is set, else hours)
+    # from `clock_from`. A resume or an extension moves these; `starts_at`/`working_days`/`hours` keep the rule.
+    clock_from = models.DateTimeField(_("clock counted from"), null=True, blank=True)
+    clock_amount = models.PositiveIntegerField(_("clock length"), null=True, blank=True)
+    very_late_amount = models.PositiveIntegerField(_("very-late tier after the due date"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

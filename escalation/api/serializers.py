@@ -1,0 +1,144 @@
+from django.utils import timezone
+from rest_framework import serializers
+
+from ..codes import Channel, EscalationOutcome, SkipReason
+from ..models import CalendarDay, Deadline, Escalation
+
+
+class EscalationSerializer(serializers.ModelSerializer):
+    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    provisional = serializers.SerializerMethodField(help_text="The due date is counted Monday–Friday: the "
+                                                    "holiday schedule of that year is not entered yet.")
+
+    class Meta:
+        model = Escalation
+        fields = ["id", "case", "channel", "level", "submitted_at", "external_reference", "skip_reason", "skip_note",
+                  "due_at", "provisional", "response", "responded_at", "outcome", "approved_by", "created_by",
+                  "created_at", "updated_at"]
+        read_only_fields = fields
+
+    def get_provisional(self, obj) -> bool:
+        return any(d.provisional and d.status == "open" for d in obj.deadlines.all())
+
+
+class EscalationCreateSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    submitted_at = serializers.DateTimeField()
+    external_reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    skip_reason = serializers.ChoiceField(choices=SkipReason.choices, required=False, allow_blank=True, default="")
+    skip_note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+ANSWER_OUTCOMES = [(v, label) for v, label in EscalationOutcome.choices if v != EscalationOutcome.PENDING]
+
+
+class EscalationAnswerSerializer(serializers.Serializer):
+    response = serializers.CharField(max_length=10000, required=False, allow_blank=True)
+    responded_at = serializers.DateTimeField(required=False)
+    outcome = serializers.ChoiceField(choices=ANSWER_OUTCOMES, required=False)
+
+
+class DeadlineSerializer(serializers.ModelSerializer):
+    case_reference = serializers.CharField(source="case.reference", read_only=True)
+    overdue = serializers.SerializerMethodField()
+    suspended = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Deadline
+        fields = ["id", "case", "case_reference", "escalation", "kind", "starts_at", "due_at", "late_at",
+                  "very_late_at", "working_days", "hours", "provisional", "status", "suspended", "suspended_at",
+                  "overdue", "extension_reason", "met_at", "created_at", "updated_at"]
+        read_only_fields = fields
+
+    def get_overdue(self, obj) -> bool:
+        return obj.status == "open" and obj.suspended_at is None and obj.due_at < timezone.now()
+
+    def get_suspended(self, obj) -> bool:
+        return obj.suspended_at is not None
+
+
+class DeadlineSuspendSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class DeadlineExtendSerializer(serializers.Serializer):
+    extend_by = serializers.IntegerField(min_value=1, max_value=365,
+                                         help_text="In the deadline's unit: working days if it counts working "
+                                                   "days, else hours.")
+    reason = serializers.CharField(max_length=1000)
+
+
+class AlternativeSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    level = serializers.IntegerField()
+    reason = serializers.CharField()
+
+
+class RecommendationSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    level = serializers.IntegerField()
+    reasons = serializers.ListField(child=serializers.CharField())
+    due_at = serializers.DateTimeField(help_text="When the channel's answer would be due if submitted now.")
+    provisional = serializers.BooleanField()
+    skip_reason = serializers.CharField(help_text="The skip reason to give when this channel skips a rung.")
+    also = AlternativeSerializer(many=True)
+    rules = serializers.ListField(child=serializers.CharField())
+
+
+class CalendarDaySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CalendarDay
+        fields = ["date", "is_working_day", "name"]
+        extra_kwargs = {"date": {"validators": []}}
+
+
+class CalendarYearSerializer(serializers.Serializer):
+    year = serializers.IntegerField(min_value=2000, max_value=2100)
+    days = CalendarDaySerializer(many=True, max_length=366, allow_empty=False)
+
+
+class CalendarYearResultSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    days = serializers.IntegerField()
+    recomputed_deadlines = serializers.IntegerField()
+
+
+class CalendarYearStatusSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    known = serializers.BooleanField()
+    source = serializers.ChoiceField(choices=[("library", "library"), ("overrides", "overrides"),
+                                              ("missing", "missing")])
+    override_days = serializers.IntegerField()
+
+
+class CalendarStatusSerializer(serializers.Serializer):
+    years = CalendarYearStatusSerializer(many=True)
+    provisional_open_deadlines = serializers.IntegerField()
+    notices = serializers.ListField(child=serializers.CharField())
+
+
+
+
+def paginated(serializer_class, name: str):
+    """The page envelope of API.md (`count, next, previous, results`) for views that paginate by hand."""
+    return type(name, (serializers.Serializer,), {
+        "count": serializers.IntegerField(),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": serializer_class(many=True),
+    })
+
+
+PaginatedEscalationSerializer = paginated(EscalationSerializer, "PaginatedEscalationList")
+PaginatedCalendarDaySerializer = paginated(CalendarDaySerializer, "PaginatedCalendarDayList")
+
+
+class CaseWaitingSerializer(serializers.Serializer):
+    waiting = serializers.BooleanField(help_text="true: the case waits on the consumer (clocks stop); false: resume.")
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class CaseWaitingResultSerializer(serializers.Serializer):
+    waiting_on_consumer = serializers.BooleanField()
+    deadlines_changed = serializers.IntegerField()

@@ -1,0 +1,37 @@
+"""Reads of the escalation app, always through the organization-scoped case queryset."""
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from cases.models import Case
+
+from .codes import DeadlineStatus
+from .models import Deadline, Escalation
+
+
+def escalation_list(*, user, case_id=None) -> QuerySet[Escalation]:
+    qs = Escalation.objects.filter(case__in=Case.objects.for_user(user)).select_related("approved_by", "created_by")
+    if case_id is not None:
+        qs = qs.filter(case_id=case_id)
+    return qs
+
+
+def escalation_get(*, user, escalation_id) -> Escalation:
+    """Escalation.DoesNotExist (a 404) for another organization's escalation."""
+    return escalation_list(user=user).get(pk=escalation_id)
+
+
+def deadline_list(*, user, open_only: bool = True) -> QuerySet[Deadline]:
+    qs = Deadline.objects.filter(case__in=Case.objects.for_user(user)).select_related("case", "escalation")
+    if open_only:
+        qs = qs.filter(status=DeadlineStatus.OPEN)
+    return qs
+
+
+def deadline_get(*, user, deadline_id) -> Deadline:
+    return deadline_list(user=user, open_only=False).get(pk=deadline_id)
+
+
+def overdue(qs: QuerySet[Deadline], flag: bool) -> QuerySet[Deadline]:
+    now = timezone.now()
+    return qs.filter(due_at__lt=now) if flag else qs.filter(due_at__gte=now)

@@ -1,0 +1,370 @@
+"""Writes of the escalation app: escalate, answer, deadlines (create, suspend, resume, extend, meet),
+the calendar overrides. Each validates, writes inside one transaction and records the event."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases.codes import OPEN_STATUSES, EventKind, Role
+from cases.models import Case
+from cases.services import case_event_record, case_transition
+from kameng_api.core.audit import audit_record
+from kameng_api.core.exceptions import Conflict
+
+from . import rules
+from .calendar import Calendar, add_hours
+from .codes import Channel, DeadlineKind, DeadlineStatus, EscalationOutcome, SkipReason
+from .models import CalendarDay, Deadline, Escalation
+
+CLOCK_SKEW = timedelta(minutes=5)
+FINAL_OUTCOMES = frozenset({EscalationOutcome.RESOLVED, EscalationOutcome.PARTIAL, EscalationOutcome.REFUSED,
+                            EscalationOutcome.NO_RESPONSE})
+MAX_EXTENSION = 365
+
+
+# --- deadlines: the clock arithmetic -----------------------------------------------------------------
+
+def _recompute(deadline: Deadline, cal: Calendar) -> None:
+    """due/late/very-late from the clock as it runs now (clock_from + clock_amount units)."""
+    extra = deadline.very_late_amount or 0
+    if deadline.working_days is not None:
+        due, provisional = cal.add_working_days(deadline.clock_from, deadline.clock_amount)
+        very_late, _later = cal.add_working_days(deadline.clock_from, deadline.clock_amount + extra)
+        deadline.provisional = provisional
+    else:
+        due = add_hours(deadline.clock_from, deadline.clock_amount)
+        very_late = add_hours(due, extra)
+        deadline.provisional = False
+    deadline.due_at = due
+    deadline.late_at = due
+    deadline.very_late_at = very_late
+
+
+def deadline_build(*, case: Case, kind: str, starts_at: datetime, unit: str, amount: int, very_late: int,
+                   escalation: Escalation | None = None, cal: Calendar | None = None) -> Deadline:
+    """An unsaved deadline, its dates counted by the rule's unit (escalation/rules.py)."""
+    cal = cal or Calendar.load()
+    deadline = Deadline(case=case, escalation=escalation, kind=kind, starts_at=starts_at, clock_from=starts_at)
+    if unit == rules.WORKING_DAYS:
+        deadline.working_days = amount
+        deadline.clock_amount = amount
+        deadline.very_late_amount = very_late
+    else:
+        factor = 24 if unit == rules.CALENDAR_DAYS else 1
+        deadline.hours = amount * factor
+        deadline.clock_amount = amount * factor
+        deadline.very_late_amount = very_late * factor
+    _recompute(deadline, cal)
+    return deadline
+
+
+def deadlines_for_new_case(*, case: Case) -> list[Deadline]:
+    """The clocks that run from the start: preserve the evidence within 24 h of discovery (seed 004) and
+    complain to the platform within its published window (from delivery or discovery)."""
+    cal = Calendar.load()
+    platform = case.platform
+    evidence_rule = rules.DEADLINES[DeadlineKind.EVIDENCE_PRESERVATION]
+    window_rule = rules.DEADLINES[DeadlineKind.PLATFORM_WINDOW]
+    window_from = case.problem_found_at
+    if platform.complaint_window_from == "delivery" and case.delivered_at:
+        window_from = case.delivered_at
+    deadlines = [
+        deadline_build(case=case, kind=DeadlineKind.EVIDENCE_PRESERVATION, starts_at=case.problem_found_at,
+                       unit=evidence_rule.unit, amount=evidence_rule.amount, very_late=evidence_rule.very_late,
+                       cal=cal),
+        deadline_build(case=case, kind=DeadlineKind.PLATFORM_WINDOW, starts_at=window_from, unit=rules.HOURS,
+                       amount=platform.complaint_window_hours, very_late=window_rule.very_late, cal=cal),
+    ]
+    return Deadline.objects.bulk_create(deadlines)
+
+
+def deadline_meet(*, case: Case, kind: str, at: datetime | None = None) -> int:
+    """Mark the case's open deadlines of `kind` met (e.g. the evidence app, once evidence is preserved)."""
+    return Deadline.objects.filter(case=case, kind=kind, status=DeadlineStatus.OPEN).update(
+        status=DeadlineStatus.MET, met_at=at or timezone.now(), suspended_at=None)
+
+
+def _locked_deadline(deadline: Deadline) -> Deadline:
+    deadline = Deadline.objects.select_for_update().get(pk=deadline.pk)
+    if deadline.status != DeadlineStatus.OPEN:
+        raise Conflict(_("This deadline is %(status)s, not open.") % {"status": deadline.status},
+                       code="deadline_closed")
+    return deadline
+
+
+def deadline_suspend(*, actor, deadline: Deadline, note: str = "") -> Deadline:
+    """Stop the clock while the case waits on the consumer."""
+    with transaction.atomic():
+        deadline = _locked_deadline(deadline)
+        if deadline.suspended_at is not None:
+            raise Conflict(_("This deadline is already suspended."), code="already_suspended")
+        deadline.suspended_at = timezone.now()
+        deadline.save(update_fields=["suspended_at", "updated_at"])
+        audit_record(actor=actor, action="deadline_suspend", obj=deadline, detail={"note": note})
+    return deadline
+
+
+def deadline_resume(*, actor, deadline: Deadline, at: datetime | None = None) -> Deadline:
+    """Restart the clock. Working-day deadlines get back the working days that remained when the clock
+    stopped, counted from the resume on the calendar (holidays during the pause are not lost);
+    hour deadlines get back the wall-clock time that remained."""
+    now = at or timezone.now()
+    with transaction.atomic():
+        deadline = _locked_deadline(deadline)
+        if deadline.suspended_at is None:
+            raise Conflict(_("This deadline is not suspended."), code="not_suspended")
+        stopped = deadline.suspended_at
+        if stopped < deadline.due_at:
+            cal = Calendar.load()
+            if deadline.working_days is not None:
+                deadline.clock_amount = cal.working_days_between(stopped, deadline.due_at)
+                deadline.clock_from = now
+            else:
+                deadline.clock_from = deadline.clock_from + (now - stopped)
+            _recompute(deadline, cal)
+        deadline.suspended_at = None
+        deadline.save()
+        audit_record(actor=actor, action="deadline_resume", obj=deadline,
+                     detail={"suspended_at": stopped.isoformat(), "due_at": deadline.due_at.isoformat()})
+    return deadline
+
+
+def deadline_extend(*, actor, deadline: Deadline, extend_by: int, reason: str) -> Deadline:
+    """Move the due date later by `extend_by` units of the deadline (working days or hours), with a reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the deadline is extended.")})
+    if not 1 <= extend_by <= MAX_EXTENSION:
+        raise ValidationError({"extend_by": _("Extend by 1 to %(max)s units.") % {"max": MAX_EXTENSION}})
+    with transaction.atomic():
+        deadline = _locked_deadline(deadline)
+        deadline.clock_amount += extend_by
+        _recompute(deadline, Calendar.load())
+        unit = _("working days") if deadline.working_days is not None else _("hours")
+        line = f"{timezone.localdate()}: +{extend_by} {unit}: {reason}"
+        deadline.extension_reason = f"{deadline.extension_reason}\n{line}".strip()
+        deadline.save()
+        audit_record(actor=actor, action="deadline_extend", obj=deadline,
+                     detail={"extend_by": extend_by, "reason": reason})
+    return deadline
+
+
+def case_waiting_set(*, actor, case: Case, waiting: bool, note: str = "", at: datetime | None = None) -> dict:
+    """The case waits on the consumer (or no longer does): every open deadline of the case stops (or restarts)
+    its clock, and Case.waiting_on_consumer follows (through the cases service, so the history records it)."""
+    from cases.services import case_update
+
+    with transaction.atomic():
+        case = case_update(actor=actor, case=case, data={"waiting_on_consumer": waiting})
+        changed = 0
+        for deadline in Deadline.objects.filter(case=case, status=DeadlineStatus.OPEN).order_by("pk"):
+            if waiting and deadline.suspended_at is None:
+                deadline_suspend(actor=actor, deadline=deadline, note=note)
+                changed += 1
+            elif not waiting and deadline.suspended_at is not None:
+                deadline_resume(actor=actor, deadline=deadline, at=at)
+                changed += 1
+    return {"waiting_on_consumer": waiting, "deadlines_changed": changed}
+
+
+def deadlines_recompute(*, cal: Calendar | None = None) -> int:
+    """Recount every open working-day deadline on the calendar as it is now (after the overrides change,
+    e.g. next year's schedule entered). Returns how many due dates moved or stopped being provisional."""
+    cal = cal or Calendar.load()
+    changed = []
+    qs = Deadline.objects.filter(status=DeadlineStatus.OPEN, working_days__isnull=False,
+                                 clock_from__isnull=False)
+    for deadline in qs.iterator(chunk_size=500):
+        before = (deadline.due_at, deadline.very_late_at, deadline.provisional)
+        _recompute(deadline, cal)
+        if (deadline.due_at, deadline.very_late_at, deadline.provisional) != before:
+            changed.append(deadline)
+    Deadline.objects.bulk_update(changed, ["due_at", "late_at", "very_late_at", "provisional"], batch_size=500)
+    for deadline in changed:
+        if deadline.escalation_id:
+            Escalation.objects.filter(pk=deadline.escalation_id, due_at__isnull=False).update(
+                due_at=deadline.due_at)
+    return len(changed)
+
+
+def calendar_year_set(*, actor, year: int, days: list[dict]) -> dict:
+    """Enter (replace) a year's holidays and adjusted working days, then recount the open deadlines."""
+    seen: set[date] = set()
+    for index, day in enumerate(days):
+        if day["date"].year != year:
+            raise ValidationError({"days": _("Day %(n)s (%(date)s) is not in %(year)s.")
+                                   % {"n": index + 1, "date": day["date"], "year": year}})
+        if day["date"] in seen:
+            raise ValidationError({"days": _("%(date)s appears twice.") % {"date": day["date"]}})
+        seen.add(day["date"])
+    with transaction.atomic():
+        CalendarDay.objects.filter(date__year=year).delete()
+        CalendarDay.objects.bulk_create([
+            CalendarDay(date=d["date"], is_working_day=d["is_working_day"], name=d.get("name", "")) for d in days
+        ])
+        recomputed = deadlines_recompute()
+        if actor is not None and getattr(actor, "pk", None):
+            from cases.models import Organization
+
+            audit_record(actor=actor, action="calendar_year_set",
+                         obj=Organization.objects.get(pk=actor.organization_id),
+                         detail={"year": year, "days": len(days)})
+    return {"year": year, "days": len(days), "recomputed_deadlines": recomputed}
+
+
+# --- escalations -------------------------------------------------------------------------------------
+
+def _reached_level(case: Case) -> int:
+    by_status = rules.LEVEL_OF_STATUS.get(case.status, 0)
+    by_escalations = max(case.escalations.values_list("level", flat=True), default=0)
+    return max(by_status, by_escalations)
+
+
+def _validate_submitted_at(case: Case, submitted_at: datetime) -> None:
+    now = timezone.now()
+    if submitted_at > now + CLOCK_SKEW:
+        raise ValidationError({"submitted_at": _("This time is in the future.")})
+    if submitted_at < case.purchased_at:
+        raise ValidationError({"submitted_at": _("The complaint cannot be submitted before the purchase (%(at)s).")
+                               % {"at": timezone.localtime(case.purchased_at).strftime("%Y-%m-%d %H:%M")}})
+
+
+def _rung_names(levels: list[int]) -> str:
+    return "; ".join(
+        _("level %(level)s (%(name)s: %(channels)s)") % {
+            "level": level, "name": rules.LEVEL_NAMES[level], "channels": ", ".join(rules.CHANNELS_OF_LEVEL[level]),
+        } for level in levels
+    )
+
+
+def escalation_submit(*, actor, case: Case, channel: str, submitted_at: datetime, external_reference: str = "",
+                      skip_reason: str = "", skip_note: str = "") -> Escalation:
+    """Take the case one rung up (or sideways on the same rung). Skipping a rung needs a reason from the fixed
+    list (and words for `other`); the legal level needs a supervisor; the case's status follows the level."""
+    if channel not in rules.ANSWER_DEADLINE_OF_CHANNEL:
+        raise ValidationError({"channel": _("Unknown channel %(channel)s.") % {"channel": channel}})
+    if skip_reason and skip_reason not in SkipReason.values:
+        raise ValidationError({"skip_reason": _("Unknown skip reason %(reason)s.") % {"reason": skip_reason}})
+    level = rules.level_of(channel)
+    skip_note = (skip_note or "").strip()
+    with transaction.atomic():
+        case = Case.objects.select_for_update().select_related("platform").get(pk=case.pk)
+        if case.status not in OPEN_STATUSES:
+            raise Conflict(_("A closed case (%(status)s) cannot be escalated.") % {"status": case.status},
+                           code="case_closed")
+        _validate_submitted_at(case, submitted_at)
+        if level >= rules.SUPERVISOR_LEVEL and getattr(actor, "role", None) != Role.SUPERVISOR:
+            raise PermissionDenied(_("Only a supervisor may approve the legal level."))
+        reached = _reached_level(case)
+        missing = rules.missing_rungs(reached=reached, target=level)
+        if missing and not skip_reason:
+            raise ValidationError({"skip_reason": _(
+                "This skips %(rungs)s, which was not tried. Give a skip_reason (platform_absconded, fraud, "
+                "cross_border, no_response, amount_over_5000, other) or go up the ladder in order."
+            ) % {"rungs": _rung_names(missing)}})
+        if missing and skip_reason in rules.SKIP_REASONS_NEEDING_NOTE and not skip_note:
+            raise ValidationError({"skip_note": _("Explain the skip in words when the reason is 'other'.")})
+        escalation = Escalation.objects.create(
+            case=case, channel=channel, level=level, submitted_at=submitted_at,
+            external_reference=(external_reference or "").strip(), skip_reason=skip_reason if missing else "",
+            skip_note=skip_note if missing else "", created_by=actor if getattr(actor, "pk", None) else None,
+            approved_by=actor if level >= rules.SUPERVISOR_LEVEL else None,
+        )
+        cal = Calendar.load()
+        kind, unit, amount, very_late = rules.answer_rule(channel, case.platform)
+        deadline = deadline_build(case=case, kind=kind, starts_at=submitted_at, unit=unit, amount=amount,
+                                  very_late=very_late, escalation=escalation, cal=cal)
+        deadline.save()
+        escalation.due_at = deadline.due_at
+        escalation.save(update_fields=["due_at"])
+        _close_lower_clocks(case=case, level=level, at=submitted_at, exclude=escalation)
+        case_event_record(case=case, actor=actor, kind=EventKind.ESCALATED, occurred_at=submitted_at,
+                          note=skip_note, data={
+                              "escalation": escalation.pk, "channel": channel, "level": level,
+                              "skip_reason": escalation.skip_reason, "skipped_levels": missing,
+                              "external_reference": escalation.external_reference,
+                              "due_at": deadline.due_at.isoformat(),
+                          })
+        target = rules.STATUS_OF_LEVEL[level]
+        if rules.LEVEL_OF_STATUS.get(case.status, 0) < level:
+            case_transition(actor=actor, case=case, to=target, escalation=True,
+                            note=_("Escalated to %(channel)s.") % {"channel": Channel(channel).label})
+    return escalation
+
+
+def _close_lower_clocks(*, case: Case, level: int, at: datetime, exclude: Escalation) -> None:
+    """Going up ends the wait at the lower rungs; complaining to the platform meets its window."""
+    lower = Deadline.objects.filter(case=case, status=DeadlineStatus.OPEN, escalation__level__lt=level)
+    lower.exclude(escalation=exclude).update(status=DeadlineStatus.CANCELLED, suspended_at=None)
+    window = Deadline.objects.filter(case=case, status=DeadlineStatus.OPEN, kind=DeadlineKind.PLATFORM_WINDOW)
+    if level == 2:
+        window.update(status=DeadlineStatus.MET, met_at=at, suspended_at=None)
+    elif level > 2:
+        window.update(status=DeadlineStatus.CANCELLED, suspended_at=None)
+
+
+def escalation_etag(escalation: Escalation) -> str:
+    return f'"{escalation.pk}-{int(escalation.updated_at.timestamp() * 1_000_000)}"'
+
+
+def escalation_answer(*, actor, escalation: Escalation, response: str | None = None,
+                      responded_at: datetime | None = None, outcome: str | None = None,
+                      if_match: str | None = None) -> Escalation:
+    """Record the channel's answer: its clock is met; a 12315 acceptance starts the 45-working-day mediation
+    clock (art. 21); a final outcome closes the escalation to further answers."""
+    now = timezone.now()
+    with transaction.atomic():
+        escalation = Escalation.objects.select_for_update().select_related("case").get(pk=escalation.pk)
+        if if_match and if_match.strip() not in ("*", escalation_etag(escalation), f"W/{escalation_etag(escalation)}"):
+            raise Conflict(_("The escalation was changed by someone else (If-Match is stale); reload it and retry."),
+                           code="stale_if_match")
+        case = escalation.case
+        if case.status not in OPEN_STATUSES:
+            raise Conflict(_("A closed case (%(status)s) cannot be changed.") % {"status": case.status},
+                           code="case_closed")
+        if escalation.outcome in FINAL_OUTCOMES:
+            raise Conflict(_("This escalation is closed (%(outcome)s); record a new one instead.")
+                           % {"outcome": escalation.outcome}, code="escalation_closed")
+        if response is None and outcome is None and responded_at is None:
+            raise ValidationError({"response": _("Give the response, its time or the outcome.")})
+        responded_at = responded_at or escalation.responded_at or now
+        if responded_at > now + CLOCK_SKEW:
+            raise ValidationError({"responded_at": _("This time is in the future.")})
+        if responded_at < escalation.submitted_at:
+            raise ValidationError({"responded_at": _("The answer cannot come before the complaint was submitted.")})
+        if outcome == EscalationOutcome.PENDING:
+            raise ValidationError({"outcome": _("An answer's outcome cannot be pending.")})
+        if response is not None:
+            escalation.response = response
+        escalation.responded_at = responded_at
+        escalation.outcome = outcome or (escalation.outcome if escalation.outcome != EscalationOutcome.PENDING
+                                         else EscalationOutcome.ACCEPTED)
+        escalation.save()
+        open_clocks = escalation.deadlines.filter(status=DeadlineStatus.OPEN)
+        answer_kind = rules.ANSWER_DEADLINE_OF_CHANNEL[escalation.channel]
+        if escalation.outcome == EscalationOutcome.NO_RESPONSE:
+            open_clocks.update(status=DeadlineStatus.CANCELLED, suspended_at=None)
+        elif escalation.outcome in FINAL_OUTCOMES:
+            open_clocks.update(status=DeadlineStatus.MET, met_at=responded_at, suspended_at=None)
+        else:
+            open_clocks.filter(kind=answer_kind).update(status=DeadlineStatus.MET, met_at=responded_at,
+                                                        suspended_at=None)
+        follow_up = rules.ON_ACCEPTANCE.get(escalation.channel)
+        if (escalation.outcome == EscalationOutcome.ACCEPTED and follow_up
+                and not escalation.deadlines.filter(kind=follow_up).exists()):
+            rule = rules.DEADLINES[follow_up]
+            deadline = deadline_build(case=case, kind=follow_up, starts_at=responded_at, unit=rule.unit,
+                                      amount=rule.amount, very_late=rule.very_late, escalation=escalation)
+            deadline.save()
+            escalation.due_at = deadline.due_at
+            escalation.save(update_fields=["due_at", "updated_at"])
+        case_event_record(case=case, actor=actor, kind=EventKind.ESCALATION_ANSWERED, occurred_at=responded_at,
+                          data={"escalation": escalation.pk, "channel": escalation.channel,
+                                "outcome": escalation.outcome})
+    escalation.refresh_from_db()
+    return escalation

@@ -1,0 +1,197 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from cases.codes import ClaimKind
+from escalation import letter as letter_module
+from escalation.codes import Channel
+from escalation.letter import letter_text
+from escalation.models import Escalation
+from escalation.recommendation import recommend
+from tests.cases.test_cases_api import assert_error
+from tests.factories import PlatformFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def rec(client, case, lang=None):
+    headers = {"HTTP_ACCEPT_LANGUAGE": lang} if lang else {}
+    response = client.get(f"/api/v1/cases/{case.pk}/recommendation/", **headers)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def add_escalation(case, channel, level, outcome="pending", hours_ago=100, due_in_hours=-1):
+    now = timezone.now()
+    return Escalation.objects.create(case=case, channel=channel, level=level,
+                                     submitted_at=now - timedelta(hours=hours_ago), outcome=outcome,
+                                     due_at=now + timedelta(hours=due_in_hours))
+
+
+def test_a_new_case_starts_with_the_merchant(handler, case):
+    body = rec(handler, case)
+    assert body["channel"] == "merchant" and body["level"] == 1
+    assert body["rules"] == ["start_with_merchant"] and "seed 001" in body["reasons"][0]
+    assert body["due_at"] and body["skip_reason"] == ""
+
+
+def test_platform_absconded_goes_to_the_payment_dispute_and_the_police(handler, make_case):
+    case = make_case(dispute_type="platform_absconded")
+    body = rec(handler, case)
+    assert body["channel"] == "payment_dispute" and body["level"] == 3
+    assert body["skip_reason"] == "platform_absconded"
+    assert "police" in [a["channel"] for a in body["also"]]
+    assert "seed 000" in body["reasons"][0]
+
+
+def test_fraud_over_5000_goes_to_the_police(handler, make_case):
+    case = make_case(amount_paid=Decimal("6800.00"), fraud_suspected=True, dispute_type="fraud",
+                     claims=[{"kind": ClaimKind.REFUND, "amount": Decimal("6800.00")}])
+    body = rec(handler, case)
+    assert body["channel"] == "police" and body["level"] == 4
+    assert body["skip_reason"] == "amount_over_5000"
+    assert any("5000" in r for r in body["reasons"])
+
+
+def test_small_fraud_paid_by_alipay_goes_to_the_payment_dispute(handler, make_case):
+    case = make_case(fraud_suspected=True, dispute_type="fraud", payment_channel="alipay")
+    assert rec(handler, case)["channel"] == "payment_dispute"
+
+
+def test_cross_border_goes_to_the_card_chargeback(handler, make_case):
+    case = make_case(platform=PlatformFactory(cross_border=True), payment_channel="credit_card")
+    body = rec(handler, case, lang="en")
+    assert body["channel"] == "card_chargeback" and body["skip_reason"] == "cross_border"
+    assert "Visa" in body["reasons"][0] and "seed 001" in body["reasons"][0]
+
+
+def test_data_leak_goes_to_the_cyberspace_administration(handler, make_case):
+    body = rec(handler, make_case(dispute_type="data_leak"))
+    assert body["channel"] == "cyberspace_admin"
+    assert "网信" in body["reasons"][0]
+
+
+def test_merchant_silent_for_48_hours_goes_to_the_platform(handler, case):
+    add_escalation(case, "merchant", 1, hours_ago=60, due_in_hours=-12)
+    body = rec(handler, case)
+    assert body["channel"] == "platform" and body["rules"][0] == "merchant_failed"
+
+
+def test_waiting_for_the_merchant_says_so(handler, case):
+    add_escalation(case, "merchant", 1, hours_ago=2, due_in_hours=46)
+    body = rec(handler, case, lang="en")
+    assert body["channel"] == "platform"
+    assert any("Waiting for the answer of merchant" in r for r in body["reasons"])
+
+
+def test_no_platform_answer_in_time_goes_to_12315(handler, case):
+    add_escalation(case, "merchant", 1, outcome="refused")
+    add_escalation(case, "platform", 2, hours_ago=200, due_in_hours=-24)
+    body = rec(handler, case)
+    assert body["channel"] == "12315" and body["level"] == 3
+    assert "7个工作日" in body["reasons"][0]
+
+
+def test_platform_without_icp_goes_to_the_market_regulator(handler, make_case):
+    case = make_case(platform=PlatformFactory(icp_number=""))
+    add_escalation(case, "merchant", 1, outcome="refused")
+    add_escalation(case, "platform", 2, outcome="refused")
+    assert rec(handler, case)["channel"] == "market_regulator"
+
+
+def test_third_party_failed_small_amount_goes_to_small_claims(handler, case):
+    for channel, level in (("merchant", 1), ("platform", 2), ("12315", 3)):
+        add_escalation(case, channel, level, outcome="refused")
+    body = rec(handler, case)
+    assert body["channel"] == "small_claims"
+    assert "public_complaint" in [a["channel"] for a in body["also"]]
+
+
+def test_recommendation_roles(anon, analyst, intake, case):
+    assert_error(anon.get(f"/api/v1/cases/{case.pk}/recommendation/"), 401)
+    assert_error(analyst.get(f"/api/v1/cases/{case.pk}/recommendation/"), 403)
+    assert rec(intake, case)["channel"] == "merchant"
+
+
+# --- letters -----------------------------------------------------------------------------------------
+
+@pytest.fixture
+def letter_case(make_case):
+    return make_case(order_number="DD20261101123456", merchant_promise="卡密保证可用,无效包换",
+                     description="卡密提示已被使用", dispute_type="unfair_terms")
+
+
+@pytest.mark.parametrize("channel", Channel.values)
+def test_letters_in_chinese_for_every_channel(handler, letter_case, channel):
+    response = handler.get(f"/api/v1/cases/{letter_case.pk}/letter/", {"lang": "zh-hans", "channel": channel})
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"].startswith("text/plain")
+    text = response.content.decode()
+    for part in ("一、事实", "二、依据", "三、诉求", "四、证据清单", "张三", "DD20261101123456", "卡密保证可用,无效包换",
+                 "100.00", "第二十六条", "第四十九条", letter_case.platform.name):
+        assert part in text, (part, text)
+    assert letter_case.consumer.id_number not in text
+    assert letter_module.ZH_NAMES[channel] in text
+
+
+@pytest.mark.parametrize("channel", Channel.values)
+def test_letters_in_english_for_every_channel(handler, letter_case, channel):
+    response = handler.get(f"/api/v1/cases/{letter_case.pk}/letter/", {"lang": "en", "channel": channel})
+    assert response.status_code == 200, response.content
+    text = response.content.decode()
+    for part in ("1. Facts", "2. Grounds", "3. Claims", "4. Evidence", "张三", "DD20261101123456",
+                 "art. 26", "art. 49", "100.00 CNY"):
+        assert part in text, (part, text)
+    assert letter_case.consumer.id_number not in text
+    assert str(Channel(channel).label) in text
+
+
+def test_letter_defaults_to_the_recommended_channel_and_cites_art_55_for_fraud(handler, make_case):
+    case = make_case(dispute_type="fraud", fraud_suspected=True, payment_channel="alipay",
+                     claims=[{"kind": "refund", "amount": Decimal("100.00")},
+                             {"kind": "punitive", "amount": Decimal("500.00")}])
+    text = handler.get(f"/api/v1/cases/{case.pk}/letter/").content.decode()
+    assert "支付宝 交易争议处理" in text and "第五十五条" in text and "合计:600.00元" in text
+
+
+def test_letter_lists_previous_escalations(handler, case):
+    Escalation.objects.create(case=case, channel="merchant", level=1, submitted_at=timezone.now(),
+                              external_reference="CHAT-1", outcome="refused", response="不退")
+    text = letter_text(case, lang="zh-hans", channel="platform")
+    assert "CHAT-1" in text and "被拒绝" in text and "不退" in text
+
+
+def test_letter_bad_input_is_400_in_the_error_format(handler, case, analyst):
+    assert_error(handler.get(f"/api/v1/cases/{case.pk}/letter/", {"lang": "fr"}), 400, attr="lang")
+    assert_error(handler.get(f"/api/v1/cases/{case.pk}/letter/", {"channel": "pigeon"}), 400, attr="channel")
+    assert_error(analyst.get(f"/api/v1/cases/{case.pk}/letter/"), 403)
+    response = handler.get(f"/api/v1/cases/{case.pk}/letter/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/plain")
+
+
+def test_letter_without_an_evidence_model_says_attached_separately(case):
+    assert "(证据另附)" in letter_text(case)
+    assert "(evidence attached separately)" in letter_text(case, lang="en")
+
+
+def test_letter_lists_evidence_with_hashes_when_the_evidence_app_provides_them(case, monkeypatch):
+    """The evidence app is a separate module; its rows are stood in for here (kind, description, sha256)."""
+    rows = [{"kind": "order_screenshot", "description": "订单截图", "sha256": "a" * 64},
+            {"kind": "chat_log", "description": "", "sha256": "b" * 64}]
+    monkeypatch.setattr(letter_module, "_evidence_rows", lambda case: rows)
+    text = letter_text(case, channel="platform")
+    assert f"1. order_screenshot 订单截图 SHA-256: {'a' * 64}" in text
+    assert f"2. chat_log SHA-256: {'b' * 64}" in text
+
+
+def test_python_api_refuses_unknown_lang_and_channel(case):
+    with pytest.raises(ValueError):
+        letter_text(case, lang="de")
+    with pytest.raises(ValueError):
+        letter_text(case, channel="fax")
+
+
+def test_recommend_function_directly(case):
+    assert recommend(case)["channel"] == "merchant"
