@@ -1,4 +1,5 @@
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django_filters import rest_framework as filters
 
@@ -19,14 +20,27 @@ class IdFilter(filters.Filter):
         super().__init__(*args, **kwargs)
 
 
+class BoundedDateTimeFilter(filters.IsoDateTimeFilter):
+    """A time between 2000 and 2100: anything else is a typo, and some would overflow the database."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.extra.setdefault("validators", [validate_plausible_time])
+
+
+def validate_plausible_time(value):
+    if value is not None and not (2000 <= value.year <= 2100):
+        raise ValidationError("Give a time between the years 2000 and 2100.", code="out_of_range")
+
+
 class CaseFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=Status.choices)
     platform = IdFilter(field_name="platform_id")
     dispute_type = filters.MultipleChoiceFilter(choices=DisputeType.choices)
     product_type = filters.MultipleChoiceFilter(choices=ProductType.choices)
     assignee = IdFilter(field_name="assignee_id")
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = BoundedDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = BoundedDateTimeFilter(field_name="created_at", lookup_expr="lt")
     search = filters.CharFilter(method="filter_search", max_length=100,
                                 help_text="Reference or order number (contains).")
 

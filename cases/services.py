@@ -350,8 +350,11 @@ def case_transition(*, actor, case: Case, to: str, note: str = "", outcome: dict
             case.resolution = outcome.get("resolution", "")
             case.consumer_rating = outcome.get("consumer_rating")
         if to in (Status.RESOLVED, Status.REJECTED, Status.WITHDRAWN):
+            from escalation.services import deadlines_cancel_for_closed_case
+
             case.closed_at = timezone.now()
             case.waiting_on_consumer = False
+            deadlines_cancel_for_closed_case(case=case)
         case.version = F("version") + 1
         case.save()
         case.refresh_from_db()

@@ -89,6 +89,12 @@ def deadline_meet(*, case: Case, kind: str, at: datetime | None = None) -> int:
         status=DeadlineStatus.MET, met_at=at or timezone.now(), suspended_at=None)
 
 
+def deadlines_cancel_for_closed_case(*, case: Case) -> int:
+    """A resolved, rejected or withdrawn case has no clock left running."""
+    return Deadline.objects.filter(case=case, status=DeadlineStatus.OPEN).update(
+        status=DeadlineStatus.CANCELLED, suspended_at=None, updated_at=timezone.now())
+
+
 def _locked_deadline(deadline: Deadline) -> Deadline:
     deadline = Deadline.objects.select_for_update().get(pk=deadline.pk)
     if deadline.status != DeadlineStatus.OPEN:

@@ -2,12 +2,10 @@
 
 Contents: manifest.json (the case summary without the consumer's ID number, every file with kind, times
 and SHA-256, every chain entry and the chain head), files/ (the active evidence), timeline.json, and
-letter.txt — the complaint letter from `escalation.letter.letter_text(case, lang)` when that module
-exists, a placeholder until then. `verify_bundle()` (and `manage.py verify_bundle`) checks a bundle
+letter.txt — the complaint letter ("事实 + 依据 + 诉求", escalation/letter.py) for the recommended channel. `verify_bundle()` (and `manage.py verify_bundle`) checks a bundle
 offline: every file against its recorded hash, and the chain recomputed up to the recorded head."""
 
 import hashlib
-import importlib
 import json
 import zipfile
 from datetime import datetime
@@ -30,30 +28,6 @@ ZIP64_FROM = 2**31
 
 def _json(data) -> bytes:
     return json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2).encode("utf-8")
-
-
-def placeholder_letter(case, lang: str) -> str:
-    if lang.startswith("en"):
-        return (f"Complaint letter for case {case.reference}\n\n"
-                "[Placeholder] The complaint letter (facts + basis + claim) is added here once the case is "
-                "escalated.\n")
-    return (f"投诉信 — 案件 {case.reference}\n\n"
-            "【占位】投诉信（事实 + 依据 + 诉求）将在案件升级投诉时生成并放在这里。\n")
-
-
-def letter_text(case, lang: str = "zh-hans") -> tuple[str, bool]:
-    """The complaint letter and whether it is a placeholder. The escalation app provides the letter by
-    defining `escalation.letter.letter_text(case, lang)`; until it does, a placeholder is used."""
-    try:
-        module = importlib.import_module("escalation.letter")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("escalation", "escalation.letter"):
-            raise
-        module = None
-    func = getattr(module, "letter_text", None)
-    if callable(func):
-        return str(func(case, lang)), False
-    return placeholder_letter(case, lang), True
 
 
 def case_summary(case) -> dict:
@@ -85,7 +59,7 @@ def file_path(item) -> str:
     return f"files/{item.sequence:04d}-{item.kind}-{item.original_name}"
 
 
-def manifest(case, *, evidence: list, entries: list[dict], head, letter_placeholder: bool, lang: str) -> dict:
+def manifest(case, *, evidence: list, entries: list[dict], head, lang: str) -> dict:
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -101,7 +75,7 @@ def manifest(case, *, evidence: list, entries: list[dict], head, letter_placehol
         ],
         "entries": entries,
         "timeline": TIMELINE,
-        "letter": {"path": LETTER, "placeholder": letter_placeholder, "lang": lang},
+        "letter": {"path": LETTER, "lang": lang},
     }
 
 

@@ -21,11 +21,13 @@ from rest_framework.exceptions import APIException
 from cases.codes import EventKind
 from cases.models import Case
 from cases.services import case_event_record
+from escalation.codes import DeadlineKind
+from escalation.services import deadline_meet
 from kameng_api.core.audit import audit_record
 from kameng_api.core.exceptions import Conflict
 
 from . import chain, filetypes
-from .codes import KIND_STAGE, MAY_PRECEDE_PURCHASE, EvidenceStatus
+from .codes import KIND_STAGE, MAY_PRECEDE_PURCHASE, EvidenceStatus, Stage
 from .models import Evidence, EvidenceChain, EvidenceRevocation
 from .uploads import HashedUpload
 
@@ -207,6 +209,9 @@ def evidence_add(*, actor, case: Case, upload: HashedUpload, kind: str, occurred
             if old is not None:
                 _revoke(actor=actor, case=case, head=head, evidence=old, action=EvidenceStatus.SUPERSEDED,
                         reason=reason, replaced_by=evidence, now=now)
+            if stage == Stage.PROBLEM:
+                # Seed 004: save proof of the problem within 24 h of finding it; this item does.
+                deadline_meet(case=case, kind=DeadlineKind.EVIDENCE_PRESERVATION, at=now)
             audit_record(actor=actor, action="evidence_add", obj=evidence, detail={"case": case.reference})
     except BaseException:
         default_storage.delete(name)

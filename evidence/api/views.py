@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from cases.models import Case
 from cases.selectors import case_get
+from escalation.letter import letter_text
 from kameng_api.core.audit import audit_record
 from kameng_api.core.idempotency import idempotent
 from kameng_api.core.openapi import error_response
@@ -240,11 +241,11 @@ class BundleView(CaseReadView):
         evidence = list(Evidence.objects.filter(case=case).select_related("supersedes").order_by("sequence"))
         rows = selectors.chain_rows(case)
         entries = [selectors.entry_of(row, case.reference) for row in rows]
-        letter, placeholder = bundle.letter_text(case, lang)
+        letter = letter_text(case, lang)
         with translation.override(lang):
             timeline_data = TimelineSerializer(timeline(case, evidence, list(case.events.all()))).data
         manifest = bundle.manifest(case, evidence=evidence, entries=entries, head=selectors.chain_head(case),
-                                   letter_placeholder=placeholder, lang=lang)
+                                   lang=lang)
         audit_record(actor=request.user, action="bundle_download", obj=case, request=request,
                      detail={"case": case.reference})
         response = StreamingHttpResponse(

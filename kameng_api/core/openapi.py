@@ -71,4 +71,32 @@ def generic_validation_errors(result, generator, request, public):
             },
             "required": ["code", "detail", "attr"],
         }
+    _every_400_may_be_a_validation_error(schemas)
     return result
+
+
+def _every_400_may_be_a_validation_error(schemas: dict) -> None:
+    """Query parameters checked by a view itself (not a serializer or filterset) answer 400 validation
+    errors too; drf-standardized-errors only documents a parse error for such operations."""
+    generic = "GenericValidationErrorResponse"
+    for name, body in list(schemas.items()):
+        mapping = body.get("discriminator", {}).get("mapping")
+        if not name.endswith("ErrorResponse400") or mapping is None or "validation_error" in mapping:
+            continue
+        if generic not in schemas:
+            schemas[generic] = {
+                "type": "object",
+                "properties": {
+                    "type": {"type": "string", "enum": ["validation_error"]},
+                    "errors": {"type": "array", "items": {
+                        "type": "object",
+                        "properties": {"code": {"type": "string"}, "detail": {"type": "string"},
+                                       "attr": {"type": "string", "nullable": True}},
+                        "required": ["code", "detail", "attr"],
+                    }},
+                },
+                "required": ["type", "errors"],
+            }
+        ref = f"#/components/schemas/{generic}"
+        body["oneOf"].append({"$ref": ref})
+        mapping["validation_error"] = ref

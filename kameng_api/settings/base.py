@@ -177,6 +177,11 @@ SPECTACULAR_SETTINGS = {
         "PaymentChannelEnum": "cases.codes.PaymentChannel.choices",
         "ClaimKindEnum": "cases.codes.ClaimKind.choices",
         "RoleEnum": "cases.codes.Role.choices",
+        "CaseOutcomeEnum": "cases.codes.Outcome.choices",
+        "CaseEventKindEnum": "cases.codes.EventKind.choices",
+        "EvidenceKindEnum": "evidence.codes.EvidenceKind.choices",
+        "DeadlineKindEnum": "escalation.codes.DeadlineKind.choices",
+        "EscalationOutcomeEnum": "escalation.codes.EscalationOutcome.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",

@@ -201,6 +201,7 @@ def test_filters(handler, org, platform):
 @pytest.mark.parametrize("params", [
     {"status": "lost"}, {"platform": "x"}, {"platform": "99999999999999999999999"}, {"assignee": "-1"},
     {"created_after": "not a date"}, {"product_type": "car"},
+    {"created_after": "0600-04-24T13:44:30.54-22:58"}, {"created_before": "9999-12-31T23:59:59+14:00"},
 ])
 def test_bad_filters_are_400(handler, params):
     assert_error(handler.get(URL, params), 400)

@@ -223,3 +223,18 @@ def test_a_partner_key_sees_only_the_deadlines_of_cases_it_filed(partner, partne
     assert body["count"] == 2 and {d["case"] for d in body["results"]} == {own.pk}
     assert_error(partner.post(f"{URL}{body['results'][0]['id']}/suspend/", {}, format="json"), 403)
     assert_error(anon.get(URL), 401)
+
+
+@pytest.mark.django_db
+def test_closing_a_case_stops_its_clocks(handler, org, platform):
+    """A withdrawn case has no open deadline left, so nobody is alerted about it."""
+    from escalation.codes import DeadlineStatus
+    from tests.cases.test_cases_api import payload
+
+    now = timezone.now()
+    created = handler.post("/api/v1/cases/", payload(platform, problem_found_at=(now - timedelta(hours=1)).isoformat()),
+                           format="json").json()
+    assert Deadline.objects.filter(case_id=created["id"], status=DeadlineStatus.OPEN).exists()
+    handler.post(f"/api/v1/cases/{created['id']}/transition/", {"to": "withdrawn"}, format="json")
+    assert not Deadline.objects.filter(case_id=created["id"], status=DeadlineStatus.OPEN).exists()
+    assert handler.get("/api/v1/deadlines/", {"case": created["id"]}).json()["count"] == 0

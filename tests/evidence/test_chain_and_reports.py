@@ -1,7 +1,5 @@
 import io
 import json
-import sys
-import types
 import zipfile
 from datetime import timedelta
 from pathlib import Path
@@ -267,7 +265,8 @@ def test_bundle_has_manifest_files_timeline_and_letter_and_verifies(handler, cas
     assert manifest["files"][1]["sha256"] == b["sha256"] and manifest["files"][1]["path"] in names
     assert manifest["chain"]["length"] == 4 and manifest["chain"]["head"] == EvidenceChain.objects.get(
         case=case).head_hash
-    assert manifest["letter"]["placeholder"] is True and case.reference in letter
+    assert manifest["letter"] == {"path": "letter.txt", "lang": "zh-hans"}
+    assert "事实" in letter and case.order_number in letter and a["sha256"] in letter
     assert timeline["events"] and timeline["reference"] == case.reference
     assert verify_bundle(path)[0] == []
     out = io.StringIO()
@@ -313,14 +312,13 @@ def test_verify_bundle_reports_an_altered_file_and_an_altered_manifest(handler, 
     assert "not a readable ZIP" in verify_bundle(tmp_path / "junk.zip")[0][0]
 
 
-def test_bundle_uses_the_escalation_letter_when_it_exists(handler, case, upload, tmp_path, monkeypatch):
-    module = types.ModuleType("escalation.letter")
-    module.letter_text = lambda case, lang: f"事实 依据 诉求 {case.reference} {lang}"
-    monkeypatch.setitem(sys.modules, "escalation.letter", module)
+def test_bundle_letter_follows_the_language(handler, case, upload, tmp_path):
+    upload(handler, case)
     path = fetch_bundle(handler, case, tmp_path, lang="en")
     with zipfile.ZipFile(path) as archive:
-        assert archive.read("letter.txt").decode() == f"事实 依据 诉求 {case.reference} en"
-        assert json.loads(archive.read("manifest.json"))["letter"]["placeholder"] is False
+        letter = archive.read("letter.txt").decode()
+        assert "1. Facts" in letter and case.order_number in letter
+        assert json.loads(archive.read("manifest.json"))["letter"]["lang"] == "en"
 
 
 def test_partner_gets_the_bundle_of_its_case(partner, partner_case, upload, tmp_path):
