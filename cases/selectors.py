@@ -23,6 +23,16 @@ def case_get(*, user, case_id) -> Case:
     return case_list(user=user).get(pk=case_id)
 
 
+def case_get_or_404(*, user, case_id) -> Case:
+    """For views: the case, or Http404 — also when it belongs to another organization."""
+    from django.http import Http404
+
+    try:
+        return case_get(user=user, case_id=case_id)
+    except Case.DoesNotExist:
+        raise Http404 from None
+
+
 def platform_list() -> QuerySet[Platform]:
     return Platform.objects.all()
 

@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.models import Token
@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from kameng_api.core.idempotency import idempotent
-from kameng_api.core.openapi import error_response
+from kameng_api.core.openapi import ID_REGEX, IDEMPOTENCY_KEY, error_response, if_match
 from kameng_api.core.permissions import (
     CASE_CREATORS,
     CASE_READERS,
@@ -31,16 +31,7 @@ from .serializers import (
     TransitionSerializer,
 )
 
-ID_REGEX = r"[0-9]{1,18}"
-
-IF_MATCH = OpenApiParameter(
-    "If-Match", str, OpenApiParameter.HEADER, required=False,
-    description="The case's ETag from a GET; a stale one is refused with 409.",
-)
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
-    description="Partner writes: a retry with the same key and body returns the first answer.",
-)
+IF_MATCH = if_match("case")
 DUPLICATE = error_response(409, "Duplicate (same organization, platform and order number) or stale If-Match.",
                            "duplicate_case",
                            "A case for this order number on this platform already exists: "

@@ -1,5 +1,5 @@
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
@@ -10,9 +10,8 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cases.models import Case
-from cases.selectors import case_get
-from kameng_api.core.openapi import error_response
+from cases.selectors import case_get_or_404
+from kameng_api.core.openapi import ID_REGEX, error_response, if_match
 from kameng_api.core.pagination import Pagination
 from kameng_api.core.permissions import CASE_READERS, CASE_WRITERS, STAFF, SUPERVISORS
 
@@ -41,20 +40,11 @@ from .serializers import (
     RecommendationSerializer,
 )
 
-ID_REGEX = r"[0-9]{1,18}"
 CLOSED = error_response(409, "The case or the escalation is closed, or If-Match is stale.", "escalation_closed",
                         "This escalation is closed (refused); record a new one instead.")
 DEADLINE_CONFLICT = error_response(409, "The deadline is not open, or already (not) suspended.",
                                    "deadline_closed", "This deadline is met, not open.")
-IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=False,
-                            description="The escalation's ETag from a GET; a stale one is refused with 409.")
-
-
-def _case_or_404(user, case_id) -> Case:
-    try:
-        return case_get(user=user, case_id=case_id)
-    except Case.DoesNotExist as exc:
-        raise Http404 from exc
+IF_MATCH = if_match("escalation")
 
 
 def _escalations(qs):
@@ -69,7 +59,7 @@ class CaseEscalationsView(APIView):
 
     @extend_schema(summary="The case's escalations", responses={200: PaginatedEscalationSerializer})
     def get(self, request, case_id):
-        case = _case_or_404(request.user, case_id)
+        case = case_get_or_404(user=request.user, case_id=case_id)
         qs = _escalations(selectors.escalation_list(user=request.user, case_id=case.pk))
         paginator = Pagination()
         page = paginator.paginate_queryset(qs, request, view=self)
@@ -81,7 +71,7 @@ class CaseEscalationsView(APIView):
         responses={201: EscalationSerializer, 409: CLOSED},
     )
     def post(self, request, case_id):
-        case = _case_or_404(request.user, case_id)
+        case = case_get_or_404(user=request.user, case_id=case_id)
         serializer = EscalationCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         escalation = services.escalation_submit(actor=request.user, case=case, **serializer.validated_data)
@@ -134,7 +124,7 @@ class RecommendationView(APIView):
     roles = {"get": CASE_READERS}
 
     def get(self, request, case_id):
-        case = _case_or_404(request.user, case_id)
+        case = case_get_or_404(user=request.user, case_id=case_id)
         return Response(RecommendationSerializer(recommend(case)).data)
 
 
@@ -145,7 +135,7 @@ class CaseWaitingView(APIView):
     roles = {"post": CASE_WRITERS}
 
     def post(self, request, case_id):
-        case = _case_or_404(request.user, case_id)
+        case = case_get_or_404(user=request.user, case_id=case_id)
         serializer = CaseWaitingSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         result = services.case_waiting_set(actor=request.user, case=case, **serializer.validated_data)
@@ -186,7 +176,7 @@ class LetterView(APIView):
         return super().perform_content_negotiation(request, force=True)
 
     def get(self, request, case_id):
-        case = _case_or_404(request.user, case_id)
+        case = case_get_or_404(user=request.user, case_id=case_id)
         lang = request.query_params.get("lang", "zh-hans")
         channel = request.query_params.get("channel") or None
         try:

@@ -11,12 +11,11 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cases.models import Case
-from cases.selectors import case_get
+from cases.selectors import case_get_or_404
 from escalation.letter import letter_text
 from kameng_api.core.audit import audit_record
 from kameng_api.core.idempotency import idempotent
-from kameng_api.core.openapi import error_response
+from kameng_api.core.openapi import ID_REGEX, IDEMPOTENCY_KEY, error_response
 from kameng_api.core.permissions import CASE_CREATORS, CASE_READERS, CASE_WRITERS
 
 from .. import bundle, filetypes, selectors, services
@@ -34,12 +33,6 @@ from .serializers import (
     WithdrawSerializer,
 )
 
-ID_REGEX = r"[0-9]{1,18}"
-
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
-    description="Partner writes: a retry with the same key and body returns the first answer.",
-)
 DUPLICATE = error_response(409, "The same file is already evidence of this case, the item to supersede is not "
                                 "active, or the case is closed.", "duplicate_evidence",
                            "The same file is already evidence #12 of this case (SHA-256 9f86d0…).")
@@ -63,13 +56,6 @@ class BinaryRenderer(BaseRenderer):
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         return JSONRenderer().render(data, "application/json", renderer_context)
-
-
-def _case_or_404(user, case_id) -> Case:
-    try:
-        return case_get(user=user, case_id=case_id)
-    except Case.DoesNotExist:
-        raise Http404 from None
 
 
 @extend_schema(tags=["evidence"])
@@ -101,7 +87,7 @@ class CaseEvidenceView(GenericAPIView):
     @extend_schema(summary="List a case's evidence (every status, in chain order)",
                    responses={200: EvidenceSerializer(many=True)})
     def get(self, request, case_id):
-        case = _case_or_404(request.user, case_id)
+        case = case_get_or_404(user=request.user, case_id=case_id)
         page = self.paginate_queryset(selectors.evidence_list(user=request.user, case=case))
         return self.get_paginated_response(EvidenceSerializer(page, many=True).data)
 
@@ -114,7 +100,7 @@ class CaseEvidenceView(GenericAPIView):
     )
     @idempotent
     def post(self, request, case_id):
-        case = _case_or_404(request.user, case_id)
+        case = case_get_or_404(user=request.user, case_id=case_id)
         serializer = EvidenceUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -198,7 +184,7 @@ class CompletenessView(CaseReadView):
     @extend_schema(summary="What evidence is still missing for this dispute type, with a score",
                    responses={200: CompletenessSerializer}, examples=[examples.COMPLETENESS])
     def get(self, request, case_id):
-        case = _case_or_404(request.user, case_id)
+        case = case_get_or_404(user=request.user, case_id=case_id)
         kinds = set(Evidence.objects.filter(case=case, status="active").values_list("kind", flat=True))
         return Response(CompletenessSerializer(completeness(case.dispute_type, kinds)).data)
 
@@ -208,7 +194,7 @@ class TimelineView(CaseReadView):
     @extend_schema(summary="Facts, evidence and case events ordered by occurred_at, with the gaps that matter",
                    responses={200: TimelineSerializer}, examples=[examples.TIMELINE])
     def get(self, request, case_id):
-        case = _case_or_404(request.user, case_id)
+        case = case_get_or_404(user=request.user, case_id=case_id)
         evidence = list(Evidence.objects.filter(case=case))
         events = list(case.events.all())
         return Response(TimelineSerializer(timeline(case, evidence, events)).data)
@@ -219,7 +205,7 @@ class VerifyView(CaseReadView):
     @extend_schema(summary="Recompute the case's hash chain from the stored files and rows",
                    responses={200: VerifySerializer}, examples=[examples.VERIFY_BROKEN])
     def get(self, request, case_id):
-        case = _case_or_404(request.user, case_id)
+        case = case_get_or_404(user=request.user, case_id=case_id)
         return Response(VerifySerializer(selectors.chain_verify(case)).data)
 
 
@@ -235,7 +221,7 @@ class BundleView(CaseReadView):
                                                               description="Check it with manage.py verify_bundle.")},
     )
     def get(self, request, case_id):
-        case = _case_or_404(request.user, case_id)
+        case = case_get_or_404(user=request.user, case_id=case_id)
         lang = request.query_params.get("lang") or translation.get_language() or "zh-hans"
         lang = "en" if lang.startswith("en") else "zh-hans"
         evidence = list(Evidence.objects.filter(case=case).select_related("supersedes").order_by("sequence"))

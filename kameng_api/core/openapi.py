@@ -1,7 +1,19 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from drf_standardized_errors.openapi import AutoSchema as StandardErrorsAutoSchema
 from rest_framework import serializers
+
+ID_REGEX = r"[0-9]{1,18}"  # router lookups: an id beyond bigint is a 404, not a database error
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    description="Partner writes: a retry with the same key and body returns the first answer.",
+)
+
+
+def if_match(what: str) -> OpenApiParameter:
+    return OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=False,
+                            description=f"The {what}'s ETag from a GET; a stale one is refused with 409.")
 
 
 class AutoSchema(StandardErrorsAutoSchema):

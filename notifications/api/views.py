@@ -4,6 +4,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from cases.codes import PARTNER
+from kameng_api.core.openapi import ID_REGEX
 from kameng_api.core.permissions import STAFF, SUPERVISORS
 
 from .. import selectors, services
@@ -16,7 +17,6 @@ from .serializers import (
     WebhookEndpointSerializer,
 )
 
-ID_REGEX = r"[0-9]{1,18}"
 ALERT_READERS = STAFF | {PARTNER}
 WEBHOOK_MANAGERS = SUPERVISORS | {PARTNER}
 
