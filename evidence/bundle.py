@@ -8,6 +8,7 @@ offline: every file against its recorded hash, and the chain recomputed up to th
 import hashlib
 import json
 import zipfile
+import zlib
 from datetime import datetime
 
 from django.core.files.storage import default_storage
@@ -116,6 +117,9 @@ def stream(*, manifest_data: dict, timeline_data: dict, letter: str, evidence: l
     """Yield the ZIP in pieces: memory holds one chunk of one file at a time."""
     sink = _Sink()
     now = timezone.now()
+    timeline_bytes, letter_bytes = _json(timeline_data), letter.encode("utf-8")
+    manifest_data = {**manifest_data, "documents": {
+        TIMELINE: hashlib.sha256(timeline_bytes).hexdigest(), LETTER: hashlib.sha256(letter_bytes).hexdigest()}}
     with zipfile.ZipFile(sink, "w", allowZip64=True) as archive:
         archive.writestr(_info(MANIFEST, now, zipfile.ZIP_DEFLATED), _json(manifest_data))
         yield sink.take()
@@ -129,8 +133,8 @@ def stream(*, manifest_data: dict, timeline_data: dict, letter: str, evidence: l
                     dst.write(chunk)
                     yield sink.take()
             yield sink.take()
-        archive.writestr(_info(TIMELINE, now, zipfile.ZIP_DEFLATED), _json(timeline_data))
-        archive.writestr(_info(LETTER, now, zipfile.ZIP_DEFLATED), letter.encode("utf-8"))
+        archive.writestr(_info(TIMELINE, now, zipfile.ZIP_DEFLATED), timeline_bytes)
+        archive.writestr(_info(LETTER, now, zipfile.ZIP_DEFLATED), letter_bytes)
     yield sink.take()
 
 
@@ -140,8 +144,32 @@ def _unsafe(name: str) -> bool:
     return name.startswith(("/", "\\")) or ".." in name.replace("\\", "/").split("/") or ":" in name
 
 
+def _digest(archive, name) -> tuple[str, int]:
+    """SHA-256 and size of a member; raises DamagedMember when the ZIP itself is damaged there."""
+    digest, size = hashlib.sha256(), 0
+    try:
+        with archive.open(name) as fh:
+            while chunk := fh.read(CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+    except Exception as exc:  # CRC, compression, flags, truncation: any failure to read is damage
+        raise DamagedMember(f"{name}: damaged inside the ZIP ({exc})") from exc
+    return digest.hexdigest(), size
+
+
+class DamagedMember(Exception):
+    pass
+
+
 def verify_bundle(path) -> tuple[list[str], dict]:
     """Check a bundle without the database. Returns (problems, facts); no problems means it holds up."""
+    try:
+        return _verify(path)
+    except Exception as exc:  # a damaged archive must be reported, never crash the checker
+        return [f"the archive is damaged and cannot be read: {exc.__class__.__name__}: {exc}"], {}
+
+
+def _verify(path) -> tuple[list[str], dict]:
     problems: list[str] = []
     facts: dict = {}
     try:
@@ -159,6 +187,8 @@ def verify_bundle(path) -> tuple[list[str], dict]:
             return [*problems, "manifest.json is missing"], facts
         try:
             data = json.loads(archive.read(MANIFEST).decode("utf-8"))
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError) as exc:
+            return [*problems, f"manifest.json is damaged inside the ZIP ({exc})"], facts
         except (ValueError, UnicodeDecodeError) as exc:
             return [*problems, f"manifest.json is not valid JSON: {exc}"], facts
         if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -179,13 +209,13 @@ def verify_bundle(path) -> tuple[list[str], dict]:
             if name not in names:
                 problems.append(f"{name}: listed in the manifest but missing from the archive")
                 continue
-            digest, size = hashlib.sha256(), 0
-            with archive.open(name) as fh:
-                while chunk := fh.read(CHUNK):
-                    digest.update(chunk)
-                    size += len(chunk)
-            if digest.hexdigest() != item.get("sha256"):
-                problems.append(f"{name}: SHA-256 is {digest.hexdigest()}, the manifest says {item.get('sha256')} "
+            try:
+                digest, size = _digest(archive, name)
+            except DamagedMember as exc:
+                problems.append(str(exc))
+                continue
+            if digest != item.get("sha256"):
+                problems.append(f"{name}: SHA-256 is {digest}, the manifest says {item.get('sha256')} "
                                 "(the file was altered)")
             if size != item.get("size"):
                 problems.append(f"{name}: {size} bytes, the manifest says {item.get('size')}")
@@ -199,7 +229,17 @@ def verify_bundle(path) -> tuple[list[str], dict]:
         for name in names:
             if name not in listed and name not in (MANIFEST, TIMELINE, LETTER) and not name.endswith("/"):
                 problems.append(f"{name}: in the archive but not in the manifest")
+        documents = data.get("documents") or {}
         for name in (TIMELINE, LETTER):
             if name not in names:
                 problems.append(f"{name} is missing")
+                continue
+            try:
+                digest, _size = _digest(archive, name)
+            except DamagedMember as exc:
+                problems.append(str(exc))
+                continue
+            if documents.get(name) != digest:
+                problems.append(f"{name}: SHA-256 is {digest}, the manifest says {documents.get(name)} "
+                                "(the document was altered)")
     return problems, facts
