@@ -1,5 +1,6 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 from django.db.models import Q
 from django_filters import rest_framework as filters
 
@@ -30,7 +31,7 @@ class BoundedDateTimeFilter(filters.IsoDateTimeFilter):
 
 def validate_plausible_time(value):
     if value is not None and not (2000 <= value.year <= 2100):
-        raise ValidationError("Give a time between the years 2000 and 2100.", code="out_of_range")
+        raise ValidationError(_("Give a time between the years 2000 and 2100."), code="out_of_range")
 
 
 class CaseFilter(filters.FilterSet):
