@@ -68,6 +68,14 @@ def test_load_demo_gives_one_user_per_role_and_cases_and_is_rerunnable():
                         format="json").json()["token"]
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert client.get("/api/v1/cases/").json()["count"] == 6
+    from escalation.models import Escalation
+
+    assert Escalation.objects.filter(case__organization=org).exists()
+    assert Case.objects.filter(organization=org, status="resolved").exists()
+    analyst = APIClient()
+    analyst.force_authenticate(User.objects.get(username="analyst"))
+    stats = analyst.get("/api/v1/stats/platforms/").json()["results"]
+    assert sum(row["complaints"] for row in stats) == 6  # the summary tables are built at load time
 
 
 def test_healthz_reports_database_and_broker():

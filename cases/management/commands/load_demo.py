@@ -8,9 +8,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from cases.codes import ClaimKind, DisputeType, PaymentChannel, ProductType, Role
+from cases.codes import ClaimKind, DisputeType, Outcome, PaymentChannel, ProductType, Role, Status
 from cases.models import Case, Organization, Platform, User
-from cases.services import case_create, organization_create, staff_user_create
+from cases.services import case_create, case_transition, organization_create, staff_user_create
 
 DEMO_PASSWORD = "kameng-demo-2026"  # noqa: S105 - published demo login
 DEMO_ORG = "demo-cca"
@@ -49,6 +49,7 @@ class Command(BaseCommand):
             return
         rng = random.Random(2026)  # noqa: S311 - demo data, not security
         handler = User.objects.get(username="handler")
+        created = []
         platforms = list(Platform.objects.order_by("id"))
         now = timezone.now()
         for i in range(cases):
@@ -58,7 +59,7 @@ class Command(BaseCommand):
             claims = [{"kind": ClaimKind.REFUND, "amount": paid}]
             if dispute == DisputeType.FRAUD:
                 claims.append({"kind": ClaimKind.PUNITIVE, "amount": None})
-            case_create(actor=handler, data={
+            created.append(case_create(actor=handler, data={
                 "platform": platforms[i % len(platforms)],
                 "merchant_name": rng.choice(["星辰点卡店", "乐玩数码", "极速充值", "游侠账号行"]),
                 "order_number": f"DEMO{purchased:%Y%m%d}{i:04d}",
@@ -74,6 +75,32 @@ class Command(BaseCommand):
                 "merchant_promise": "卡密保证可用，无效包换",
                 "consumer": {"name": rng.choice(NAMES), "phone": f"138{rng.randint(10000000, 99999999)}"},
                 "claims": claims,
-            })
+            }))
+        self._walk_the_ladder(created[: max(1, cases // 3)], handler, rng)
+        from stats.services import stats_rebuild
+
+        stats_rebuild()  # analysts see figures at once, not after the first periodic refresh
         self.stdout.write(f"Loaded {org.name}: users {', '.join(u for u, _r in USERS)} "
                           f"(password {DEMO_PASSWORD}), {len(platforms)} platforms, {cases} cases.")
+
+    def _walk_the_ladder(self, cases, handler, rng):
+        """Some cases a few rungs up, some answered, one resolved: deadlines, alerts and statistics to look at."""
+        from escalation.codes import Channel, EscalationOutcome
+        from escalation.services import escalation_answer, escalation_submit
+
+        for i, case in enumerate(cases):
+            start = max(case.problem_found_at, timezone.now() - timedelta(days=6)) + timedelta(hours=1)
+            merchant = escalation_submit(actor=handler, case=case, channel=Channel.MERCHANT, submitted_at=start)
+            if i % 3 == 0:
+                continue
+            escalation_answer(actor=handler, escalation=merchant, response="商家拒绝退款",
+                              responded_at=start + timedelta(hours=rng.randint(2, 40)),
+                              outcome=EscalationOutcome.REFUSED)
+            platform = escalation_submit(actor=handler, case=case, channel=Channel.PLATFORM,
+                                         submitted_at=start + timedelta(days=2))
+            if i % 3 == 1:
+                escalation_answer(actor=handler, escalation=platform, response="平台已退款",
+                                  responded_at=start + timedelta(days=3), outcome=EscalationOutcome.RESOLVED)
+                case_transition(actor=handler, case=case, to=Status.RESOLVED, note="平台介入后全额退款",
+                                outcome={"outcome": Outcome.FAVOURABLE, "amount_recovered": case.amount_paid,
+                                         "consumer_rating": rng.randint(3, 5)})
