@@ -158,6 +158,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--baseline-runs", type=int, default=5)
     parser.add_argument("--reuse", action="store_true", help="keep an already loaded database")
+    parser.add_argument("--verbose", action="store_true", help="time each SQL statement of the refresh")
     parser.add_argument("--database-url", default=os.environ.get(
         "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kameng_bench"))
     args = parser.parse_args()
@@ -183,6 +184,11 @@ def main() -> None:
     from stats.services import stats_rebuild, stats_refresh
 
     call_command("migrate", verbosity=0)
+    if args.verbose:  # each statement of the rebuild and the refreshes with its duration
+        import logging
+
+        logging.basicConfig(level=logging.WARNING, format="    %(message)s")
+        logging.getLogger("stats.services").setLevel(logging.DEBUG)
     print(f"cases={args.cases:,} platforms={args.platforms} database={urlparse(args.database_url).path[1:]}")
     params = {"cases": args.cases, "platforms": args.platforms}
     start = time.perf_counter()
