@@ -361,19 +361,27 @@ def _next_period(start: date, interval: str) -> date:
 
 
 def platform_trend(*, platform_id: int, filters: StatsFilter, interval: str) -> list[dict]:
-    """The platform's figures per week or month of the period (empty periods included)."""
-    where, params = _where(filters, [platform_id], "s")
-    rows = _fetch(
-        f"SELECT s.day, s.dispute_type, {_SELECT_SUMS} FROM stats_dailystat s WHERE {where} "
-        "GROUP BY s.day, s.dispute_type",
-        params,
-    )
-    bwhere, bparams = _where(filters, [platform_id], "b")
-    buckets = _fetch(
-        f"SELECT b.day, b.metric, b.minutes, SUM(b.n) AS n FROM stats_durationbucket b WHERE {bwhere} "
-        "GROUP BY b.day, b.metric, b.minutes",
-        bparams,
-    )
+    """The platform's figures per week or month of the period (empty periods included). Monthly
+    without filters: whole months from the monthly rollups, the partial months at the edges from the
+    daily tables."""
+    months, days = _segments(filters) if interval == "month" else (None, [(filters.date_from, filters.date_to)])
+    rows, buckets, disputes = [], [], []
+    if days:
+        where, params = _where(filters, [platform_id], "s", days=days)
+        rows = _fetch(f"SELECT s.day, s.dispute_type, {_SELECT_SUMS} FROM stats_dailystat s WHERE {where} "
+                      "GROUP BY s.day, s.dispute_type", params)
+        bwhere, bparams = _where(filters, [platform_id], "b", days=days)
+        buckets = _fetch(f"SELECT b.day, b.metric, b.minutes, SUM(b.n) AS n FROM stats_durationbucket b "
+                         f"WHERE {bwhere} GROUP BY b.day, b.metric, b.minutes", bparams)
+    if months:
+        where, params = _where(filters, [platform_id], "s", months=months)
+        rows += _fetch(f"SELECT s.month AS day, NULL AS dispute_type, {_SELECT_SUMS} FROM stats_monthstat s "
+                       f"WHERE {where} GROUP BY s.month", params)
+        disputes = _fetch_rows(f"SELECT s.month, s.dispute_type, SUM(s.opened) FROM stats_monthdispute s "
+                               f"WHERE {where} GROUP BY s.month, s.dispute_type", params)
+        bwhere, bparams = _where(filters, [platform_id], "b", months=months)
+        buckets += _fetch(f"SELECT b.month AS day, b.metric, b.minutes, SUM(b.n) AS n FROM stats_monthbucket b "
+                          f"WHERE {bwhere} GROUP BY b.month, b.metric, b.minutes", bparams)
     periods = {}
     start = period_start(filters.date_from, interval)
     while start <= filters.date_to:
@@ -381,6 +389,8 @@ def platform_trend(*, platform_id: int, filters: StatsFilter, interval: str) -> 
         start = _next_period(start, interval)
     for row in rows:
         _add(periods[period_start(_as_date(row["day"]), interval)]["acc"], row)
+    for month, dispute_type, opened in disputes:
+        periods[period_start(_as_date(month), interval)]["acc"]["by_dispute_type"][dispute_type] += opened
     for row in buckets:
         periods[period_start(_as_date(row["day"]), interval)]["hist"][row["metric"]][row["minutes"]] += row["n"]
     series = []

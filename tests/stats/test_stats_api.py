@@ -284,3 +284,21 @@ def test_standard_periods_read_precomputed_rows_with_the_same_figures(analyst, o
     assert _close(fast["resolution_minutes"]["p90"], want["resolution_p90"] and round(want["resolution_p90"], 2))
     assert _close(fast["platform_response_minutes"]["median"],
                   want["response_median"] and round(want["response_median"], 2))
+
+
+def test_monthly_trend_reads_whole_months_from_rollups_and_edges_from_days(analyst, populate, settings):
+    settings.KAMENG_STATS_MIN_SAMPLE = 1
+    platform = PlatformFactory()
+    populate(platform, n=60, start=at(2025, 1, 20), days=45, seed=13)
+    stats_rebuild()
+    series = analyst.get(f"{URL}{platform.id}/trend/", {"from": "2025-01-25", "to": "2025-03-02",
+                                                        "interval": "month"}).json()["results"]
+    assert [(p["start"], p["end"]) for p in series] == [
+        ("2025-01-25", "2025-01-31"), ("2025-02-01", "2025-02-28"), ("2025-03-01", "2025-03-02")]
+    for point in series:
+        want = expected(platform, date.fromisoformat(point["start"]), date.fromisoformat(point["end"]))
+        assert point["complaints"] == want["complaints"] == sum(point["by_dispute_type"].values())
+        assert {k: v for k, v in point["by_status"].items() if v} == want["by_status"]
+        assert _close(point["resolution_minutes"]["median"],
+                      want["resolution_median"] and round(want["resolution_median"], 2))
+        assert _close(point["platform_response_minutes"]["p90"], want["response_p90"] and round(want["response_p90"], 2))
