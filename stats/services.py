@@ -223,10 +223,12 @@ def _period_fill(cursor, period_filter: str, params: list) -> None:
 
 def _standard_periods(today: date, first: date | None, last: date | None) -> list[tuple[date, date, bool]]:
     """Each calendar year from the first fact to this year, and the last 365 days ending today."""
-    periods = [(today - timedelta(days=364), today, True)]
     first_year = (first or today).year
     last_year = max((last or today).year, today.year)
-    periods += [(date(y, 1, 1), date(y, 12, 31), False) for y in range(first_year, last_year + 1)]
+    periods = [(date(y, 1, 1), date(y, 12, 31), False) for y in range(first_year, last_year + 1)]
+    rolling = (today - timedelta(days=364), today, True)
+    if rolling[:2] not in [p[:2] for p in periods]:  # on 31 December of a common year it is that year
+        periods.insert(0, rolling)
     return periods
 
 

@@ -130,3 +130,13 @@ def test_rolling_year_follows_today_and_scope_change_rebuilds(org, platform, set
     settings.KAMENG_STATS_SCOPE = "national"
     assert "rebuilt" in stats_refresh()
     assert set(PeriodStat.objects.values_list("organization_id", flat=True)) == {0}
+
+
+def test_standard_periods_never_repeat_a_calendar_year():
+    from datetime import date
+
+    from stats.services import _standard_periods
+
+    periods = _standard_periods(date(2025, 12, 31), date(2024, 5, 1), date(2025, 12, 31))
+    assert periods == [(date(2024, 1, 1), date(2024, 12, 31), False), (date(2025, 1, 1), date(2025, 12, 31), False)]
+    assert _standard_periods(date(2026, 3, 1), None, None)[0] == (date(2025, 3, 2), date(2026, 3, 1), True)
