@@ -250,7 +250,8 @@ class Case(models.Model):
             models.CheckConstraint(condition=models.Q(amount_paid__gt=Decimal("0")),
                                    name="case_amount_paid_positive"),
         ]
-        indexes = [models.Index(fields=["organization", "status"]), models.Index(fields=["platform", "created_at"])]
+        indexes = [models.Index(fields=["organization", "status"]), models.Index(fields=["platform", "created_at"]),
+                   models.Index(fields=["updated_at"], name="case_updated_at_idx")]
         verbose_name = _("case")
         verbose_name_plural = _("cases")
 

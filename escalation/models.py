@@ -32,7 +32,8 @@ class Escalation(models.Model):
 
     class Meta:
         ordering = ["submitted_at", "id"]
-        indexes = [models.Index(fields=["case", "level"])]
+        indexes = [models.Index(fields=["case", "level"]),
+                   models.Index(fields=["updated_at"], name="escalation_updated_at_idx")]
         verbose_name = _("escalation")
         verbose_name_plural = _("escalations")
 

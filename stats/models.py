@@ -8,6 +8,11 @@ Three derived tables, all rebuilt from cases and escalations (never edited by ha
 - `DurationBucket`: exact histograms of durations in whole minutes per (organization, platform, day,
   product type, dispute type, metric): an exact median / p90 over any period is a cumulative-count
   walk over these rows, never an average of daily medians.
+- Monthly rollups (`Month*`) and period summaries (`StatsPeriod` + `Period*`): the final figures of
+  standard periods (each calendar year, the last 365 days ending today), kept exact by the refresh.
+
+Every summary table is unique on its key: the incremental refresh adds the signed difference of the
+changed cases' facts (old −1, new +1) with an upsert, so it touches only the rows those cases are in.
 """
 
 from django.db import models
@@ -38,9 +43,12 @@ class CaseFact(models.Model):
     platform_responded = models.BooleanField(default=False)
     platform_in_window = models.BooleanField(default=False)
     platform_response_minutes = models.IntegerField(null=True)
+    source_updated_at = models.DateTimeField(null=True)  # latest updated_at of the case and its escalations
 
     class Meta:
-        indexes = [models.Index(fields=["platform_id", "day"], name="stats_fact_platform_day")]
+        # Trailing duration columns: ranking a platform's durations over a period is an index-only scan.
+        indexes = [models.Index(fields=["platform_id", "organization_id", "day", "resolution_minutes",
+                                        "platform_response_minutes"], name="stats_fact_platform_org_day")]
         verbose_name = _("case fact")
         verbose_name_plural = _("case facts")
 
@@ -72,7 +80,7 @@ class DailyStat(models.Model):
     level_4 = models.IntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["platform_id", "day"], name="stats_daily_platform_day")]
+        constraints = [models.UniqueConstraint(fields=["platform_id", "day", "organization_id", "product_type", "dispute_type", "status"], name="stats_daily_key")]
         verbose_name = _("platform statistics (charts)")
         verbose_name_plural = _("platform statistics (charts)")
 
@@ -91,7 +99,7 @@ class DurationBucket(models.Model):
     n = models.IntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["platform_id", "day"], name="stats_bucket_platform_day")]
+        constraints = [models.UniqueConstraint(fields=["platform_id", "day", "organization_id", "product_type", "dispute_type", "metric", "minutes"], name="stats_bucket_key")]
 
     def __str__(self):
         return f"{self.platform_id} {self.day} m{self.metric} {self.minutes}: {self.n}"
@@ -104,16 +112,6 @@ class DirtyCase(models.Model):
 
     def __str__(self):
         return str(self.case_id)
-
-
-class DirtyGroup(models.Model):
-    """Scratch list of the (platform, day) groups a refresh recomputes."""
-
-    platform_id = models.BigIntegerField()
-    day = models.DateField()
-
-    def __str__(self):
-        return f"{self.platform_id} {self.day}"
 
 
 class RefreshState(models.Model):
@@ -194,7 +192,7 @@ class MonthStat(models.Model):
     level_4 = models.IntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["platform_id", "month"], name="stats_month_platform_month")]
+        constraints = [models.UniqueConstraint(fields=["platform_id", "month", "organization_id", "status"], name="stats_month_key")]
 
     def __str__(self):
         return f"{self.platform_id} {self.month} {self.status}: {self.opened}"
@@ -208,7 +206,7 @@ class MonthDispute(models.Model):
     opened = models.IntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["platform_id", "month"], name="stats_mdisp_platform_month")]
+        constraints = [models.UniqueConstraint(fields=["platform_id", "month", "organization_id", "dispute_type"], name="stats_mdisp_key")]
 
     def __str__(self):
         return f"{self.platform_id} {self.month} {self.dispute_type}: {self.opened}"
@@ -222,7 +220,7 @@ class MonthMerchant(models.Model):
     n = models.IntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["platform_id", "month"], name="stats_mmerch_platform_month")]
+        constraints = [models.UniqueConstraint(fields=["platform_id", "month", "organization_id", "merchant_id"], name="stats_mmerch_key")]
 
     def __str__(self):
         return f"{self.platform_id} {self.month} {self.merchant_id}: {self.n}"
@@ -237,18 +235,142 @@ class MonthBucket(models.Model):
     n = models.IntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["platform_id", "month"], name="stats_mbucket_platform_month")]
+        constraints = [models.UniqueConstraint(fields=["platform_id", "month", "organization_id", "metric", "minutes"], name="stats_mbucket_key")]
 
     def __str__(self):
         return f"{self.platform_id} {self.month} m{self.metric} {self.minutes}: {self.n}"
 
 
-class DirtyMonth(models.Model):
-    """Scratch list of the (platform, month) groups a refresh recomputes."""
+class DeltaFact(models.Model):
+    """Scratch: the old (sign −1) and new (sign +1) facts of the cases a refresh recomputes."""
 
+    sign = models.SmallIntegerField()
+    case_id = models.BigIntegerField()
+    organization_id = models.BigIntegerField()
     platform_id = models.BigIntegerField()
-    month = models.DateField()
-    month_end = models.DateField()
+    merchant_id = models.BigIntegerField(null=True)
+    day = models.DateField()
+    product_type = models.CharField(max_length=20)
+    dispute_type = models.CharField(max_length=30)
+    status = models.CharField(max_length=20)
+    outcome = models.CharField(max_length=20, blank=True)
+    amount_paid = models.DecimalField(max_digits=14, decimal_places=2)
+    amount_recovered = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    consumer_rating = models.SmallIntegerField(null=True)
+    resolution_minutes = models.IntegerField(null=True)
+    max_level = models.SmallIntegerField(null=True)
+    platform_escalated = models.BooleanField(default=False)
+    platform_responded = models.BooleanField(default=False)
+    platform_in_window = models.BooleanField(default=False)
+    platform_response_minutes = models.IntegerField(null=True)
+    source_updated_at = models.DateTimeField(null=True)
 
     def __str__(self):
-        return f"{self.platform_id} {self.month}"
+        return f"{self.sign:+d} case {self.case_id}"
+
+
+class StatsPeriod(models.Model):
+    """A standard period whose final figures are kept in the `Period*` tables: each calendar year and
+    the last 365 days ending today (`rolling`), for one scope (organization: per organization;
+    national: organization_id 0)."""
+
+    first_day = models.DateField()
+    last_day = models.DateField()
+    rolling = models.BooleanField(default=False)
+    scope = models.CharField(max_length=20)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["first_day", "last_day", "scope"], name="stats_period_once")]
+
+    def __str__(self):
+        return f"{self.first_day} – {self.last_day} ({self.scope})"
+
+
+class PeriodStat(models.Model):
+    period_id = models.BigIntegerField()
+    organization_id = models.BigIntegerField()
+    platform_id = models.BigIntegerField()
+    status = models.CharField(max_length=20)
+    opened = models.IntegerField(default=0)
+    favourable = models.IntegerField(default=0)
+    partial = models.IntegerField(default=0)
+    unfavourable = models.IntegerField(default=0)
+    platform_escalated = models.IntegerField(default=0)
+    platform_responded = models.IntegerField(default=0)
+    platform_in_window = models.IntegerField(default=0)
+    amount_paid = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    amount_recovered = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    rating_sum = models.IntegerField(default=0)
+    rating_count = models.IntegerField(default=0)
+    level_1 = models.IntegerField(default=0)
+    level_2 = models.IntegerField(default=0)
+    level_3 = models.IntegerField(default=0)
+    level_4 = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["period_id", "organization_id", "platform_id", "status"],
+                                               name="stats_pstat_key")]
+
+    def __str__(self):
+        return f"{self.period_id} {self.platform_id} {self.status}: {self.opened}"
+
+
+class PeriodDispute(models.Model):
+    period_id = models.BigIntegerField()
+    organization_id = models.BigIntegerField()
+    platform_id = models.BigIntegerField()
+    dispute_type = models.CharField(max_length=30)
+    opened = models.IntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(
+            fields=["period_id", "organization_id", "platform_id", "dispute_type"], name="stats_pdisp_key")]
+
+    def __str__(self):
+        return f"{self.period_id} {self.platform_id} {self.dispute_type}: {self.opened}"
+
+
+class PeriodMerchant(models.Model):
+    period_id = models.BigIntegerField()
+    organization_id = models.BigIntegerField()
+    platform_id = models.BigIntegerField()
+    merchant_id = models.BigIntegerField()
+    n = models.IntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(
+            fields=["period_id", "organization_id", "platform_id", "merchant_id"], name="stats_pmerch_key")]
+
+    def __str__(self):
+        return f"{self.period_id} {self.platform_id} {self.merchant_id}: {self.n}"
+
+
+class PeriodDuration(models.Model):
+    """Exact median and p90 (percentile_cont over whole minutes) of one metric over a standard period."""
+
+    period_id = models.BigIntegerField()
+    organization_id = models.BigIntegerField()
+    platform_id = models.BigIntegerField()
+    metric = models.SmallIntegerField(choices=Metric.choices)
+    n = models.IntegerField()
+    median = models.FloatField()
+    p90 = models.FloatField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(
+            fields=["period_id", "organization_id", "platform_id", "metric"], name="stats_pdur_key")]
+
+    def __str__(self):
+        return f"{self.period_id} {self.platform_id} m{self.metric}: {self.median}/{self.p90}"
+
+
+class DirtyDuration(models.Model):
+    """Scratch: the (period, organization, platform, metric) percentiles a refresh recomputes."""
+
+    period_id = models.BigIntegerField()
+    organization_id = models.BigIntegerField()
+    platform_id = models.BigIntegerField()
+    metric = models.SmallIntegerField()
+
+    def __str__(self):
+        return f"{self.period_id} {self.platform_id} m{self.metric}"

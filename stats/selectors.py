@@ -259,11 +259,17 @@ def _top_merchants(filters: StatsFilter, platform_ids: list[int]) -> dict[int, l
         parts.append("SELECT f.platform_id, f.merchant_id, SUM(f.n) AS n FROM stats_monthmerchant f "
                      f"WHERE {where} GROUP BY f.platform_id, f.merchant_id")
         params += p
-    rows = _fetch(f"SELECT platform_id, merchant_id, SUM(n) AS n FROM ({' UNION ALL '.join(parts)}) u "
-                  "GROUP BY platform_id, merchant_id", params)
+    rows = _fetch_rows(f"SELECT platform_id, merchant_id, SUM(n) AS n FROM ({' UNION ALL '.join(parts)}) u "
+                       "GROUP BY platform_id, merchant_id", params)
+    return _merchant_rows(rows)
+
+
+def _merchant_rows(rows: list[tuple]) -> dict[int, list[dict]]:
+    """The top merchants per platform from (platform, merchant, complaints) rows: most complaints first,
+    ties by merchant id."""
     best = defaultdict(list)
-    for row in rows:
-        best[row["platform_id"]].append((-row["n"], row["merchant_id"]))
+    for platform_id, merchant_id, n in rows:
+        best[platform_id].append((-int(n), merchant_id))
     chosen = {pid: sorted(items)[:TOP_MERCHANTS] for pid, items in best.items()}
     names = dict(Merchant.objects.filter(id__in=[m for items in chosen.values() for _n, m in items])
                  .values_list("id", "name"))
@@ -271,10 +277,51 @@ def _top_merchants(filters: StatsFilter, platform_ids: list[int]) -> dict[int, l
             for pid, items in chosen.items()}
 
 
+def _standard_period(filters: StatsFilter) -> int | None:
+    """The id of the precomputed period (a calendar year, or the last 365 days ending today) that is
+    exactly the period asked for, when there is one and no product or dispute type filter."""
+    if filters.product_type or filters.dispute_type:
+        return None
+    rows = _fetch_rows("SELECT id FROM stats_statsperiod WHERE first_day = %s AND last_day = %s AND scope = %s",
+                       [_param(filters.date_from), _param(filters.date_to), rules.scope()])
+    return rows[0][0] if rows else None
+
+
+def _period_summaries(period_id: int, platform_ids: list[int], filters: StatsFilter) -> dict[int, dict]:
+    """Figures of a standard period: a few indexed rows per platform, already final."""
+    marks = ", ".join(["%s"] * len(platform_ids))
+    where = f"s.period_id = %s AND s.organization_id = %s AND s.platform_id IN ({marks})"
+    params = [period_id, filters.organization_id or 0, *platform_ids]
+    acc = {pid: _empty_sums() for pid in platform_ids}
+    for row in _fetch(f"SELECT s.platform_id, NULL AS dispute_type, {_SELECT_SUMS} FROM stats_periodstat s "
+                      f"WHERE {where} GROUP BY s.platform_id", params):
+        _add(acc[row["platform_id"]], row)
+    for pid, dispute_type, opened in _fetch_rows(
+            f"SELECT s.platform_id, s.dispute_type, s.opened FROM stats_perioddispute s WHERE {where}", params):
+        acc[pid]["by_dispute_type"][dispute_type] += opened
+    durations = defaultdict(dict)
+    for pid, metric, n, median, p90 in _fetch_rows(
+            f"SELECT s.platform_id, s.metric, s.n, s.median, s.p90 FROM stats_periodduration s WHERE {where}", params):
+        durations[pid][metric] = {"values": {"median": round(float(median), 2), "p90": round(float(p90), 2)},
+                                  "count": int(n)}
+    counts = _fetch_rows(f"SELECT s.platform_id, s.merchant_id, s.n FROM stats_periodmerchant s WHERE {where}",
+                         params)
+    merchants = _merchant_rows(counts)
+    result = {}
+    for pid in platform_ids:
+        figures = _figures(acc[pid], durations.get(pid, {}))
+        figures["top_merchants"] = merchants.get(pid, [])
+        result[pid] = figures
+    return result
+
+
 def platform_summaries(*, platform_ids: list[int], filters: StatsFilter) -> dict[int, dict]:
     """The figures of each platform over the period (platforms without complaints get zeros)."""
     if not platform_ids:
         return {}
+    period_id = _standard_period(filters)
+    if period_id is not None:
+        return _period_summaries(period_id, platform_ids, filters)
     months, days = _segments(filters)
     acc = {pid: _empty_sums() for pid in platform_ids}
     if days:
@@ -314,19 +361,27 @@ def _next_period(start: date, interval: str) -> date:
 
 
 def platform_trend(*, platform_id: int, filters: StatsFilter, interval: str) -> list[dict]:
-    """The platform's figures per week or month of the period (empty periods included)."""
-    where, params = _where(filters, [platform_id], "s")
-    rows = _fetch(
-        f"SELECT s.day, s.dispute_type, {_SELECT_SUMS} FROM stats_dailystat s WHERE {where} "
-        "GROUP BY s.day, s.dispute_type",
-        params,
-    )
-    bwhere, bparams = _where(filters, [platform_id], "b")
-    buckets = _fetch(
-        f"SELECT b.day, b.metric, b.minutes, SUM(b.n) AS n FROM stats_durationbucket b WHERE {bwhere} "
-        "GROUP BY b.day, b.metric, b.minutes",
-        bparams,
-    )
+    """The platform's figures per week or month of the period (empty periods included). Monthly
+    without filters: whole months from the monthly rollups, the partial months at the edges from the
+    daily tables."""
+    months, days = _segments(filters) if interval == "month" else (None, [(filters.date_from, filters.date_to)])
+    rows, buckets, disputes = [], [], []
+    if days:
+        where, params = _where(filters, [platform_id], "s", days=days)
+        rows = _fetch(f"SELECT s.day, s.dispute_type, {_SELECT_SUMS} FROM stats_dailystat s WHERE {where} "
+                      "GROUP BY s.day, s.dispute_type", params)
+        bwhere, bparams = _where(filters, [platform_id], "b", days=days)
+        buckets = _fetch(f"SELECT b.day, b.metric, b.minutes, SUM(b.n) AS n FROM stats_durationbucket b "
+                         f"WHERE {bwhere} GROUP BY b.day, b.metric, b.minutes", bparams)
+    if months:
+        where, params = _where(filters, [platform_id], "s", months=months)
+        rows += _fetch(f"SELECT s.month AS day, NULL AS dispute_type, {_SELECT_SUMS} FROM stats_monthstat s "
+                       f"WHERE {where} GROUP BY s.month", params)
+        disputes = _fetch_rows(f"SELECT s.month, s.dispute_type, SUM(s.opened) FROM stats_monthdispute s "
+                               f"WHERE {where} GROUP BY s.month, s.dispute_type", params)
+        bwhere, bparams = _where(filters, [platform_id], "b", months=months)
+        buckets += _fetch(f"SELECT b.month AS day, b.metric, b.minutes, SUM(b.n) AS n FROM stats_monthbucket b "
+                          f"WHERE {bwhere} GROUP BY b.month, b.metric, b.minutes", bparams)
     periods = {}
     start = period_start(filters.date_from, interval)
     while start <= filters.date_to:
@@ -334,6 +389,8 @@ def platform_trend(*, platform_id: int, filters: StatsFilter, interval: str) -> 
         start = _next_period(start, interval)
     for row in rows:
         _add(periods[period_start(_as_date(row["day"]), interval)]["acc"], row)
+    for month, dispute_type, opened in disputes:
+        periods[period_start(_as_date(month), interval)]["acc"]["by_dispute_type"][dispute_type] += opened
     for row in buckets:
         periods[period_start(_as_date(row["day"]), interval)]["hist"][row["metric"]][row["minutes"]] += row["n"]
     series = []

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from cases.codes import DisputeType, ProductType
 from cases.models import Case, Platform
+from kameng_api.core.openapi import AutoSchema
 from kameng_api.core.permissions import SUPERVISORS
 
 from .. import rules, selectors
@@ -57,7 +58,15 @@ def _flat(row: dict, prefix: str = "") -> dict:
     return out
 
 
+class StatsSchema(AutoSchema):
+    """The query parameters are validated by a serializer: document the 400 validation errors too."""
+
+    def _should_add_validation_error_response(self) -> bool:
+        return True
+
+
 class StatsBase(GenericAPIView):
+    schema = StatsSchema()
     permission_classes = [CanReadStats]
     renderer_classes = [JSONRenderer, CSVRenderer]
 

@@ -256,3 +256,49 @@ def test_whole_months_and_edge_days_give_the_same_exact_figures(analyst, populat
                   want["response_median"] and round(want["response_median"], 2))
     in_period = [c for c in cases if c.merchant_id and date_from <= c.created_at.astimezone(at(2025, 1, 1).tzinfo).date() <= date_to]
     assert sum(m["complaints"] for m in row["top_merchants"]) == len(in_period)
+
+
+@pytest.mark.parametrize("scope", ["organization", "national"])
+def test_standard_periods_read_precomputed_rows_with_the_same_figures(analyst, org, other_org, populate, settings,
+                                                                        django_assert_max_num_queries, scope):
+    """A calendar year is read from the period tables; it must equal the general path (daily and monthly
+    tables) and the independent computation."""
+    from stats.models import StatsPeriod
+
+    settings.KAMENG_STATS_MIN_SAMPLE = 1
+    settings.KAMENG_STATS_SCOPE = scope
+    platform = PlatformFactory()
+    populate(platform, n=60, start=at(2025, 12, 10), days=40, seed=31)
+    populate(platform, n=15, start=at(2025, 12, 20), days=10, seed=32, organization=other_org)
+    stats_rebuild()
+    year = {"from": "2025-01-01", "to": "2025-12-31"}
+    assert StatsPeriod.objects.filter(first_day=date(2025, 1, 1), last_day=date(2025, 12, 31)).exists()
+    with django_assert_max_num_queries(10):
+        fast = _row(analyst.get(URL, year).json(), platform)
+    StatsPeriod.objects.all().delete()  # the same request through the general path
+    general = _row(analyst.get(URL, year).json(), platform)
+    assert fast == general
+    want = expected(platform, date(2025, 1, 1), date(2025, 12, 31),
+                    organization=None if scope == "national" else org)
+    assert fast["complaints"] == want["complaints"] > 0
+    assert _close(fast["resolution_minutes"]["p90"], want["resolution_p90"] and round(want["resolution_p90"], 2))
+    assert _close(fast["platform_response_minutes"]["median"],
+                  want["response_median"] and round(want["response_median"], 2))
+
+
+def test_monthly_trend_reads_whole_months_from_rollups_and_edges_from_days(analyst, populate, settings):
+    settings.KAMENG_STATS_MIN_SAMPLE = 1
+    platform = PlatformFactory()
+    populate(platform, n=60, start=at(2025, 1, 20), days=45, seed=13)
+    stats_rebuild()
+    series = analyst.get(f"{URL}{platform.id}/trend/", {"from": "2025-01-25", "to": "2025-03-02",
+                                                        "interval": "month"}).json()["results"]
+    assert [(p["start"], p["end"]) for p in series] == [
+        ("2025-01-25", "2025-01-31"), ("2025-02-01", "2025-02-28"), ("2025-03-01", "2025-03-02")]
+    for point in series:
+        want = expected(platform, date.fromisoformat(point["start"]), date.fromisoformat(point["end"]))
+        assert point["complaints"] == want["complaints"] == sum(point["by_dispute_type"].values())
+        assert {k: v for k, v in point["by_status"].items() if v} == want["by_status"]
+        assert _close(point["resolution_minutes"]["median"],
+                      want["resolution_median"] and round(want["resolution_median"], 2))
+        assert _close(point["platform_response_minutes"]["p90"], want["response_p90"] and round(want["response_p90"], 2))
