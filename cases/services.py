@@ -316,6 +316,10 @@ def case_update(*, actor, case: Case, data: dict, if_match: str | None = None) -
         case.version = F("version") + 1
         case.save()
         case.refresh_from_db()
+        if {"delivered_at", "problem_found_at", "platform"} & set(changed):
+            from escalation.services import deadlines_follow_corrected_case
+
+            deadlines_follow_corrected_case(case=case)
         case_event_record(case=case, actor=actor, kind=EventKind.UPDATED, data={"fields": sorted(changed)})
     return case
 

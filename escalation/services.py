@@ -66,6 +66,10 @@ def deadline_build(*, case: Case, kind: str, starts_at: datetime, unit: str, amo
 def deadlines_for_new_case(*, case: Case) -> list[Deadline]:
     """The clocks that run from the start: preserve the evidence within 24 h of discovery (seed 004) and
     complain to the platform within its published window (from delivery or discovery)."""
+    return Deadline.objects.bulk_create(deadlines_for_new_case_unsaved(case=case))
+
+
+def deadlines_for_new_case_unsaved(*, case: Case) -> list[Deadline]:
     cal = Calendar.load()
     platform = case.platform
     evidence_rule = rules.DEADLINES[DeadlineKind.EVIDENCE_PRESERVATION]
@@ -80,7 +84,25 @@ def deadlines_for_new_case(*, case: Case) -> list[Deadline]:
         deadline_build(case=case, kind=DeadlineKind.PLATFORM_WINDOW, starts_at=window_from, unit=rules.HOURS,
                        amount=platform.complaint_window_hours, very_late=window_rule.very_late, cal=cal),
     ]
-    return Deadline.objects.bulk_create(deadlines)
+    return deadlines
+
+
+def deadlines_follow_corrected_case(*, case: Case) -> int:
+    """A corrected delivery or discovery time (or platform) moves the clocks that start from it, when they
+    are still open and running; a suspended clock keeps its frozen remainder."""
+    fresh = {d.kind: d for d in deadlines_for_new_case_unsaved(case=case)}
+    changed = 0
+    for deadline in Deadline.objects.filter(case=case, escalation__isnull=True, status=DeadlineStatus.OPEN,
+                                            suspended_at__isnull=True, kind__in=list(fresh)):
+        new = fresh[deadline.kind]
+        if (deadline.starts_at, deadline.clock_amount) == (new.starts_at, new.clock_amount):
+            continue
+        for field in ("starts_at", "clock_from", "clock_amount", "hours", "due_at", "late_at", "very_late_at",
+                      "provisional"):
+            setattr(deadline, field, getattr(new, field))
+        deadline.save()
+        changed += 1
+    return changed
 
 
 def deadline_meet(*, case: Case, kind: str, at: datetime | None = None) -> int:

@@ -238,3 +238,21 @@ def test_closing_a_case_stops_its_clocks(handler, org, platform):
     handler.post(f"/api/v1/cases/{created['id']}/transition/", {"to": "withdrawn"}, format="json")
     assert not Deadline.objects.filter(case_id=created["id"], status=DeadlineStatus.OPEN).exists()
     assert handler.get("/api/v1/deadlines/", {"case": created["id"]}).json()["count"] == 0
+
+
+@pytest.mark.django_db
+def test_correcting_the_discovery_time_moves_the_clocks_that_start_from_it(handler, platform):
+    from escalation.codes import DeadlineKind
+    from tests.cases.test_cases_api import payload
+
+    now = timezone.now()
+    created = handler.post("/api/v1/cases/", payload(platform, problem_found_at=(now - timedelta(hours=30)).isoformat()),
+                           format="json").json()
+    preservation = Deadline.objects.get(case_id=created["id"], kind=DeadlineKind.EVIDENCE_PRESERVATION)
+    corrected = now - timedelta(hours=2)
+    response = handler.patch(f"/api/v1/cases/{created['id']}/", {"problem_found_at": corrected.isoformat()},
+                             format="json")
+    assert response.status_code == 200, response.content
+    preservation.refresh_from_db()
+    assert preservation.starts_at == corrected
+    assert preservation.due_at == corrected + timedelta(hours=24)
