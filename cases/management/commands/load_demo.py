@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from cases.codes import ClaimKind, DisputeType, Outcome, PaymentChannel, ProductType, Role, Status
 from cases.models import Case, Organization, Platform, User
-from cases.services import case_create, case_transition, organization_create, staff_user_create
+from cases.services import case_assign, case_create, case_transition, organization_create, staff_user_create
 
 DEMO_PASSWORD = "kameng-demo-2026"  # noqa: S105 - published demo login
 DEMO_ORG = "demo-cca"
@@ -41,7 +41,8 @@ class Command(BaseCommand):
             slug=DEMO_ORG, name="示范市消费者协会 (demo)")
         for username, role in USERS:
             if not User.objects.filter(username=username).exists():
-                staff_user_create(username=username, organization=org, role=role, password=DEMO_PASSWORD)
+                staff_user_create(username=username, organization=org, role=role, password=DEMO_PASSWORD,
+                                  email=f"{username}@demo.example.cn")
         for data in PLATFORMS:
             Platform.objects.get_or_create(name=data["name"], defaults=data)
         if Case.objects.filter(organization=org).exists():
@@ -76,6 +77,9 @@ class Command(BaseCommand):
                 "consumer": {"name": rng.choice(NAMES), "phone": f"138{rng.randint(10000000, 99999999)}"},
                 "claims": claims,
             }))
+        supervisor = User.objects.get(username="supervisor")
+        for case in created[::2]:  # half assigned (alerts e-mail the handler), half not (the supervisors)
+            case_assign(actor=supervisor, case=case, assignee_id=handler.pk)
         self._walk_the_ladder(created[: max(1, cases // 3)], handler, rng)
         from stats.services import stats_rebuild
 
