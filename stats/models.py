@@ -56,13 +56,9 @@ class CaseFact(models.Model):
         return f"case {self.case_id}"
 
 
-class DailyStat(models.Model):
-    organization_id = models.BigIntegerField()
-    platform_id = models.BigIntegerField()
-    day = models.DateField()
-    product_type = models.CharField(max_length=20)
-    dispute_type = models.CharField(max_length=30)
-    status = models.CharField(max_length=20)
+class Counts(models.Model):
+    """The additive figures of a group of cases: the same columns at every grain (day, month, period)."""
+
     opened = models.IntegerField(default=0)
     favourable = models.IntegerField(default=0)
     partial = models.IntegerField(default=0)
@@ -78,6 +74,18 @@ class DailyStat(models.Model):
     level_2 = models.IntegerField(default=0)
     level_3 = models.IntegerField(default=0)
     level_4 = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class DailyStat(Counts):
+    organization_id = models.BigIntegerField()
+    platform_id = models.BigIntegerField()
+    day = models.DateField()
+    product_type = models.CharField(max_length=20)
+    dispute_type = models.CharField(max_length=30)
+    status = models.CharField(max_length=20)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["platform_id", "day", "organization_id", "product_type", "dispute_type", "status"], name="stats_daily_key")]
@@ -167,7 +175,7 @@ class MassIncidentNotice(models.Model):
         return f"{self.incident_id} → {self.organization_id}"
 
 
-class MonthStat(models.Model):
+class MonthStat(Counts):
     """Monthly rollup without product/dispute type (requests without those filters read whole months
     here and only the partial months at the edges of the period from the daily tables)."""
 
@@ -175,21 +183,6 @@ class MonthStat(models.Model):
     platform_id = models.BigIntegerField()
     month = models.DateField()
     status = models.CharField(max_length=20)
-    opened = models.IntegerField(default=0)
-    favourable = models.IntegerField(default=0)
-    partial = models.IntegerField(default=0)
-    unfavourable = models.IntegerField(default=0)
-    platform_escalated = models.IntegerField(default=0)
-    platform_responded = models.IntegerField(default=0)
-    platform_in_window = models.IntegerField(default=0)
-    amount_paid = models.DecimalField(max_digits=18, decimal_places=2, default=0)
-    amount_recovered = models.DecimalField(max_digits=18, decimal_places=2, default=0)
-    rating_sum = models.IntegerField(default=0)
-    rating_count = models.IntegerField(default=0)
-    level_1 = models.IntegerField(default=0)
-    level_2 = models.IntegerField(default=0)
-    level_3 = models.IntegerField(default=0)
-    level_4 = models.IntegerField(default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["platform_id", "month", "organization_id", "status"], name="stats_month_key")]
@@ -286,26 +279,11 @@ class StatsPeriod(models.Model):
         return f"{self.first_day} – {self.last_day} ({self.scope})"
 
 
-class PeriodStat(models.Model):
+class PeriodStat(Counts):
     period_id = models.BigIntegerField()
     organization_id = models.BigIntegerField()
     platform_id = models.BigIntegerField()
     status = models.CharField(max_length=20)
-    opened = models.IntegerField(default=0)
-    favourable = models.IntegerField(default=0)
-    partial = models.IntegerField(default=0)
-    unfavourable = models.IntegerField(default=0)
-    platform_escalated = models.IntegerField(default=0)
-    platform_responded = models.IntegerField(default=0)
-    platform_in_window = models.IntegerField(default=0)
-    amount_paid = models.DecimalField(max_digits=18, decimal_places=2, default=0)
-    amount_recovered = models.DecimalField(max_digits=18, decimal_places=2, default=0)
-    rating_sum = models.IntegerField(default=0)
-    rating_count = models.IntegerField(default=0)
-    level_1 = models.IntegerField(default=0)
-    level_2 = models.IntegerField(default=0)
-    level_3 = models.IntegerField(default=0)
-    level_4 = models.IntegerField(default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["period_id", "organization_id", "platform_id", "status"],
