@@ -24,8 +24,9 @@ class Metric(models.IntegerChoices):
     RESOLUTION = 2, _("Time to resolution")
 
 
-class CaseFact(models.Model):
-    case_id = models.BigIntegerField(primary_key=True)
+class Fact(models.Model):
+    """What the statistics need of one case — no personal data (FACT_COLUMNS in services.py)."""
+
     organization_id = models.BigIntegerField()
     platform_id = models.BigIntegerField()
     merchant_id = models.BigIntegerField(null=True)
@@ -44,6 +45,13 @@ class CaseFact(models.Model):
     platform_in_window = models.BooleanField(default=False)
     platform_response_minutes = models.IntegerField(null=True)
     source_updated_at = models.DateTimeField(null=True)  # latest updated_at of the case and its escalations
+
+    class Meta:
+        abstract = True
+
+
+class CaseFact(Fact):
+    case_id = models.BigIntegerField(primary_key=True)
 
     class Meta:
         # Trailing duration columns: ranking a platform's durations over a period is an index-only scan.
@@ -234,29 +242,11 @@ class MonthBucket(models.Model):
         return f"{self.platform_id} {self.month} m{self.metric} {self.minutes}: {self.n}"
 
 
-class DeltaFact(models.Model):
+class DeltaFact(Fact):
     """Scratch: the old (sign −1) and new (sign +1) facts of the cases a refresh recomputes."""
 
     sign = models.SmallIntegerField()
     case_id = models.BigIntegerField()
-    organization_id = models.BigIntegerField()
-    platform_id = models.BigIntegerField()
-    merchant_id = models.BigIntegerField(null=True)
-    day = models.DateField()
-    product_type = models.CharField(max_length=20)
-    dispute_type = models.CharField(max_length=30)
-    status = models.CharField(max_length=20)
-    outcome = models.CharField(max_length=20, blank=True)
-    amount_paid = models.DecimalField(max_digits=14, decimal_places=2)
-    amount_recovered = models.DecimalField(max_digits=14, decimal_places=2, null=True)
-    consumer_rating = models.SmallIntegerField(null=True)
-    resolution_minutes = models.IntegerField(null=True)
-    max_level = models.SmallIntegerField(null=True)
-    platform_escalated = models.BooleanField(default=False)
-    platform_responded = models.BooleanField(default=False)
-    platform_in_window = models.BooleanField(default=False)
-    platform_response_minutes = models.IntegerField(null=True)
-    source_updated_at = models.DateTimeField(null=True)
 
     def __str__(self):
         return f"{self.sign:+d} case {self.case_id}"
