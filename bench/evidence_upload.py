@@ -27,7 +27,7 @@ MP4_HEAD = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
 SETUP = """
 from django.utils import timezone
 from datetime import timedelta
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from cases.models import Case, Consumer, Organization, Platform, User
 org = Organization.objects.create(slug="bench", name="Bench")
 user = User.objects.create(username="bench", organization=org, role="handler", is_staff=True)
@@ -37,7 +37,7 @@ now = timezone.now()
 case = Case.objects.create(organization=org, reference="KM-2026-999999", platform=platform, order_number="B1",
     product_type="game_card", amount_paid=100, payment_channel="alipay", purchased_at=now - timedelta(days=2),
     problem_found_at=now - timedelta(days=1), dispute_type="invalid_code", consumer=consumer)
-print("BENCH", Token.objects.create(user=user).key, case.pk)
+print("BENCH", AuthToken.objects.create(user=user)[1], case.pk)
 """
 
 

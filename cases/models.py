@@ -23,6 +23,10 @@ from .codes import (
 class Organization(models.Model):
     slug = models.SlugField(_("slug"), max_length=50, unique=True)
     name = models.CharField(_("name"), max_length=200)
+    require_totp = models.BooleanField(
+        _("second factor for all staff"), default=False,
+        help_text=_("Every staff member signs in to the admin with a one-time code (supervisors always do)."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

@@ -6,7 +6,7 @@ import os
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from schemathesis import checks
 
 from cases.codes import Role
@@ -48,8 +48,8 @@ def credentials(db, keep_test_connection):
     platform = PlatformFactory()
     CaseFactory.create_batch(2, organization=org, platform=platform)
     _key, raw = api_key_create(organization=org, name="fuzz", can_read_stats=True)
-    token, _created = Token.objects.get_or_create(user=supervisor)
-    return {"supervisor": {"Authorization": f"Token {token.key}"}, "partner": {"Authorization": f"Api-Key {raw}"}}
+    _instance, token = AuthToken.objects.create(user=supervisor)
+    return {"supervisor": {"Authorization": f"Token {token}"}, "partner": {"Authorization": f"Api-Key {raw}"}}
 
 
 @pytest.mark.django_db

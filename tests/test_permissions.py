@@ -129,7 +129,8 @@ def test_token_login_and_token_use():
                         format="json").json()["token"]
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert client.get("/api/v1/cases/").status_code == 200
-    assert user.auth_token.key == token
+    stored = user.auth_token_set.get()  # only a digest is stored, never the token itself
+    assert stored.digest != token and token not in stored.digest and stored.expiry is not None
 
 
 def test_garbage_credentials_are_401():

@@ -1,6 +1,7 @@
 import re
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from kameng_api.core.fields import IdField, SafePrimaryKeyRelatedField
@@ -230,13 +231,24 @@ class TokenRequestSerializer(serializers.Serializer):
     def validate(self, attrs):
         from django.contrib.auth import authenticate
 
-        user = authenticate(request=self.context.get("request"), username=attrs["username"],
-                            password=attrs["password"])
+        request = self.context.get("request")
+        # django-axes counts failures per account on the Django request (its middleware answers a lockout).
+        http_request = getattr(request, "_request", request)
+        user = authenticate(request=http_request, username=attrs["username"], password=attrs["password"])
         if user is None or not user.is_active:
-            raise serializers.ValidationError("Unable to log in with the username and password given.",
+            raise serializers.ValidationError(_("Unable to log in with the username and password given."),
                                               code="authorization")
         return {"user": user}
 
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
+    expiry = serializers.DateTimeField(help_text="When the token stops working; log in again after it.")
+
+
+class MeSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["user", "api_key"])
+    username = serializers.CharField()
+    organization = serializers.CharField(allow_null=True, help_text="The organization's slug.")
+    role = serializers.CharField(allow_null=True)
+    token_expiry = serializers.DateTimeField(allow_null=True)

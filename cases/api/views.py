@@ -1,12 +1,15 @@
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
+from knox.models import AuthToken
 from rest_framework import mixins, status, viewsets
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from kameng_api.core.idempotency import idempotent
+from kameng_api.core.security import LoginThrottle
+from kameng_api.core.tokens import StaffTokenAuthentication, token_issue, token_revoke
 from kameng_api.core.openapi import ID_REGEX, IDEMPOTENCY_KEY, error_response, if_match
 from kameng_api.core.permissions import (
     CASE_CREATORS,
@@ -26,6 +29,7 @@ from .serializers import (
     CaseSerializer,
     MerchantSerializer,
     PlatformSerializer,
+    MeSerializer,
     TokenRequestSerializer,
     TokenSerializer,
     TransitionSerializer,
@@ -44,17 +48,55 @@ ILLEGAL = error_response(409, "Illegal transition (the allowed ones are named) o
 
 @extend_validation_errors(["authorization"], field_name="non_field_errors")
 class TokenView(APIView):
-    """Staff login: exchange a username and password for a token (`Authorization: Token <token>`)."""
+    """Staff login: exchange a username and password for a token (`Authorization: Token <token>`);
+    `DELETE` with the token logs it out."""
 
-    authentication_classes = []
+    authentication_classes = [StaffTokenAuthentication]
     permission_classes = []
 
-    @extend_schema(tags=["auth"], request=TokenRequestSerializer, responses={200: TokenSerializer})
+    def get_throttles(self):
+        return [LoginThrottle()] if self.request.method == "POST" else super().get_throttles()
+
+    def get_authenticators(self):
+        # The login itself takes no credentials; logging out takes the token being revoked.
+        return [] if getattr(self, "request", None) is None or self.request.method == "POST" else [
+            StaffTokenAuthentication()]
+
+    def initialize_request(self, request, *args, **kwargs):
+        self.request = request
+        return super().initialize_request(request, *args, **kwargs)
+
+    @extend_schema(tags=["auth"], request=TokenRequestSerializer, responses={200: TokenSerializer},
+                   summary="Log in: a new token for each login, expiring after KAMENG_TOKEN_TTL_HOURS")
     def post(self, request):
         serializer = TokenRequestSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        token, _created = Token.objects.get_or_create(user=serializer.validated_data["user"])
-        return Response({"token": token.key})
+        instance, token = token_issue(user=serializer.validated_data["user"])
+        return Response({"token": token, "expiry": instance.expiry})
+
+    @extend_schema(tags=["auth"], request=None, responses={204: None}, summary="Log out: revoke this token")
+    def delete(self, request):
+        if not isinstance(request.auth, AuthToken):
+            raise NotAuthenticated()
+        token_revoke(token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["auth"], responses={200: MeSerializer}, summary="Who the caller is")
+class MeView(APIView):
+    roles = {"get": EVERYONE}
+
+    def get(self, request):
+        user = request.user
+        partner = getattr(user, "api_key", None) is not None
+        organization = getattr(user, "organization", None)
+        return Response(MeSerializer({
+            "kind": "api_key" if partner else "user",
+            "username": user.username,
+            "organization": organization.slug if organization else None,
+            "role": getattr(user, "role", None) or None,
+            "token_expiry": request.auth.expiry if isinstance(request.auth, AuthToken) else None,
+        }).data)
 
 
 @extend_schema_view(

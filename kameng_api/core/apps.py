@@ -6,3 +6,12 @@ class CoreConfig(AppConfig):
     name = "kameng_api.core"
     label = "core"
     verbose_name = _("Audit and infrastructure")
+
+    def ready(self):
+        from django.contrib import admin
+
+        from .second_factor import AdminLoginForm
+
+        # The admin's login asks for the one-time code where it is required (second_factor.py).
+        admin.site.login_form = AdminLoginForm
+        admin.site.login_template = "admin/kameng_login.html"

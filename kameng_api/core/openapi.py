@@ -33,6 +33,20 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
         }
 
 
+class StaffTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "kameng_api.core.tokens.StaffTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "Staff: `Authorization: Token <token>` (from `POST /api/v1/auth/token/`; the token "
+                           "expires, `DELETE /api/v1/auth/token/` revokes it).",
+        }
+
+
 class ErrorItemSerializer(serializers.Serializer):
     code = serializers.CharField()
     detail = serializers.CharField()

@@ -4,6 +4,7 @@ Embedded defaults (SQLite, Celery on kombu's filesystem transport) let `make run
 fresh machine; DATABASE_URL and REDIS_URL switch to PostgreSQL and Redis.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -28,7 +29,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -49,8 +53,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "kameng_api.core.second_factor.AdminSecondFactorMiddleware",
+    "kameng_api.core.security.AdminLoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kameng_api.urls"
@@ -77,6 +85,8 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "cases.User"
+# django-axes first: it refuses a locked-out account before the password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -117,7 +127,7 @@ DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="Kameng API <n
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "kameng_api.core.tokens.StaffTokenAuthentication",
         "kameng_api.core.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -128,13 +138,20 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "kameng_api.core.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "kameng_api.core.security.AnonThrottle",
+        "kameng_api.core.security.StaffThrottle",
+        "kameng_api.core.security.PartnerThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="60/min"),
         "user": env.str("THROTTLE_USER", default="600/min"),
+        "partner": env.str("THROTTLE_PARTNER", default="300/min"),
+        "login": env.str("THROTTLE_LOGIN", default="10/min"),
+        "deep_verify": env.str("THROTTLE_DEEP_VERIFY", default="6/hour"),
     },
+    # The throttles take the client address from kameng_api.core.security.client_address, which reads
+    # KAMENG_TRUSTED_PROXIES; NUM_PROXIES is set to match for anything else that reads DRF's setting.
+    "NUM_PROXIES": env.int("KAMENG_TRUSTED_PROXIES", default=0),
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "kameng_api.core.parsers.StrictJSONParser",
@@ -189,8 +206,40 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-# Celery: JSON only, acks late, time limits (STYLE.md, Background work).
+# Security (README "Security"): the client address, a cache shared by every worker, login lockout,
+# staff tokens, the admin's second factor.
+# How many reverse proxies in front of the service append to X-Forwarded-For; 0 = ignore the header.
+KAMENG_TRUSTED_PROXIES = env.int("KAMENG_TRUSTED_PROXIES", default=0)
 REDIS_URL = env.str("REDIS_URL", default="")
+CACHE_URL = env.str("CACHE_URL", default="") or REDIS_URL
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL, "KEY_PREFIX": "kameng"}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+# django-axes: per-account lockout on the token login and the admin login (attempts in the database).
+AXES_FAILURE_LIMIT = env.int("KAMENG_LOCKOUT_FAILURES", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("KAMENG_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "kameng_api.core.security.client_address"
+AXES_LOCKOUT_CALLABLE = "kameng_api.core.security.lockout_response"
+AXES_VERBOSE = False
+# django-rest-knox: staff tokens stored as SHA-512 digests, expiring, one per login.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=env.int("KAMENG_TOKEN_TTL_HOURS", default=10)),
+    "TOKEN_LIMIT_PER_USER": env.int("KAMENG_TOKEN_LIMIT_PER_USER", default=20),
+    "AUTO_REFRESH": False,
+    "AUTH_HEADER_PREFIX": "Token",
+}
+# django-otp: TOTP for the admin (kameng_api/core/second_factor.py).
+KAMENG_ADMIN_OTP_ENFORCED = env.bool("KAMENG_ADMIN_OTP_ENFORCED", default=True)
+KAMENG_ADMIN_OTP_EXEMPT_ORGS = env.list("KAMENG_ADMIN_OTP_EXEMPT_ORGS", default=[])
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Kameng API")
+
+# Celery: JSON only, acks late, time limits (STYLE.md, Background work).
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {"visibility_timeout": 3600}

@@ -14,7 +14,12 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 REST_FRAMEWORK = {**REST_FRAMEWORK}  # noqa: F405
-REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"anon": "10000/min", "user": "100000/min"}
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "anon": "10000/min", "user": "100000/min", "partner": "100000/min", "login": "10000/min",
+    "deep_verify": "10000/min",
+}
+# tests/test_security.py turns these on with the production values.
+KAMENG_ADMIN_OTP_ENFORCED = False
 if not REDIS_URL:  # noqa: F405
     _broker = tempfile.mkdtemp(prefix="kameng-broker-")
     CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": _broker, "data_folder_out": _broker}
