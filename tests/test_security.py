@@ -102,9 +102,9 @@ def test_behind_a_declared_proxy_clients_are_counted_by_the_address_the_proxy_sa
 
 
 def test_anonymous_throttle_keys_ignore_forwarded_for():
-    from kameng_api.core.security import AnonThrottle
-
     from django.contrib.auth.models import AnonymousUser
+
+    from kameng_api.core.security import AnonThrottle
 
     keys = set()
     for i in range(5):

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .views import CaseViewSet, MeView, MerchantViewSet, PlatformViewSet, TokenView
+from .views import CaseViewSet, MerchantViewSet, MeView, PlatformViewSet, TokenView
 
 router = SimpleRouter()
 router.register("cases", CaseViewSet, basename="case")

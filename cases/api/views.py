@@ -8,8 +8,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from kameng_api.core.idempotency import idempotent
-from kameng_api.core.security import LoginThrottle
-from kameng_api.core.tokens import StaffTokenAuthentication, token_issue, token_revoke
 from kameng_api.core.openapi import ID_REGEX, IDEMPOTENCY_KEY, error_response, if_match
 from kameng_api.core.permissions import (
     CASE_CREATORS,
@@ -18,6 +16,8 @@ from kameng_api.core.permissions import (
     EVERYONE,
     SUPERVISORS,
 )
+from kameng_api.core.security import LoginThrottle
+from kameng_api.core.tokens import StaffTokenAuthentication, token_issue, token_revoke
 
 from .. import selectors, services
 from ..filters import CaseFilter, MerchantFilter
@@ -28,8 +28,8 @@ from .serializers import (
     CaseListSerializer,
     CaseSerializer,
     MerchantSerializer,
-    PlatformSerializer,
     MeSerializer,
+    PlatformSerializer,
     TokenRequestSerializer,
     TokenSerializer,
     TransitionSerializer,
