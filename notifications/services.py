@@ -11,14 +11,10 @@ Reliability rules (PRODUCT.md, "each sent once, none lost if a worker dies"):
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import secrets
-import socket
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
 from datetime import datetime, timedelta
 
@@ -37,6 +33,7 @@ from escalation.models import Deadline
 from kameng_api.core.audit import audit_record
 from kameng_api.core.tasks import enqueue
 
+from . import ssrf
 from .codes import (
     AlertTier,
     DeliveryChannel,
@@ -79,13 +76,6 @@ def backoff_seconds(attempts: int, *, base: int | None = None, cap: int | None =
     return ceiling / 2 + r * ceiling / 2
 
 
-def _address_is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if ip.version == 6 and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
 def webhook_url_check(url: str, *, block_private: bool | None = None) -> str:
     """http/https only, a host, no credentials; with KAMENG_WEBHOOK_BLOCK_PRIVATE (on in production) the
     host must resolve only to public addresses, so a partner cannot make the server call its own network."""
@@ -106,11 +96,11 @@ def webhook_url_check(url: str, *, block_private: bool | None = None) -> str:
         raise ValidationError({"url": _("This is not a valid URL.")})
     if block_private:
         try:
-            infos = socket.getaddrinfo(parts.hostname, port or (443 if parts.scheme == "https" else 80),
-                                       proto=socket.IPPROTO_TCP)
-        except (socket.gaierror, UnicodeError, OSError):
+            addresses = ssrf.resolve(parts.hostname, port or (443 if parts.scheme == "https" else 80),
+                                     block_private=False)
+        except ssrf.AddressRefused:
             raise ValidationError({"url": _("The host of this URL cannot be resolved.")}) from None
-        if not infos or not all(_address_is_public(info[4][0]) for info in infos):
+        if not all(ssrf.address_is_public(address) for address in addresses):
             raise ValidationError({"url": _(
                 "This URL points at a private, loopback or reserved address; use a public address."
             )})
@@ -394,33 +384,23 @@ def webhook_body(delivery: Delivery) -> bytes:
     return json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer, not an instruction: following it could reach a private address."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
 def _post_webhook(delivery: Delivery) -> int:
+    """Resolved now, every address checked, connected to a checked address, no redirect followed
+    (notifications/ssrf.py): what the endpoint pointed at when it was saved does not matter."""
     endpoint = delivery.endpoint
-    webhook_url_check(endpoint.url)  # again at send time: DNS may have changed since the endpoint was saved
+    webhook_url_check(endpoint.url, block_private=False)  # the URL's shape; addresses are checked below
     body = webhook_body(delivery)
-    request = urllib.request.Request(  # noqa: S310 - the scheme was checked (http/https only)
-        endpoint.url, data=body, method="POST",
-        headers={
+    return ssrf.post(
+        endpoint.url, body,
+        {
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": "Kameng-Webhooks/1",
             SIGNATURE_HEADER: signature(endpoint.secret, body),
             EVENT_HEADER: delivery.event_type,
             DELIVERY_HEADER: str(delivery.uid),
         },
+        timeout=settings.KAMENG_WEBHOOK_TIMEOUT, block_private=settings.KAMENG_WEBHOOK_BLOCK_PRIVATE,
     )
-    opener = urllib.request.build_opener(_NoRedirect)
-    try:
-        with opener.open(request, timeout=settings.KAMENG_WEBHOOK_TIMEOUT) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
 
 
 def _local(value) -> str:
