@@ -13,7 +13,7 @@ COPY stats ./stats
 COPY locale ./locale
 COPY manage.py ./
 RUN pip install --no-cache-dir -e . \
-    && DJANGO_SECRET_KEY=build-only python manage.py collectstatic --noinput \
+    && DJANGO_SETTINGS_MODULE=kameng_api.settings.local python manage.py collectstatic --noinput \
     && useradd --create-home kameng && mkdir -p /app/var/media && chown -R kameng /app/var
 USER kameng
 EXPOSE 8000

@@ -23,9 +23,14 @@ run: install  ## migrate, load demo data, start the API, a Celery worker and bea
 test: install  ## the whole suite (PostgreSQL and a real worker on Redis when DATABASE_URL/REDIS_URL are set)
 	$(BIN)/python -m pytest --create-db $(PYTEST_ARGS)
 
+# check --deploy on the production settings, which refuse to load without their variables: give
+# placeholders (nothing is connected to).
 lint: install
 	$(BIN)/ruff check .
 	DJANGO_SECRET_KEY=check-only-$$(date +%s)-not-a-real-secret-key-0123456789abcdef \
+	DJANGO_ALLOWED_HOSTS=api.example.cn DATABASE_URL=postgres://check@127.0.0.1:5432/check \
+	REDIS_URL=redis://127.0.0.1:6379/0 EMAIL_URL=smtp+tls://check:check@smtp.example.cn:587 \
+	DJANGO_DEFAULT_FROM_EMAIL='Kameng API <noreply@example.cn>' KAMENG_ENV_FILE=/dev/null \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING --settings=kameng_api.settings.production
 
 bench: install  ## benchmarks under bench/ (print figures; never assert)
