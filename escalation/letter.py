@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.apps import apps
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from cases.codes import ClaimKind, DisputeType
 
@@ -145,13 +146,13 @@ def _laws(case, channel) -> list[str]:
 def letter_text(case, lang: str = "zh-hans", channel: str | None = None) -> str:
     """The complaint letter for `channel` (default: the recommended one) in `lang` (zh-hans | en)."""
     if lang not in LANGS:
-        raise LetterError("lang", f"Unknown language {lang!r}: use zh-hans or en.")
+        raise LetterError("lang", gettext("Unknown language %(lang)s: use zh-hans or en.") % {"lang": repr(lang)})
     if channel is None:
         from .recommendation import recommend
 
         channel = recommend(case, lang=lang)["channel"]
     if channel not in LEVEL_OF_CHANNEL:
-        raise LetterError("channel", f"Unknown channel {channel!r}.")
+        raise LetterError("channel", gettext("Unknown channel %(channel)s.") % {"channel": repr(channel)})
     with translation.override(lang):
         return _render(case, lang, channel)
 

@@ -15,6 +15,7 @@ from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import status
 from rest_framework.exceptions import APIException
 
@@ -37,7 +38,7 @@ MAX_REASON = 2000
 
 class UnsupportedFileType(APIException):
     status_code = status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
-    default_detail = "This type of file is not accepted."
+    default_detail = gettext_lazy("This type of file is not accepted.")
     default_code = "file_type_not_allowed"
 
 

@@ -42,19 +42,20 @@ class ConsumerSerializer(serializers.Serializer):
     def validate_name(self, value):
         value = value.strip()
         if not value:
-            raise serializers.ValidationError("The consumer's name is required.")
+            raise serializers.ValidationError(_("The consumer's name is required."))
         return value
 
     def validate_phone(self, value):
         value = value.replace(" ", "")
         if value and not PHONE_RE.match(value):
-            raise serializers.ValidationError("Not a Chinese mobile (1xxxxxxxxxx) or landline (0xx-xxxxxxxx) number.")
+            raise serializers.ValidationError(
+                _("Not a Chinese mobile (1xxxxxxxxxx) or landline (0xx-xxxxxxxx) number."))
         return value
 
     def validate_id_number(self, value):
         value = value.strip().upper()
         if value and not valid_id_number(value):
-            raise serializers.ValidationError("Not a valid 18-character resident ID number.")
+            raise serializers.ValidationError(_("Not a valid 18-character resident ID number."))
         return value
 
 
@@ -125,12 +126,12 @@ class CaseSerializer(serializers.ModelSerializer):
     def validate_order_number(self, value):
         value = value.strip()
         if not ORDER_RE.match(value):
-            raise serializers.ValidationError("Letters, digits and - _ . / # : only.")
+            raise serializers.ValidationError(_("Letters, digits and - _ . / # : only."))
         return value
 
     def validate_claims(self, value):
         if len(value) > len(ClaimKind.values):
-            raise serializers.ValidationError("At most one claim of each kind.")
+            raise serializers.ValidationError(_("At most one claim of each kind."))
         return value
 
 
@@ -184,7 +185,7 @@ class PlatformSerializer(serializers.ModelSerializer):
     def validate_name(self, value):
         value = value.strip()
         if not value:
-            raise serializers.ValidationError("A platform needs a name.")
+            raise serializers.ValidationError(_("A platform needs a name."))
         return value
 
     def validate_domains(self, value):
@@ -192,14 +193,16 @@ class PlatformSerializer(serializers.ModelSerializer):
         for domain in value:
             domain = domain.strip().lower()
             if not HOST_RE.match(domain):
-                raise serializers.ValidationError(f"Not a domain name: {domain[:60]!r}.")
+                raise serializers.ValidationError(
+                    _("Not a domain name: %(domain)s.") % {"domain": repr(domain[:60])})
             cleaned.append(domain)
         return sorted(set(cleaned))
 
     def validate_credit_code(self, value):
         value = value.strip().upper()
         if value and not CREDIT_CODE_RE.match(value):
-            raise serializers.ValidationError("A unified social credit code has 18 characters (GB 32100).")
+            raise serializers.ValidationError(
+                _("A unified social credit code has 18 characters (GB 32100)."))
         return value
 
 

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from kameng_api.core.fields import IdField
@@ -43,7 +44,7 @@ class EvidenceUploadSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if attrs.get("supersedes") is not None and not attrs.get("reason", "").strip():
-            raise serializers.ValidationError({"reason": "Say why the earlier item is superseded."})
+            raise serializers.ValidationError({"reason": _("Say why the earlier item is superseded.")})
         return attrs
 
 

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
@@ -22,5 +23,5 @@ class StrictJSONParser(JSONParser):
         try:
             _check(data)
         except UnicodeEncodeError:
-            raise ParseError("JSON parse error - text must be valid Unicode (no lone surrogates).") from None
+            raise ParseError(_("JSON parse error - text must be valid Unicode (no lone surrogates).")) from None
         return data

@@ -1,6 +1,7 @@
 """Role-based access (API.md, "Roles"). Object scoping is the queryset's job (`for_user`), so another
 organization's object is a 404; this class only answers "may this role do this at all" (403)."""
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
 from cases.codes import PARTNER, Role
@@ -24,7 +25,7 @@ def role_of(user) -> str | None:
 class RolePermission(BasePermission):
     """Views declare `roles = {"<action or method>": {roles}}`; what is not declared is refused."""
 
-    message = "Your role does not allow this action."
+    message = _("Your role does not allow this action.")
 
     def has_permission(self, request, view):
         if not getattr(request.user, "is_authenticated", False):

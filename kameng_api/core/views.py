@@ -1,5 +1,6 @@
 from django.db import connection
 from django.http import JsonResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
@@ -45,16 +46,17 @@ def _error(status, type_, code, detail):
 
 
 def not_found(request, exception=None):
-    return _error(404, "client_error", "not_found", "No such resource.")
+    return _error(404, "client_error", "not_found", _("No such resource."))
 
 
 def server_error(request):
-    return _error(500, "server_error", "error", "A server error occurred.")
+    return _error(500, "server_error", "error", _("A server error occurred."))
 
 
 def bad_request(request, exception=None):
-    return _error(400, "client_error", "bad_request", "Bad request.")
+    return _error(400, "client_error", "bad_request", _("Bad request."))
 
 
 def permission_denied(request, exception=None):
-    return _error(403, "client_error", "permission_denied", "You do not have permission to perform this action.")
+    return _error(403, "client_error", "permission_denied",
+                  _("You do not have permission to perform this action."))
