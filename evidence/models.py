@@ -133,3 +133,42 @@ class EvidenceChain(models.Model):
 
     def __str__(self):
         return f"{self.case_id}: {self.length} entries"
+
+
+class FileCheck(models.Model):
+    """One re-hash of every stored file of a case, run in the background (`verify/?deep=true`, and the
+    periodic sweep). `verify/` answers from the chain and the last finished check, so a request never
+    reads every file of a case: re-hashing gigabytes per call let one caller slow down everyone."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="file_checks", verbose_name=_("case"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.CharField(_("requested by"), max_length=200, blank=True)
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    intact = models.BooleanField(_("intact"), null=True)
+    files_checked = models.PositiveIntegerField(_("files checked"), default=0)
+    bytes_checked = models.PositiveBigIntegerField(_("bytes checked"), default=0)
+    up_to_sequence = models.PositiveIntegerField(_("up to chain entry"), default=0)
+    problems = models.JSONField(_("problems"), default=list, blank=True)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("file check")
+        verbose_name_plural = _("file checks")
+        ordering = ["-requested_at", "-id"]
+        indexes = [models.Index(fields=["case", "-finished_at"], name="filecheck_case_finished_idx")]
+        constraints = [
+            # At most one pending check per case: repeated ?deep=true calls join it instead of piling up.
+            models.UniqueConstraint(fields=["case"], condition=Q(status__in=["queued", "running"]),
+                                    name="filecheck_one_pending_per_case"),
+        ]
+
+    def __str__(self):
+        return f"{self.case_id}: {self.status}"

@@ -4,12 +4,12 @@ evidence is simply not found)."""
 import hashlib
 
 from django.core.files.storage import default_storage
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 
 from cases.models import Case
 
 from . import chain
-from .models import Evidence, EvidenceChain, EvidenceRevocation
+from .models import Evidence, EvidenceChain, EvidenceRevocation, FileCheck
 
 READ_CHUNK = 1024 * 1024
 
@@ -70,9 +70,66 @@ def chain_head(case: Case) -> EvidenceChain:
                                                                              head_hash=chain.GENESIS)
 
 
+def files_verify(rows) -> dict:
+    """Re-hash every stored file of the evidence rows given (a case's, in chain order): the slow part of a
+    verification, run by the background file check (`evidence.tasks.file_check`), never in a request."""
+    problems, checked, size = [], 0, 0
+    for row in rows:
+        if not isinstance(row, Evidence):
+            continue
+        checked += 1
+        actual = file_sha256(row.file.name)
+        if actual is None:
+            text = "the stored file is missing"
+        elif actual != row.sha256:
+            text = "the stored file's SHA-256 differs from the recorded one (the file was altered)"
+        else:
+            size += row.size
+            continue
+        problems.append({"sequence": row.sequence, "evidence": row.pk, "problem": text})
+    return {"files_checked": checked, "bytes_checked": size, "problems": problems}
+
+
+def case_evidence_bytes(case: Case) -> int:
+    """Bytes stored for a case (every item, withdrawn and superseded ones included: they are kept)."""
+    return Evidence.objects.filter(case=case).aggregate(total=Sum("size"))["total"] or 0
+
+
+def file_check_last(case: Case):
+    return FileCheck.objects.filter(case=case, status=FileCheck.Status.DONE).order_by("-finished_at").first()
+
+
+def file_check_pending(case: Case):
+    return FileCheck.objects.filter(case=case, status__in=[FileCheck.Status.QUEUED, FileCheck.Status.RUNNING]).first()
+
+
+def verify_answer(case: Case) -> dict:
+    """What `verify/` answers: the chain recomputed from the rows now (cheap), and the stored files as the
+    last background check found them, with when that was and whether newer evidence is not covered yet."""
+    result = chain_verify(case, check_files=False)
+    last, pending = file_check_last(case), file_check_pending(case)
+    head = chain_head(case)
+    files = {
+        "status": "never_checked", "checked_at": None, "intact": None, "files_checked": 0,
+        "up_to_sequence": 0, "covers_all": head.length == 0, "problems": [],
+        "pending": {"id": pending.pk, "status": pending.status, "requested_at": pending.requested_at}
+        if pending else None,
+    }
+    if last is not None:
+        files.update(status="checked", checked_at=last.finished_at, intact=last.intact,
+                     files_checked=last.files_checked, up_to_sequence=last.up_to_sequence,
+                     covers_all=last.up_to_sequence >= head.length, problems=last.problems)
+        if last.problems:
+            listed = sorted(result["problems"] + last.problems, key=lambda p: p["sequence"])
+            result.update(intact=False, problems=listed, first_bad=listed[0]["evidence"],
+                          first_bad_sequence=listed[0]["sequence"])
+    result["files"] = files
+    return result
+
+
 def chain_verify(case: Case, *, check_files: bool = True) -> dict:
-    """Recompute the chain from the rows and the stored files. `first_bad` is the id of the evidence item
-    whose entry (its addition, its file or its withdrawal) is the first to fail."""
+    """Recompute the chain from the rows (and, with `check_files`, the stored files). `first_bad` is the id
+    of the evidence item whose entry (its addition, its file or its withdrawal) is the first to fail."""
     rows = chain_rows(case)
     head = chain_head(case)
     entries = [entry_of(row, case.reference) for row in rows]
@@ -83,15 +140,12 @@ def chain_verify(case: Case, *, check_files: bool = True) -> dict:
         index = problem["index"]
         row = rows[index] if index < len(rows) else (rows[-1] if rows else None)
         found.append((problem.get("seq") or (row.sequence if row else 0), row, problem["problem"]))
+    if check_files:
+        for problem in files_verify(rows)["problems"]:
+            row = next(r for r in rows if isinstance(r, Evidence) and r.pk == problem["evidence"])
+            found.append((problem["sequence"], row, problem["problem"]))
     for row in rows:
         if isinstance(row, Evidence):
-            if check_files:
-                actual = file_sha256(row.file.name)
-                if actual is None:
-                    found.append((row.sequence, row, "the stored file is missing"))
-                elif actual != row.sha256:
-                    found.append((row.sequence, row, "the stored file's SHA-256 differs from the recorded one "
-                                                     "(the file was altered)"))
             if row.status != "active" and row.pk not in revoked:
                 found.append((row.sequence, row, f"status is {row.status} but no withdrawal is recorded"))
         else:

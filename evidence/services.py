@@ -9,10 +9,12 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -25,11 +27,12 @@ from cases.services import case_event_record
 from escalation.codes import DeadlineKind
 from escalation.services import deadline_meet
 from kameng_api.core.audit import audit_record
-from kameng_api.core.exceptions import Conflict
+from kameng_api.core.exceptions import Conflict, PayloadTooLarge
+from kameng_api.core.tasks import enqueue
 
-from . import chain, filetypes
+from . import chain, filetypes, selectors
 from .codes import KIND_STAGE, MAY_PRECEDE_PURCHASE, EvidenceStatus, Stage
-from .models import Evidence, EvidenceChain, EvidenceRevocation
+from .models import Evidence, EvidenceChain, EvidenceRevocation, FileCheck
 from .uploads import HashedUpload
 
 CLOCK_SKEW = timedelta(minutes=5)
@@ -122,6 +125,32 @@ def _clean_reason(reason: str, field: str = "reason") -> str:
     return reason
 
 
+class CaseQuotaExceeded(PayloadTooLarge):
+    default_code = "case_quota_exceeded"
+
+
+def case_quota_bytes() -> int:
+    return int(getattr(settings, "EVIDENCE_CASE_QUOTA_BYTES", 2 * 1024**3))
+
+
+def quota_exceeded(used: int, size: int) -> CaseQuotaExceeded:
+    quota = case_quota_bytes()
+    return CaseQuotaExceeded(
+        _("This case already holds %(used)s MB of evidence; %(size)s MB more would pass its quota of %(quota)s MB "
+          "(EVIDENCE_CASE_QUOTA_BYTES).")
+        % {"used": round(used / 1024**2, 1), "size": round(size / 1024**2, 1), "quota": round(quota / 1024**2, 1)},
+        code="case_quota_exceeded",
+    )
+
+
+def _check_quota(case: Case, size: int) -> None:
+    """Every stored byte counts (withdrawn and superseded files are kept). Called under the case lock, so
+    two parallel uploads cannot both slip under the quota."""
+    used = selectors.case_evidence_bytes(case)
+    if used + size > case_quota_bytes():
+        raise quota_exceeded(used, size)
+
+
 def _locked_chain(case: Case) -> tuple[Case, EvidenceChain]:
     case = Case.objects.select_for_update().get(pk=case.pk)
     head, _created = EvidenceChain.objects.get_or_create(case=case, defaults={"head_hash": chain.GENESIS})
@@ -185,6 +214,7 @@ def evidence_add(*, actor, case: Case, upload: HashedUpload, kind: str, occurred
                 if old.status != EvidenceStatus.ACTIVE:
                     raise Conflict(_("Evidence #%(id)s is already %(status)s.") % {"id": old.pk, "status": old.status},
                                    code="evidence_not_active")
+            _check_quota(case, upload.size)
             sequence = head.length + 1
             label = actor_label(actor)
             stage = KIND_STAGE[kind]
@@ -234,3 +264,73 @@ def evidence_withdraw(*, actor, evidence: Evidence, reason: str) -> Evidence:
                 replaced_by=None, now=now)
         audit_record(actor=actor, action="evidence_withdraw", obj=evidence, detail={"reason": reason})
     return evidence
+
+
+# --- background file checks (verify/?deep=true) ----------------------------------------------------------
+
+FILE_CHECK_ABANDONED_AFTER = timedelta(hours=2)  # a check whose worker died; longer than any task's time limit
+
+
+def file_check_request(*, actor, case: Case) -> tuple[FileCheck, bool]:
+    """Queue a re-hash of the case's files, or join the one already queued or running (one per case).
+    Returns (check, queued_now)."""
+    from . import tasks
+
+    now = timezone.now()
+    with transaction.atomic():
+        Case.objects.select_for_update().filter(pk=case.pk).first()
+        pending = selectors.file_check_pending(case)
+        if pending is not None and (pending.started_at or pending.requested_at) > now - FILE_CHECK_ABANDONED_AFTER:
+            return pending, False
+        if pending is not None:
+            FileCheck.objects.filter(pk=pending.pk).update(status=FileCheck.Status.FAILED, finished_at=now,
+                                                           error="abandoned: no worker finished it")
+        check = FileCheck.objects.create(case=case, requested_by=actor_label(actor) if actor else "system")
+        enqueue(tasks.file_check, check.pk)
+    return check, True
+
+
+def file_check_run(*, check_id: int) -> str:
+    """Re-hash every stored file of the check's case, outside any lock (it may take minutes), then record
+    the result. Returns done, failed or skipped (already taken by another worker, or gone)."""
+    now = timezone.now()
+    if not FileCheck.objects.filter(pk=check_id, status=FileCheck.Status.QUEUED).update(
+        status=FileCheck.Status.RUNNING, started_at=now,
+    ):
+        return "skipped"
+    check = FileCheck.objects.select_related("case").get(pk=check_id)
+    try:
+        rows = selectors.chain_rows(check.case)
+        result = selectors.files_verify(rows)
+    except Exception as exc:
+        FileCheck.objects.filter(pk=check_id).update(status=FileCheck.Status.FAILED, finished_at=timezone.now(),
+                                                     error=f"{exc.__class__.__name__}: {exc}"[:500])
+        raise
+    FileCheck.objects.filter(pk=check_id).update(
+        status=FileCheck.Status.DONE, finished_at=timezone.now(), intact=not result["problems"],
+        files_checked=result["files_checked"], bytes_checked=result["bytes_checked"],
+        problems=result["problems"], up_to_sequence=max((row.sequence for row in rows), default=0),
+    )
+    return "done"
+
+
+def file_checks_sweep(*, now=None, older_than: timedelta | None = None, limit: int | None = None) -> int:
+    """Beat: queue a check for cases with evidence whose files were not checked within
+    KAMENG_FILE_CHECK_INTERVAL_DAYS, the longest unchecked first, a bounded number per run."""
+    from django.db.models import Max, OuterRef, Subquery
+
+    now = now or timezone.now()
+    older_than = older_than or timedelta(days=settings.KAMENG_FILE_CHECK_INTERVAL_DAYS)
+    limit = limit or settings.KAMENG_FILE_CHECK_BATCH
+    last = (FileCheck.objects.filter(case=OuterRef("pk"), status=FileCheck.Status.DONE)
+            .values("case").annotate(at=Max("finished_at")).values("at"))
+    pending = FileCheck.objects.filter(status__in=[FileCheck.Status.QUEUED, FileCheck.Status.RUNNING])
+    cases = (Case.objects.filter(evidence_chain__length__gt=0)
+             .exclude(pk__in=pending.values("case_id"))
+             .annotate(last_checked=Subquery(last))
+             .filter(Q(last_checked__isnull=True) | Q(last_checked__lt=now - older_than))
+             .order_by(F("last_checked").asc(nulls_first=True), "pk")[:limit])
+    queued = 0
+    for case in cases:
+        queued += file_check_request(actor=None, case=case)[1]
+    return queued

@@ -64,5 +64,11 @@ VERIFY_BROKEN = OpenApiExample(
     value={"intact": False, "checked": 4, "first_bad": 13, "first_bad_sequence": 3,
            "head": "fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9",
            "problems": [{"sequence": 3, "evidence": 13,
-                         "problem": "the stored file's SHA-256 differs from the recorded one (the file was altered)"}]},
+                         "problem": "the stored file's SHA-256 differs from the recorded one (the file was altered)"}],
+           "files": {"status": "checked", "checked_at": "2026-03-02T03:17:00+08:00", "intact": False,
+                     "files_checked": 4, "up_to_sequence": 4, "covers_all": True,
+                     "problems": [{"sequence": 3, "evidence": 13, "problem": "the stored file's SHA-256 differs "
+                                                                             "from the recorded one (the file "
+                                                                             "was altered)"}],
+                     "pending": None}},
 )

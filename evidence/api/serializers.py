@@ -101,11 +101,31 @@ class ProblemSerializer(serializers.Serializer):
     problem = serializers.CharField()
 
 
+class PendingCheckSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["queued", "running"])
+    requested_at = serializers.DateTimeField()
+
+
+class FilesCheckSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["never_checked", "checked"],
+                                     help_text="Whether the stored files were ever re-hashed in the background.")
+    checked_at = serializers.DateTimeField(allow_null=True, help_text="When the last file check finished.")
+    intact = serializers.BooleanField(allow_null=True, help_text="What the last file check found.")
+    files_checked = serializers.IntegerField()
+    up_to_sequence = serializers.IntegerField(help_text="The last chain entry the check covered.")
+    covers_all = serializers.BooleanField(help_text="False when evidence was added after the last check.")
+    problems = ProblemSerializer(many=True)
+    pending = PendingCheckSerializer(allow_null=True, help_text="A check queued or running now.")
+
+
 class VerifySerializer(serializers.Serializer):
-    intact = serializers.BooleanField()
+    intact = serializers.BooleanField(help_text="The chain, and the files as the last file check found them.")
     checked = serializers.IntegerField()
     first_bad = serializers.IntegerField(allow_null=True, help_text="Id of the first evidence item that fails.")
     first_bad_sequence = serializers.IntegerField(allow_null=True)
     head = serializers.CharField(help_text="The chain head (SHA-256) recorded by the service.")
     problems = ProblemSerializer(many=True)
+    files = FilesCheckSerializer(help_text="The stored files, as the last background re-hash found them "
+                                           "(`?deep=true` queues a new one).")
 

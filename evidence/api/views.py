@@ -1,10 +1,12 @@
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.utils import translation
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -17,6 +19,7 @@ from kameng_api.core.audit import audit_record
 from kameng_api.core.idempotency import idempotent
 from kameng_api.core.openapi import ID_REGEX, IDEMPOTENCY_KEY, error_response
 from kameng_api.core.permissions import CASE_CREATORS, CASE_READERS, CASE_WRITERS
+from kameng_api.core.security import DeepVerifyThrottle
 
 from .. import bundle, filetypes, selectors, services
 from ..completeness import completeness
@@ -33,6 +36,8 @@ from .serializers import (
     WithdrawSerializer,
 )
 
+MULTIPART_OVERHEAD = 64 * 1024  # boundaries and the other form fields around the file
+DEEP_VALUES = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False, "": False}
 DUPLICATE = error_response(409, "The same file is already evidence of this case, the item to supersede is not "
                                 "active, or the case is closed.", "duplicate_evidence",
                            "The same file is already evidence #12 of this case (SHA-256 9f86d0…).")
@@ -56,6 +61,19 @@ class BinaryRenderer(BaseRenderer):
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         return JSONRenderer().render(data, "application/json", renderer_context)
+
+
+def _refuse_over_quota(request, case) -> None:
+    """Before a byte is stored: the declared size would pass the case's quota (the service checks the real
+    size again under the case lock)."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return
+    declared -= MULTIPART_OVERHEAD
+    used = selectors.case_evidence_bytes(case)
+    if declared > 0 and used + declared > services.case_quota_bytes():
+        raise services.quota_exceeded(used, declared)
 
 
 @extend_schema(tags=["evidence"])
@@ -101,13 +119,14 @@ class CaseEvidenceView(GenericAPIView):
     @idempotent
     def post(self, request, case_id):
         case = case_get_or_404(user=request.user, case_id=case_id)
+        _refuse_over_quota(request, case)
         serializer = EvidenceUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         upload = data["file"]
         if not isinstance(upload, HashedUpload):
             return Response({"type": "validation_error", "errors": [
-                {"code": "invalid", "detail": "Send the file as multipart/form-data.", "attr": "file"}]},
+                {"code": "invalid", "detail": _("Send the file as multipart/form-data."), "attr": "file"}]},
                 status=status.HTTP_400_BAD_REQUEST)
         evidence = services.evidence_add(
             actor=request.user, case=case, upload=upload, kind=data["kind"], occurred_at=data["occurred_at"],
@@ -202,11 +221,29 @@ class TimelineView(CaseReadView):
 
 @extend_schema(tags=["evidence"])
 class VerifyView(CaseReadView):
-    @extend_schema(summary="Recompute the case's hash chain from the stored files and rows",
-                   responses={200: VerifySerializer}, examples=[examples.VERIFY_BROKEN])
+    """The chain is recomputed on every call (rows only: cheap); the stored files are re-hashed in the
+    background, at most one check per case at a time, and reported with when they were last checked."""
+
+    def get_throttles(self):
+        return [*super().get_throttles(), DeepVerifyThrottle()]
+
+    @extend_schema(
+        summary="Recompute the case's hash chain; report the last background re-hash of its files",
+        parameters=[OpenApiParameter("deep", OpenApiTypes.BOOL, required=False,
+                                     description="true: queue a new re-hash of every stored file (202). "
+                                                 "A check already queued or running is joined, not repeated.")],
+        responses={200: VerifySerializer, 202: VerifySerializer}, examples=[examples.VERIFY_BROKEN],
+    )
     def get(self, request, case_id):
+        deep = request.query_params.get("deep", "false").strip().lower()
+        if deep not in DEEP_VALUES:
+            raise ValidationError({"deep": _("Use true or false.")})
         case = case_get_or_404(user=request.user, case_id=case_id)
-        return Response(VerifySerializer(selectors.chain_verify(case)).data)
+        queued = DEEP_VALUES[deep]
+        if queued:
+            services.file_check_request(actor=request.user, case=case)
+        return Response(VerifySerializer(selectors.verify_answer(case)).data,
+                        status=status.HTTP_202_ACCEPTED if queued else status.HTTP_200_OK)
 
 
 @extend_schema(tags=["evidence"])

@@ -277,6 +277,7 @@ CELERY_BEAT_SCHEDULE["notifications-delivery-sweep"] = {"task": "notifications.d
 CELERY_BEAT_SCHEDULE["stats-refresh"] = {"task": "stats.refresh", "schedule": 300.0}
 CELERY_BEAT_SCHEDULE["stats-rebuild"] = {"task": "stats.rebuild", "schedule": crontab(hour=3, minute=17)}
 CELERY_BEAT_SCHEDULE["stats-detect-spikes"] = {"task": "stats.detect_spikes", "schedule": 900.0}
+CELERY_BEAT_SCHEDULE["evidence-file-checks"] = {"task": "evidence.file_checks_sweep", "schedule": 3600.0}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Case rules that are settings rather than law.
@@ -318,3 +319,7 @@ EVIDENCE_UPLOAD_TEMP_DIR = env.str("EVIDENCE_UPLOAD_TEMP_DIR", default="") or No
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Cost bounds (README "Security"): stored evidence per case, and the background re-hash of stored files.
+EVIDENCE_CASE_QUOTA_BYTES = env.int("EVIDENCE_CASE_QUOTA_BYTES", default=2 * 1024**3)
+KAMENG_FILE_CHECK_INTERVAL_DAYS = env.int("KAMENG_FILE_CHECK_INTERVAL_DAYS", default=7)
+KAMENG_FILE_CHECK_BATCH = env.int("KAMENG_FILE_CHECK_BATCH", default=50)
