@@ -1,9 +1,10 @@
 """A second factor (TOTP, django-otp) for signing in to the admin.
 
 The admin shows consumers' personal data, so the administrators of the data sign in with two factors:
-MLPS 2.0 level 3 (GB/T 22239-2019 《信息安全技术 网络安全等级保护基本要求》, 8.1.4.1 身份鉴别 c: "应采用口令、
-密码技术、生物技术等两种或两种以上组合的鉴别技术对用户进行身份鉴别" — the clause number is as read in the
-standard's level-3 section; confirm against the official text before relying on it in an audit).
+MLPS 2.0 level 3 (GB/T 22239-2019 《信息安全技术 网络安全等级保护基本要求》, level 3, 8.1.4.1 身份鉴别 d:
+"应采用口令、密码技术、生物技术等两种或两种以上组合的鉴别技术对用户进行身份鉴别，且其中一种鉴别技术至少应使用密码技术来实现";
+item b of the same clause asks for login-failure handling, which django-axes gives). Clause letters and
+wording as commonly cited: unconfirmed against the official text.
 
 Who needs it (`second_factor_required`):
 - supervisors and superusers, always;
