@@ -2,7 +2,10 @@ from .models import AuditLog
 
 
 def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") if request is not None else None
+    """The client's address as the trusted proxies report it (security.client_address)."""
+    from .security import client_address
+
+    return client_address(request) if request is not None else None
 
 
 def audit_record(*, actor, action: str, obj, detail: dict | None = None, request=None) -> AuditLog:
