@@ -5,7 +5,6 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -249,7 +248,6 @@ class CalendarView(generics.ListAPIView):
     """The overrides of the holiday library; supervisors enter a year's schedule (replacing that year's rows)."""
 
     roles = {"get": STAFF, "post": SUPERVISORS}
-    parser_classes = [JSONParser]
     serializer_class = CalendarDaySerializer
     filterset_class = CalendarDayFilter
     queryset = CalendarDay.objects.all()

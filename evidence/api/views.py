@@ -6,7 +6,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,7 +22,7 @@ from .. import bundle, filetypes, selectors, services
 from ..completeness import completeness
 from ..models import Evidence
 from ..timeline import timeline
-from ..uploads import EvidenceUploadHandler, HashedUpload
+from ..uploads import EvidenceUploadHandler, HashedUpload, multiple_files
 from . import examples
 from .serializers import (
     CompletenessSerializer,
@@ -64,7 +64,7 @@ class CaseEvidenceView(GenericAPIView):
 
     serializer_class = EvidenceSerializer
     queryset = Evidence.objects.none()  # for the schema; reads go through the selectors
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser]
     roles = {"get": CASE_READERS, "post": CASE_CREATORS}
     upload_handler = None
 
@@ -101,6 +101,8 @@ class CaseEvidenceView(GenericAPIView):
     @idempotent
     def post(self, request, case_id):
         case = case_get_or_404(user=request.user, case_id=case_id)
+        if hasattr(request.data, "getlist") and len(request.data.getlist("file")) > 1:
+            raise multiple_files()
         serializer = EvidenceUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

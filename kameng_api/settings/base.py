@@ -42,6 +42,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "kameng_api.core.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -122,7 +123,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["kameng_api.core.permissions.RolePermission"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["kameng_api.core.filters.FilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "kameng_api.core.pagination.Pagination",
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "kameng_api.core.openapi.AutoSchema",
@@ -136,11 +137,8 @@ REST_FRAMEWORK = {
         "user": env.str("THROTTLE_USER", default="600/min"),
     },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "kameng_api.core.parsers.StrictJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # Request bodies are JSON (API.md); only the evidence upload takes multipart (its own parser_classes).
+    "DEFAULT_PARSER_CLASSES": ["kameng_api.core.parsers.StrictJSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DATETIME_FORMAT": "iso-8601",
@@ -264,3 +262,7 @@ EVIDENCE_UPLOAD_TEMP_DIR = env.str("EVIDENCE_UPLOAD_TEMP_DIR", default="") or No
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+# Longest URL (path and query) the application serves: 414 in the error format beyond it. gunicorn's
+# limit_request_line (gunicorn.conf.py) is set above it, so gunicorn's HTML page never answers first.
+KAMENG_MAX_URL_LENGTH = env.int("KAMENG_MAX_URL_LENGTH", default=4096)
