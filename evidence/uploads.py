@@ -15,7 +15,6 @@ from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.utils.translation import gettext as _
-
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
 from kameng_api.core.exceptions import PayloadTooLarge

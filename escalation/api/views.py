@@ -44,6 +44,7 @@ CLOSED = error_response(409, "The case or the escalation is closed, or If-Match 
 DEADLINE_CONFLICT = error_response(409, "The deadline is not open, or already (not) suspended.",
                                    "deadline_closed", "This deadline is met, not open.")
 IF_MATCH = if_match("escalation")
+IF_MATCH_REQUIRED = if_match("escalation", required=True)
 
 
 def _escalations(qs):
@@ -85,7 +86,7 @@ class CaseEscalationsView(APIView):
 @extend_schema_view(
     retrieve=extend_schema(summary="An escalation", examples=[examples.ESCALATION]),
     partial_update=extend_schema(summary="Record the channel's answer (its deadline is met)",
-                                 request=EscalationAnswerSerializer, parameters=[IF_MATCH],
+                                 request=EscalationAnswerSerializer, parameters=[IF_MATCH_REQUIRED],
                                  examples=[examples.ANSWER, examples.ESCALATION],
                                  responses={200: EscalationSerializer, 409: CLOSED}),
 )

@@ -1,10 +1,12 @@
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.utils import translation
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -12,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases.selectors import case_get_or_404
-from escalation.letter import letter_text
+from escalation.letter import LANGS, letter_text
 from kameng_api.core.audit import audit_record
 from kameng_api.core.idempotency import idempotent
 from kameng_api.core.openapi import ID_REGEX, IDEMPOTENCY_KEY, error_response
@@ -224,7 +226,12 @@ class BundleView(CaseReadView):
     )
     def get(self, request, case_id):
         case = case_get_or_404(user=request.user, case_id=case_id)
-        lang = request.query_params.get("lang") or translation.get_language() or "zh-hans"
+        lang = request.query_params.get("lang")
+        if lang is not None and lang not in LANGS:
+            raise ValidationError({"lang": [ErrorDetail(_("Unknown language %(lang)r: use one of %(langs)s.")
+                                                        % {"lang": lang[:20], "langs": ", ".join(LANGS)},
+                                                        code="invalid")]})
+        lang = lang or translation.get_language() or "zh-hans"
         lang = "en" if lang.startswith("en") else "zh-hans"
         evidence = list(Evidence.objects.filter(case=case).select_related("supersedes").order_by("sequence"))
         rows = selectors.chain_rows(case)

@@ -87,6 +87,10 @@ class StrictBooleanFilter(filters.BooleanFilter):
 
     field_class = StrictBooleanField
 
+    def __init__(self, *args, **kwargs):
+        kwargs["widget"] = forms.TextInput  # django-filter's BooleanWidget turns "maybe" into "no filter"
+        super().__init__(*args, **kwargs)
+
 
 class FilterSet(filters.FilterSet):
     """The base of every filterset (also those built from `filterset_fields`)."""

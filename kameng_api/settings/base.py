@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "kameng_api.core.audit.PersonalDataAuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -122,7 +123,11 @@ REST_FRAMEWORK = {
         "kameng_api.core.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["kameng_api.core.permissions.RolePermission"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "kameng_api.core.preconditions.MethodAllowed",
+        "kameng_api.core.permissions.RolePermission",
+        "kameng_api.core.preconditions.IfMatchRequired",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["kameng_api.core.filters.FilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "kameng_api.core.pagination.Pagination",
     "PAGE_SIZE": 25,
@@ -148,7 +153,7 @@ REST_FRAMEWORK = {
 DRF_STANDARDIZED_ERRORS = {
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
     "EXCEPTION_HANDLER_CLASS": "kameng_api.core.errors.KamengExceptionHandler",
-    "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "406", "415", "429", "500"],
+    "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "413", "415", "428", "429", "500"],
 }
 
 SPECTACULAR_SETTINGS = {
@@ -221,7 +226,11 @@ CELERY_BEAT_SCHEDULE["notifications-delivery-sweep"] = {"task": "notifications.d
 CELERY_BEAT_SCHEDULE["stats-refresh"] = {"task": "stats.refresh", "schedule": 300.0}
 CELERY_BEAT_SCHEDULE["stats-rebuild"] = {"task": "stats.rebuild", "schedule": crontab(hour=3, minute=17)}
 CELERY_BEAT_SCHEDULE["stats-detect-spikes"] = {"task": "stats.detect_spikes", "schedule": 900.0}
+CELERY_BEAT_SCHEDULE["core-idempotency-purge"] = {"task": "core.idempotency_purge", "schedule": 3600.0}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# Idempotency-Key replays are possible for this long; older records are purged.
+KAMENG_IDEMPOTENCY_TTL_HOURS = env.int("KAMENG_IDEMPOTENCY_TTL_HOURS", default=24)
 
 # Case rules that are settings rather than law.
 KAMENG_UNREASONABLE_CLAIM_RATIO = env.int("KAMENG_UNREASONABLE_CLAIM_RATIO", default=3)
