@@ -32,7 +32,7 @@ def test_suspension_across_spring_festival_gives_back_the_working_days_that_rema
     deadline = services.deadline_resume(actor=make_user(), deadline=deadline, at=at(2026, 3, 2, 9))
     assert deadline.suspended_at is None
     assert deadline.due_at == end(2026, 3, 6)  # 3, 4, 5, 6 March
-    assert deadline.late_at == deadline.due_at
+    assert deadline.late_at == end(2026, 3, 11)  # 3 more working days (rules: late tier of 12315 acceptance)
     assert deadline.very_late_at == end(2026, 3, 17)  # 7 more working days
 
 
