@@ -1,40 +1,15 @@
-from django import forms
-from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 
-from kameng_api.core.fields import MAX_ID
+from kameng_api.core.filters import BoundedDateTimeFilter, FilterSet, IdFilter, validate_plausible_time
 
 from .codes import DisputeType, ProductType, Status
 from .models import Case, Merchant
 
-
-class IdFilter(filters.Filter):
-    """An id filter that refuses out-of-range numbers with a 400 instead of a database error."""
-
-    field_class = forms.IntegerField
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", MAX_ID)
-        super().__init__(*args, **kwargs)
+__all__ = ["BoundedDateTimeFilter", "CaseFilter", "IdFilter", "MerchantFilter", "validate_plausible_time"]
 
 
-class BoundedDateTimeFilter(filters.IsoDateTimeFilter):
-    """A time between 2000 and 2100: anything else is a typo, and some would overflow the database."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.extra.setdefault("validators", [validate_plausible_time])
-
-
-def validate_plausible_time(value):
-    if value is not None and not (2000 <= value.year <= 2100):
-        raise ValidationError(_("Give a time between the years 2000 and 2100."), code="out_of_range")
-
-
-class CaseFilter(filters.FilterSet):
+class CaseFilter(FilterSet):
     status = filters.MultipleChoiceFilter(choices=Status.choices)
     platform = IdFilter(field_name="platform_id")
     dispute_type = filters.MultipleChoiceFilter(choices=DisputeType.choices)
@@ -57,7 +32,7 @@ class CaseFilter(filters.FilterSet):
         return queryset.filter(Q(reference__icontains=value) | Q(order_number__icontains=value))
 
 
-class MerchantFilter(filters.FilterSet):
+class MerchantFilter(FilterSet):
     platform = IdFilter(field_name="platform_id")
     search = filters.CharFilter(field_name="name", lookup_expr="icontains", max_length=100)
 

@@ -7,6 +7,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from kameng_api.core.fields import no_bidi_controls
+
 from .codes import (
     PARTNER,
     ClaimKind,
@@ -22,7 +24,7 @@ from .codes import (
 
 class Organization(models.Model):
     slug = models.SlugField(_("slug"), max_length=50, unique=True)
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("name"), max_length=200, validators=[no_bidi_controls])
     require_totp = models.BooleanField(
         _("second factor for all staff"), default=False,
         help_text=_("Every staff member signs in to the admin with a one-time code (supervisors always do)."),
@@ -61,7 +63,7 @@ class ApiKey(models.Model):
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys",
                                      verbose_name=_("organization"))
-    name = models.CharField(_("app name"), max_length=200)
+    name = models.CharField(_("app name"), max_length=200, validators=[no_bidi_controls])
     prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
     hashed_key = models.CharField(_("hashed key"), max_length=64, editable=False)
     can_read_stats = models.BooleanField(_("may read statistics"), default=False)
@@ -113,9 +115,10 @@ class Platform(models.Model):
         DELIVERY = "delivery", _("after delivery")
         DISCOVERY = "discovery", _("after the problem is found")
 
-    name = models.CharField(_("name"), max_length=200, unique=True)
+    name = models.CharField(_("name"), max_length=200, unique=True, validators=[no_bidi_controls])
     domains = models.JSONField(_("domains"), default=list, blank=True)
-    company_name = models.CharField(_("operating company"), max_length=200, blank=True)
+    company_name = models.CharField(_("operating company"), max_length=200, blank=True,
+                                    validators=[no_bidi_controls])
     credit_code = models.CharField(_("unified social credit code (统一社会信用代码)"), max_length=18, blank=True)
     icp_number = models.CharField(_("ICP filing number"), max_length=64, blank=True)
     has_deposit_scheme = models.BooleanField(_("deposit / 先行赔付 scheme"), default=False)
@@ -146,7 +149,7 @@ class Platform(models.Model):
 class Merchant(models.Model):
     platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="merchants",
                                  verbose_name=_("platform"))
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("name"), max_length=200, validators=[no_bidi_controls])
     shop_url = models.URLField(_("shop URL"), blank=True)
     unreachable = models.BooleanField(_("unreachable (失联)"), default=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -165,7 +168,7 @@ class Consumer(models.Model):
     """Personal data (PIPL): masked in lists, hidden from analysts, every read audit-logged."""
 
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="consumers")
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("name"), max_length=100, validators=[no_bidi_controls])
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     id_number = models.CharField(_("ID number"), max_length=18, blank=True)
     payment_account = models.CharField(_("payment account"), max_length=100, blank=True)

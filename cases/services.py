@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from kameng_api.core.audit import audit_record
 from kameng_api.core.exceptions import Conflict
+from kameng_api.core.preconditions import check_if_match
 from notifications.services import event_publish
 
 from . import rules
@@ -89,7 +90,10 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
 
 # --- platforms ---------------------------------------------------------------------------------------
 
-def platform_save(*, actor, platform: Platform | None = None, data: dict) -> Platform:
+def platform_save(*, actor, platform: Platform | None = None, data: dict, if_match: str | None = None) -> Platform:
+    if platform is not None and if_match is not None:
+        with transaction.atomic():
+            check_if_match(Platform.objects.select_for_update().get(pk=platform.pk), if_match, what=_("platform"))
     platform = platform or Platform()
     for field, value in data.items():
         setattr(platform, field, value)

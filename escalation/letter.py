@@ -12,6 +12,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from cases.codes import ClaimKind, DisputeType
+from kameng_api.core.audit import personal_data_shown
 
 from .codes import LEVEL_OF_CHANNEL, Channel
 
@@ -164,6 +165,7 @@ def _render(case, lang: str, channel: str) -> str:
     payment = _name(case.payment_channel, case.get_payment_channel_display(), zh)
     addressee = ADDRESSEE[channel][0 if zh else 1].format(merchant=merchant, platform=platform.name, payment=payment)
     name = case.consumer.name
+    personal_data_shown(consumer=case.consumer, case=case)
     product = _name(case.product_type, case.get_product_type_display(), zh)
     dispute = _name(case.dispute_type, case.get_dispute_type_display(), zh)
     domain = (platform.domains or [""])[0] if isinstance(platform.domains, list) else ""

@@ -69,6 +69,7 @@ class Deadline(models.Model):
     # from `clock_from`. A resume or an extension moves these; `starts_at`/`working_days`/`hours` keep the rule.
     clock_from = models.DateTimeField(_("clock counted from"), null=True, blank=True)
     clock_amount = models.PositiveIntegerField(_("clock length"), null=True, blank=True)
+    late_amount = models.PositiveIntegerField(_("late tier after the due date"), null=True, blank=True)
     very_late_amount = models.PositiveIntegerField(_("very-late tier after the due date"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

@@ -5,8 +5,13 @@
 A figure marked "default" has no statutory source: it is a working assumption that an organization
 can change here (and a handler can extend per deadline, with a reason).
 
-Tiers: `due_at` is when the answer is due; `late_at` is the same moment (from then on the deadline is
-late); `very_late_at` is `very_late` more units after it (Alaveteli's "late" / "very late").
+Tiers (each a different alert, each meaning something to the handler):
+- overdue at `due_at`: the limit of the rule passed without an answer;
+- late at `late_at`, `late` more units after it: the channel has had a reasonable grace on top of its limit
+  (follow up, prepare the next rung);
+- very late at `very_late_at`, `very_late` units after the due date: escalate now (Alaveteli's "late" /
+  "very late"). The `late` and `very_late` figures are working defaults of this project, not statutory
+  (no rule fixes a grace period after these limits); an organization can change them here.
 """
 
 from __future__ import annotations
@@ -22,24 +27,25 @@ HOURS, WORKING_DAYS, CALENDAR_DAYS = "hours", "working_days", "calendar_days"
 class DeadlineRule:
     unit: str  # hours | working_days | calendar_days (calendar days are stored and counted as hours)
     amount: int | None  # None: taken from the platform's record
-    very_late: int  # in the same unit, after the due date
+    late: int  # in the same unit, after the due date (default, not statutory)
+    very_late: int  # in the same unit, after the due date, more than `late` (default, not statutory)
     source: str
 
 
 D = DeadlineKind
 DEADLINES: dict[str, DeadlineRule] = {
-    D.EVIDENCE_PRESERVATION: DeadlineRule(HOURS, 24, 24, "seed 004: 发现问题后需立即截图、录屏,并在24小时内启动退款流程"),
-    D.MERCHANT_ANSWER: DeadlineRule(HOURS, 48, 48, "seed 001: 若商家在48小时内未响应或拒绝处理,即可启动第二层申诉"),
-    D.PLATFORM_WINDOW: DeadlineRule(HOURS, None, 24, "Platform.complaint_window_hours from delivery or discovery "
+    D.EVIDENCE_PRESERVATION: DeadlineRule(HOURS, 24, 12, 24, "seed 004: 发现问题后需立即截图、录屏,并在24小时内启动退款流程"),
+    D.MERCHANT_ANSWER: DeadlineRule(HOURS, 48, 24, 48, "seed 001: 若商家在48小时内未响应或拒绝处理,即可启动第二层申诉"),
+    D.PLATFORM_WINDOW: DeadlineRule(HOURS, None, 12, 24, "Platform.complaint_window_hours from delivery or discovery "
                                                      "(seed 001: 虚拟商品需在交付后24小时内反馈问题; seed 003: 48小时或72小时)"),
-    D.PLATFORM_ANSWER: DeadlineRule(WORKING_DAYS, None, 3, "Platform.response_working_days, default 3 "
+    D.PLATFORM_ANSWER: DeadlineRule(WORKING_DAYS, None, 1, 3, "Platform.response_working_days, default 3 "
                                                            "(PRODUCT.md: answer in 1–3 working days)"),
-    D.ACCEPTANCE_12315: DeadlineRule(WORKING_DAYS, 7, 7, "《市场监督管理投诉举报处理暂行办法》第十四条: 收到投诉之日起七个工作日内"
+    D.ACCEPTANCE_12315: DeadlineRule(WORKING_DAYS, 7, 3, 7, "《市场监督管理投诉举报处理暂行办法》第十四条: 收到投诉之日起七个工作日内"
                                                          "作出受理或者不予受理的决定 (seed 002, seed 004)"),
-    D.MEDIATION_12315: DeadlineRule(WORKING_DAYS, 45, 10, "《市场监督管理投诉举报处理暂行办法》第二十一条: 自投诉受理之日起四十五个"
+    D.MEDIATION_12315: DeadlineRule(WORKING_DAYS, 45, 5, 10, "《市场监督管理投诉举报处理暂行办法》第二十一条: 自投诉受理之日起四十五个"
                                                           "工作日内未能达成调解协议的, 终止调解"),
-    D.THIRD_PARTY_ANSWER: DeadlineRule(WORKING_DAYS, 7, 7, "per channel, see THIRD_PARTY_WORKING_DAYS"),
-    D.LEGAL: DeadlineRule(CALENDAR_DAYS, 90, 30, "per channel, see LEGAL_CALENDAR_DAYS"),
+    D.THIRD_PARTY_ANSWER: DeadlineRule(WORKING_DAYS, 7, 3, 7, "per channel, see THIRD_PARTY_WORKING_DAYS"),
+    D.LEGAL: DeadlineRule(CALENDAR_DAYS, 90, 15, 30, "per channel, see LEGAL_CALENDAR_DAYS"),
 }
 
 # Third-party channels other than 12315: working days until an answer is expected.

@@ -32,17 +32,28 @@ MAX_EXTENSION = 365
 def _recompute(deadline: Deadline, cal: Calendar) -> None:
     """due/late/very-late from the clock as it runs now (clock_from + clock_amount units)."""
     extra = deadline.very_late_amount or 0
+    grace = deadline.late_amount if deadline.late_amount is not None else _late_amount_of(deadline)
     if deadline.working_days is not None:
         due, provisional = cal.add_working_days(deadline.clock_from, deadline.clock_amount)
+        late, _later = cal.add_working_days(deadline.clock_from, deadline.clock_amount + grace)
         very_late, _later = cal.add_working_days(deadline.clock_from, deadline.clock_amount + extra)
         deadline.provisional = provisional
     else:
         due = add_hours(deadline.clock_from, deadline.clock_amount)
+        late = add_hours(due, grace)
         very_late = add_hours(due, extra)
         deadline.provisional = False
     deadline.due_at = due
-    deadline.late_at = due
+    deadline.late_at = late
     deadline.very_late_at = very_late
+
+
+def _late_amount_of(deadline: Deadline) -> int:
+    """The late tier of the deadline's rule, in the deadline's own unit (hours or working days)."""
+    rule = rules.DEADLINES.get(deadline.kind)
+    if rule is None:
+        return 0
+    return rule.late * (24 if rule.unit == rules.CALENDAR_DAYS else 1)
 
 
 def deadline_build(*, case: Case, kind: str, starts_at: datetime, unit: str, amount: int, very_late: int,
@@ -54,11 +65,13 @@ def deadline_build(*, case: Case, kind: str, starts_at: datetime, unit: str, amo
         deadline.working_days = amount
         deadline.clock_amount = amount
         deadline.very_late_amount = very_late
+        deadline.late_amount = rules.DEADLINES[kind].late if kind in rules.DEADLINES else 0
     else:
         factor = 24 if unit == rules.CALENDAR_DAYS else 1
         deadline.hours = amount * factor
         deadline.clock_amount = amount * factor
         deadline.very_late_amount = very_late * factor
+        deadline.late_amount = (rules.DEADLINES[kind].late if kind in rules.DEADLINES else 0) * factor
     _recompute(deadline, cal)
     return deadline
 
@@ -208,9 +221,9 @@ def deadlines_recompute(*, cal: Calendar | None = None) -> int:
     qs = Deadline.objects.filter(status=DeadlineStatus.OPEN, working_days__isnull=False,
                                  clock_from__isnull=False)
     for deadline in qs.iterator(chunk_size=500):
-        before = (deadline.due_at, deadline.very_late_at, deadline.provisional)
+        before = (deadline.due_at, deadline.late_at, deadline.very_late_at, deadline.provisional)
         _recompute(deadline, cal)
-        if (deadline.due_at, deadline.very_late_at, deadline.provisional) != before:
+        if (deadline.due_at, deadline.late_at, deadline.very_late_at, deadline.provisional) != before:
             changed.append(deadline)
     Deadline.objects.bulk_update(changed, ["due_at", "late_at", "very_late_at", "provisional"], batch_size=500)
     for deadline in changed:

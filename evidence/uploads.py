@@ -15,6 +15,7 @@ from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.utils.translation import gettext as _
+from rest_framework.exceptions import ErrorDetail, ValidationError
 
 from kameng_api.core.exceptions import PayloadTooLarge
 
@@ -48,6 +49,10 @@ def too_large() -> PayloadTooLarge:
         _("The file is larger than the limit of %(mb)s MB (%(bytes)s bytes).")
         % {"mb": round(limit / 1024 / 1024, 1), "bytes": limit}
     )
+
+
+def multiple_files() -> ValidationError:
+    return ValidationError({FIELD: [ErrorDetail(_("Send exactly one file per upload."), code="multiple_files")]})
 
 
 class HashedUpload(UploadedFile):
@@ -93,7 +98,9 @@ class EvidenceUploadHandler(FileUploadHandler):
 
     def new_file(self, field_name, file_name, content_type, content_length, charset=None,
                  content_type_extra=None):
-        if field_name != FIELD or self.received:
+        if field_name == FIELD and self.received:
+            raise multiple_files()
+        if field_name != FIELD:
             raise SkipFile()
         super().new_file(field_name, file_name, content_type, content_length, charset, content_type_extra)
         if content_length is not None and content_length > self.max_size:

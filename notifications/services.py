@@ -31,6 +31,7 @@ from cases.models import CaseEvent, User
 from escalation.codes import DeadlineKind, DeadlineStatus
 from escalation.models import Deadline
 from kameng_api.core.audit import audit_record
+from kameng_api.core.preconditions import check_if_match
 from kameng_api.core.tasks import enqueue
 
 from . import ssrf
@@ -124,13 +125,14 @@ def webhook_create(*, actor, url: str, events: list[str], description: str = "")
     return endpoint, secret
 
 
-def webhook_update(*, actor, endpoint: WebhookEndpoint, data: dict) -> WebhookEndpoint:
+def webhook_update(*, actor, endpoint: WebhookEndpoint, data: dict, if_match: str | None = None) -> WebhookEndpoint:
     if "url" in data:
         data["url"] = webhook_url_check(data["url"])
     if "events" in data:
         data["events"] = sorted(set(data["events"]))
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        check_if_match(endpoint, if_match, what=_("webhook endpoint"))
         for field in ("url", "events", "description"):
             if field in data:
                 setattr(endpoint, field, data[field])

@@ -53,7 +53,10 @@ ENDPOINTS = [
 
 
 def call(client, method, path, body):
-    return getattr(client, method)(path, body, format="json") if body is not None else getattr(client, method)(path)
+    headers = {"HTTP_IF_MATCH": "*"} if method == "patch" else {}  # a PATCH without If-Match is a 428
+    if body is None:
+        return getattr(client, method)(path, **headers)
+    return getattr(client, method)(path, body, format="json", **headers)
 
 
 @pytest.mark.parametrize(("name", "method", "path", "body", "allowed", "ok"), ENDPOINTS, ids=[e[0] for e in ENDPOINTS])

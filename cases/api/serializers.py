@@ -4,7 +4,8 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from kameng_api.core.fields import IdField, SafePrimaryKeyRelatedField
+from kameng_api.core.audit import personal_data_shown
+from kameng_api.core.fields import IdField, SafePrimaryKeyRelatedField, no_bidi_controls
 
 from ..codes import ClaimKind, DisputeType, Outcome, PaymentChannel, ProductType, Status
 from ..masking import mask_id_number, mask_name, mask_phone
@@ -33,7 +34,7 @@ def valid_id_number(value: str) -> bool:
 
 
 class ConsumerSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=100, validators=[no_bidi_controls])
     phone = serializers.CharField(max_length=20, required=False, allow_blank=True)
     id_number = serializers.CharField(max_length=18, required=False, allow_blank=True,
                                       help_text="18-character resident ID number (GB 11643), checked.")
@@ -89,7 +90,8 @@ class ClaimSerializer(serializers.ModelSerializer):
 
 class CaseSerializer(serializers.ModelSerializer):
     platform = SafePrimaryKeyRelatedField(queryset=Platform.objects.all())
-    merchant_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    merchant_name = serializers.CharField(max_length=200, required=False, allow_blank=True,
+                                          validators=[no_bidi_controls])
     order_number = serializers.CharField(max_length=64)
     product_type = serializers.ChoiceField(choices=ProductType.choices)
     face_value = money_field(required=False, allow_null=True)
@@ -121,6 +123,8 @@ class CaseSerializer(serializers.ModelSerializer):
     def to_representation(self, instance):
         data = super().to_representation(instance)
         data["merchant_name"] = instance.merchant.name if instance.merchant_id else ""
+        if isinstance(self.fields.get("consumer"), ConsumerSerializer):
+            personal_data_shown(consumer=instance.consumer, case=instance)
         return data
 
     def validate_order_number(self, value):
@@ -180,7 +184,7 @@ class PlatformSerializer(serializers.ModelSerializer):
                   "complaint_window_hours", "complaint_window_from", "response_working_days", "cross_border",
                   "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
-        extra_kwargs = {"name": {"validators": []}}
+        extra_kwargs = {"name": {"validators": [no_bidi_controls]}}  # unique: checked by platform_save
 
     def validate_name(self, value):
         value = value.strip()

@@ -18,6 +18,7 @@ from kameng_api.core.permissions import (
 )
 from kameng_api.core.security import LoginThrottle
 from kameng_api.core.tokens import StaffTokenAuthentication, token_issue, token_revoke
+from kameng_api.core.preconditions import etag_for
 
 from .. import selectors, services
 from ..filters import CaseFilter, MerchantFilter
@@ -36,6 +37,7 @@ from .serializers import (
 )
 
 IF_MATCH = if_match("case")
+IF_MATCH_REQUIRED = if_match("case", required=True)
 DUPLICATE = error_response(409, "Duplicate (same organization, platform and order number) or stale If-Match.",
                            "duplicate_case",
                            "A case for this order number on this platform already exists: "
@@ -106,7 +108,7 @@ class MeView(APIView):
     create=extend_schema(summary="Register a complaint", parameters=[IDEMPOTENCY_KEY],
                          examples=[examples.CASE_CREATE, examples.CASE_RESPONSE],
                          responses={201: CaseSerializer, 409: DUPLICATE}),
-    partial_update=extend_schema(summary="Correct a case", parameters=[IF_MATCH],
+    partial_update=extend_schema(summary="Correct a case", parameters=[IF_MATCH_REQUIRED],
                                  responses={200: CaseSerializer, 409: DUPLICATE}),
 )
 @extend_schema(tags=["cases"])
@@ -129,7 +131,6 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     def retrieve(self, request, *args, **kwargs):
         case = self.get_object()
-        services.consumer_read_logged(actor=request.user, case=case, request=request)
         response = Response(CaseSerializer(case).data)
         response["ETag"] = case.etag
         return response
@@ -220,8 +221,13 @@ class PlatformViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         platform = self.get_object()
         serializer = self.get_serializer(platform, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        platform = services.platform_save(actor=request.user, platform=platform, data=serializer.validated_data)
-        return Response(PlatformSerializer(platform).data)
+        platform = services.platform_save(actor=request.user, platform=platform, data=serializer.validated_data,
+                                          if_match=request.headers.get("If-Match"))
+        return Response(PlatformSerializer(platform).data, headers={"ETag": etag_for(platform)})
+
+    def retrieve(self, request, *args, **kwargs):
+        platform = self.get_object()
+        return Response(PlatformSerializer(platform).data, headers={"ETag": etag_for(platform)})
 
 
 @extend_schema(tags=["platforms"])

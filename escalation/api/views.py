@@ -5,7 +5,6 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -45,6 +44,7 @@ CLOSED = error_response(409, "The case or the escalation is closed, or If-Match 
 DEADLINE_CONFLICT = error_response(409, "The deadline is not open, or already (not) suspended.",
                                    "deadline_closed", "This deadline is met, not open.")
 IF_MATCH = if_match("escalation")
+IF_MATCH_REQUIRED = if_match("escalation", required=True)
 
 
 def _escalations(qs):
@@ -86,7 +86,7 @@ class CaseEscalationsView(APIView):
 @extend_schema_view(
     retrieve=extend_schema(summary="An escalation", examples=[examples.ESCALATION]),
     partial_update=extend_schema(summary="Record the channel's answer (its deadline is met)",
-                                 request=EscalationAnswerSerializer, parameters=[IF_MATCH],
+                                 request=EscalationAnswerSerializer, parameters=[IF_MATCH_REQUIRED],
                                  examples=[examples.ANSWER, examples.ESCALATION],
                                  responses={200: EscalationSerializer, 409: CLOSED}),
 )
@@ -249,7 +249,6 @@ class CalendarView(generics.ListAPIView):
     """The overrides of the holiday library; supervisors enter a year's schedule (replacing that year's rows)."""
 
     roles = {"get": STAFF, "post": SUPERVISORS}
-    parser_classes = [JSONParser]
     serializer_class = CalendarDaySerializer
     filterset_class = CalendarDayFilter
     queryset = CalendarDay.objects.all()

@@ -6,15 +6,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases.selectors import case_get_or_404
-from escalation.letter import letter_text
+from escalation.letter import LANGS, letter_text
 from kameng_api.core.audit import audit_record
 from kameng_api.core.idempotency import idempotent
 from kameng_api.core.openapi import ID_REGEX, IDEMPOTENCY_KEY, error_response
@@ -25,7 +25,7 @@ from .. import bundle, filetypes, selectors, services
 from ..completeness import completeness
 from ..models import Evidence
 from ..timeline import timeline
-from ..uploads import EvidenceUploadHandler, HashedUpload
+from ..uploads import EvidenceUploadHandler, HashedUpload, multiple_files
 from . import examples
 from .serializers import (
     CompletenessSerializer,
@@ -82,7 +82,7 @@ class CaseEvidenceView(GenericAPIView):
 
     serializer_class = EvidenceSerializer
     queryset = Evidence.objects.none()  # for the schema; reads go through the selectors
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser]
     roles = {"get": CASE_READERS, "post": CASE_CREATORS}
     upload_handler = None
 
@@ -120,6 +120,8 @@ class CaseEvidenceView(GenericAPIView):
     def post(self, request, case_id):
         case = case_get_or_404(user=request.user, case_id=case_id)
         _refuse_over_quota(request, case)
+        if hasattr(request.data, "getlist") and len(request.data.getlist("file")) > 1:
+            raise multiple_files()
         serializer = EvidenceUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -259,7 +261,12 @@ class BundleView(CaseReadView):
     )
     def get(self, request, case_id):
         case = case_get_or_404(user=request.user, case_id=case_id)
-        lang = request.query_params.get("lang") or translation.get_language() or "zh-hans"
+        lang = request.query_params.get("lang")
+        if lang is not None and lang not in LANGS:
+            raise ValidationError({"lang": [ErrorDetail(_("Unknown language %(lang)r: use one of %(langs)s.")
+                                                        % {"lang": lang[:20], "langs": ", ".join(LANGS)},
+                                                        code="invalid")]})
+        lang = lang or translation.get_language() or "zh-hans"
         lang = "en" if lang.startswith("en") else "zh-hans"
         evidence = list(Evidence.objects.filter(case=case).select_related("supersedes").order_by("sequence"))
         rows = selectors.chain_rows(case)

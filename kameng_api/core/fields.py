@@ -1,6 +1,8 @@
 """Serializer fields that turn hostile input into 400s instead of database errors."""
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 MAX_ID = 2**63 - 1
@@ -37,3 +39,14 @@ class SafePrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
 
 def amount_validators(max_value):
     return [MinValueValidator(0), MaxValueValidator(max_value)]
+
+
+# Bidirectional-text controls (embeddings, overrides, isolates, LRM/RLM) make a name display as something
+# else than it is ("abc\u202egnp.exe" shows as "abcexe.png"); no real name needs them.
+BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def no_bidi_controls(value) -> None:
+    if isinstance(value, str) and not BIDI_CONTROLS.isdisjoint(value):
+        raise ValidationError(_("Names may not contain bidirectional-text control characters (U+202A–U+202E, "
+                                "U+2066–U+2069, U+200E, U+200F)."), code="bidi_control")

@@ -30,14 +30,18 @@ class AuditLog(models.Model):
 
 
 class IdempotencyRecord(models.Model):
-    """A partner write and its answer, so a retried request with the same Idempotency-Key is replayed."""
+    """A partner write and a reference to its answer, so a retried request with the same Idempotency-Key is
+    replayed. No personal data: the fingerprint is a hash of the request, the answer is re-rendered from
+    `location` (the created resource) at replay time; `body` only holds answers that name no resource.
+    Purged after KAMENG_IDEMPOTENCY_TTL_HOURS (core.idempotency_purge)."""
 
     api_key = models.ForeignKey("cases.ApiKey", on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField(null=True)
     body = models.JSONField(null=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    location = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_key_unique")]

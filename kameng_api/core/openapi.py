@@ -1,5 +1,10 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+)
 from drf_standardized_errors.openapi import AutoSchema as StandardErrorsAutoSchema
 from rest_framework import serializers
 
@@ -11,13 +16,94 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 
 
-def if_match(what: str) -> OpenApiParameter:
-    return OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=False,
-                            description=f"The {what}'s ETag from a GET; a stale one is refused with 409.")
+def if_match(what: str, required: bool = False) -> OpenApiParameter:
+    description = f"The {what}'s ETag from a GET; a stale one is refused with 409."
+    if required:
+        description += " Required: without it the PATCH is refused with 428."
+    parameter = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=required,
+                                 description=description)
+    return parameter
+
+
+class ErrorItemSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Machine-readable, e.g. required, invalid, not_found.")
+    detail = serializers.CharField(help_text="A sentence for a person, in the request's language.")
+    attr = serializers.CharField(allow_null=True, help_text="The input concerned (`parent.child`, "
+                                                            "`list.0.child`), or null.")
+
+
+class ValidationErrorResponseSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=[("validation_error", "validation_error")])
+    errors = ErrorItemSerializer(many=True)
+
+
+class ClientErrorResponseSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=[("client_error", "client_error")])
+    errors = ErrorItemSerializer(many=True)
+
+
+class ServerErrorResponseSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=[("server_error", "server_error")])
+    errors = ErrorItemSerializer(many=True)
+
+
+BAD_REQUEST = PolymorphicProxySerializer(
+    component_name="BadRequestResponse",
+    serializers={"validation_error": ValidationErrorResponseSerializer, "client_error": ClientErrorResponseSerializer},
+    resource_type_field_name="type",
+)
+
+ERROR_DESCRIPTIONS = {
+    "400": "Invalid input (validation_error, attr names the field) or a malformed request (client_error).",
+    "401": "Not authenticated.",
+    "403": "Your role may not do this.",
+    "404": "No such object (also another organization's).",
+    "409": "Conflict: an illegal state change, a duplicate, or a stale If-Match.",
+    "413": "The request body or file is too large.",
+    "414": "The URL is too long.",
+    "415": "The request body's media type is not accepted here.",
+    "428": "A PATCH without If-Match: GET the object, send its ETag as If-Match.",
+    "429": "Throttled: retry after the Retry-After header's seconds.",
+    "500": "A server error.",
+}
 
 
 class AutoSchema(StandardErrorsAutoSchema):
-    """Documents the standard error format on every operation (drf-standardized-errors)."""
+    """The standard error format on every operation, as shared components (one per kind of error, not one
+    per operation), documenting only the answers the operation can give: 428 on PATCH; 415 where a body
+    is parsed; neither 405 (the documented method exists) nor 406 (every operation answers JSON)."""
+
+    def _should_add_error_response(self, responses: dict, status_code: str) -> bool:
+        method = self.method.upper()
+        if status_code in ("405", "406"):
+            return False
+        if status_code == "428":
+            return method == "PATCH" and status_code not in responses
+        if status_code in ("413", "415"):
+            return method in ("POST", "PUT", "PATCH") and status_code not in responses
+        if status_code == "409":
+            return False  # documented per operation, with the conflict it names
+        return super()._should_add_error_response(responses, status_code)
+
+    def _get_error_response_serializer(self, status_code: str):
+        if status_code == "400":
+            return BAD_REQUEST
+        if status_code == "500":
+            return ServerErrorResponseSerializer
+        return ClientErrorResponseSerializer
+
+    def _get_response_for_code(self, serializer, status_code, media_types=None, direction="response"):
+        response = super()._get_response_for_code(serializer, status_code, media_types, direction)
+        if status_code in ERROR_DESCRIPTIONS and serializer in (BAD_REQUEST, ClientErrorResponseSerializer,
+                                                                 ServerErrorResponseSerializer):
+            response["description"] = ERROR_DESCRIPTIONS[status_code]
+        return response
+
+    def get_override_parameters(self):
+        parameters = list(super().get_override_parameters())
+        if self.method.upper() == "PATCH" and not any(getattr(p, "name", None) == "If-Match" for p in parameters):
+            parameters.append(if_match("object", required=True))
+        return parameters
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
@@ -45,17 +131,6 @@ class StaffTokenScheme(OpenApiAuthenticationExtension):
             "description": "Staff: `Authorization: Token <token>` (from `POST /api/v1/auth/token/`; the token "
                            "expires, `DELETE /api/v1/auth/token/` revokes it).",
         }
-
-
-class ErrorItemSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    detail = serializers.CharField()
-    attr = serializers.CharField(allow_null=True)
-
-
-class ClientErrorResponseSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=[("client_error", "client_error")])
-    errors = ErrorItemSerializer(many=True)
 
 
 def error_response(status: int, description: str, code: str, detail: str) -> OpenApiResponse:

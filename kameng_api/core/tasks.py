@@ -2,6 +2,7 @@
 
 import logging
 
+from celery import shared_task
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -21,3 +22,10 @@ def enqueue(task, *args, **kwargs) -> None:
             logger.exception("could not enqueue %s%r", getattr(task, "name", task), args)
 
     transaction.on_commit(send)
+
+
+@shared_task(name="core.idempotency_purge", ignore_result=True)
+def idempotency_purge_task() -> int:
+    from .idempotency import idempotency_purge
+
+    return idempotency_purge()

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "kameng_api.core.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -57,6 +58,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "kameng_api.core.second_factor.AdminSecondFactorMiddleware",
     "kameng_api.core.security.AdminLoginThrottleMiddleware",
+    "kameng_api.core.audit.PersonalDataAuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -132,8 +134,12 @@ REST_FRAMEWORK = {
         "kameng_api.core.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["kameng_api.core.permissions.RolePermission"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "kameng_api.core.preconditions.MethodAllowed",
+        "kameng_api.core.permissions.RolePermission",
+        "kameng_api.core.preconditions.IfMatchRequired",
+    ],
+    "DEFAULT_FILTER_BACKENDS": ["kameng_api.core.filters.FilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "kameng_api.core.pagination.Pagination",
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "kameng_api.core.openapi.AutoSchema",
@@ -154,11 +160,8 @@ REST_FRAMEWORK = {
     # KAMENG_TRUSTED_PROXIES; NUM_PROXIES is set to match for anything else that reads DRF's setting.
     "NUM_PROXIES": env.int("KAMENG_TRUSTED_PROXIES", default=0),
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "kameng_api.core.parsers.StrictJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # Request bodies are JSON (API.md); only the evidence upload takes multipart (its own parser_classes).
+    "DEFAULT_PARSER_CLASSES": ["kameng_api.core.parsers.StrictJSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DATETIME_FORMAT": "iso-8601",
@@ -168,7 +171,7 @@ REST_FRAMEWORK = {
 DRF_STANDARDIZED_ERRORS = {
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
     "EXCEPTION_HANDLER_CLASS": "kameng_api.core.errors.KamengExceptionHandler",
-    "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "406", "415", "429", "500"],
+    "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "413", "415", "428", "429", "500"],
 }
 
 SPECTACULAR_SETTINGS = {
@@ -278,7 +281,11 @@ CELERY_BEAT_SCHEDULE["stats-refresh"] = {"task": "stats.refresh", "schedule": 30
 CELERY_BEAT_SCHEDULE["stats-rebuild"] = {"task": "stats.rebuild", "schedule": crontab(hour=3, minute=17)}
 CELERY_BEAT_SCHEDULE["stats-detect-spikes"] = {"task": "stats.detect_spikes", "schedule": 900.0}
 CELERY_BEAT_SCHEDULE["evidence-file-checks"] = {"task": "evidence.file_checks_sweep", "schedule": 3600.0}
+CELERY_BEAT_SCHEDULE["core-idempotency-purge"] = {"task": "core.idempotency_purge", "schedule": 3600.0}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# Idempotency-Key replays are possible for this long; older records are purged.
+KAMENG_IDEMPOTENCY_TTL_HOURS = env.int("KAMENG_IDEMPOTENCY_TTL_HOURS", default=24)
 
 # Case rules that are settings rather than law.
 KAMENG_UNREASONABLE_CLAIM_RATIO = env.int("KAMENG_UNREASONABLE_CLAIM_RATIO", default=3)
@@ -323,3 +330,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 EVIDENCE_CASE_QUOTA_BYTES = env.int("EVIDENCE_CASE_QUOTA_BYTES", default=2 * 1024**3)
 KAMENG_FILE_CHECK_INTERVAL_DAYS = env.int("KAMENG_FILE_CHECK_INTERVAL_DAYS", default=7)
 KAMENG_FILE_CHECK_BATCH = env.int("KAMENG_FILE_CHECK_BATCH", default=50)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+# Longest URL (path and query) the application serves: 414 in the error format beyond it. gunicorn's
+# limit_request_line (gunicorn.conf.py) is set above it, so gunicorn's HTML page never answers first.
+KAMENG_MAX_URL_LENGTH = env.int("KAMENG_MAX_URL_LENGTH", default=4096)

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from cases.codes import PARTNER
 from kameng_api.core.openapi import ID_REGEX
 from kameng_api.core.permissions import STAFF, SUPERVISORS
+from kameng_api.core.preconditions import etag_for
 
 from .. import selectors, services
 from ..filters import AlertFilter
@@ -86,8 +87,13 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, v
         serializer = WebhookEndpointSerializer(endpoint, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         endpoint = services.webhook_update(actor=request.user, endpoint=endpoint,
-                                           data=dict(serializer.validated_data))
-        return Response(WebhookEndpointSerializer(endpoint).data)
+                                           data=dict(serializer.validated_data),
+                                           if_match=request.headers.get("If-Match"))
+        return Response(WebhookEndpointSerializer(endpoint).data, headers={"ETag": etag_for(endpoint)})
+
+    def retrieve(self, request, *args, **kwargs):
+        endpoint = self.get_object()
+        return Response(WebhookEndpointSerializer(endpoint).data, headers={"ETag": etag_for(endpoint)})
 
     def destroy(self, request, *args, **kwargs):
         services.webhook_delete(actor=request.user, endpoint=self.get_object())

@@ -11,6 +11,7 @@ from cases.codes import DisputeType, ProductType
 from cases.models import Case, Platform
 from kameng_api.core.openapi import AutoSchema
 from kameng_api.core.permissions import SUPERVISORS
+from kameng_api.core.preconditions import MethodAllowed
 
 from .. import rules, selectors
 from ..models import MassIncident
@@ -67,7 +68,7 @@ class StatsSchema(AutoSchema):
 
 class StatsBase(GenericAPIView):
     schema = StatsSchema()
-    permission_classes = [CanReadStats]
+    permission_classes = [MethodAllowed, CanReadStats]
     renderer_classes = [JSONRenderer, CSVRenderer]
 
     def wants_csv(self) -> bool:

@@ -240,7 +240,7 @@ def test_resolving_needs_an_outcome_and_closes_the_case(handler, org):
     assert response.status_code == 200
     assert response.json()["closed_at"] and response.json()["amount_recovered"] == "100.00"
     assert_error(handler.post(url, {"to": "negotiating"}, format="json"), 409, "illegal_transition")
-    assert_error(handler.patch(f"{URL}{case.pk}/", {"description": "x"}, format="json"), 409, "case_closed")
+    assert_error(handler.patch(f"{URL}{case.pk}/", {"description": "x"}, format="json", HTTP_IF_MATCH="*"), 409, "case_closed")
 
 
 def test_stale_if_match_is_409(handler, org):
@@ -256,10 +256,10 @@ def test_stale_if_match_is_409(handler, org):
 
 def test_update_revalidates_claims_when_the_price_changes(handler, org):
     case = CaseFactory(organization=org, amount_paid=Decimal("100.00"))
-    response = handler.patch(f"{URL}{case.pk}/", {"amount_paid": "50.00"}, format="json")
+    response = handler.patch(f"{URL}{case.pk}/", {"amount_paid": "50.00"}, format="json", HTTP_IF_MATCH="*")
     assert_error(response, 400, attr="claims")  # the refund of 100.00 would now exceed the price
     response = handler.patch(f"{URL}{case.pk}/", {"amount_paid": "50.00",
-                                                  "claims": [{"kind": "refund", "amount": "50.00"}]}, format="json")
+                                                  "claims": [{"kind": "refund", "amount": "50.00"}]}, format="json", HTTP_IF_MATCH="*")
     assert response.status_code == 200 and response.json()["amount_paid"] == "50.00"
 
 

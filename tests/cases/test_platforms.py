@@ -19,7 +19,7 @@ def test_supervisor_adds_and_edits_a_platform(supervisor):
     body = response.json()
     assert body["domains"] == ["sugou.example.cn"] and body["credit_code"] == "91330100MA2H0AAA1B"
     assert body["response_working_days"] == 3  # the default answer time
-    patched = supervisor.patch(f"{URL}{body['id']}/", {"cross_border": True}, format="json")
+    patched = supervisor.patch(f"{URL}{body['id']}/", {"cross_border": True}, format="json", HTTP_IF_MATCH="*")
     assert patched.status_code == 200 and patched.json()["cross_border"] is True
     assert AuditLog.objects.filter(action="platform_save").count() == 2
 

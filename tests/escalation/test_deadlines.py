@@ -32,7 +32,7 @@ def test_suspension_across_spring_festival_gives_back_the_working_days_that_rema
     deadline = services.deadline_resume(actor=make_user(), deadline=deadline, at=at(2026, 3, 2, 9))
     assert deadline.suspended_at is None
     assert deadline.due_at == end(2026, 3, 6)  # 3, 4, 5, 6 March
-    assert deadline.late_at == deadline.due_at
+    assert deadline.late_at == end(2026, 3, 11)  # 3 more working days (rules: late tier of 12315 acceptance)
     assert deadline.very_late_at == end(2026, 3, 17)  # 7 more working days
 
 
@@ -149,7 +149,7 @@ def test_suspend_resume_extend_endpoints(handler, intake, analyst, case):
     after = Deadline.objects.get(pk=deadline.pk)
     assert after.due_at == before + timedelta(hours=24)
     assert "商家请求延期一天" in after.extension_reason
-    handler.patch(f"/api/v1/escalations/{esc['id']}/", {"outcome": "resolved"}, format="json")
+    handler.patch(f"/api/v1/escalations/{esc['id']}/", {"outcome": "resolved"}, format="json", HTTP_IF_MATCH="*")
     assert_error(handler.post(f"{target}suspend/", {}, format="json"), 409, code="deadline_closed")
 
 
@@ -251,7 +251,7 @@ def test_correcting_the_discovery_time_moves_the_clocks_that_start_from_it(handl
     preservation = Deadline.objects.get(case_id=created["id"], kind=DeadlineKind.EVIDENCE_PRESERVATION)
     corrected = now - timedelta(hours=2)
     response = handler.patch(f"/api/v1/cases/{created['id']}/", {"problem_found_at": corrected.isoformat()},
-                             format="json")
+                             format="json", HTTP_IF_MATCH="*")
     assert response.status_code == 200, response.content
     preservation.refresh_from_db()
     assert preservation.starts_at == corrected

@@ -110,13 +110,13 @@ def test_answering_marks_the_deadline_met_and_records_the_event(handler, case):
     esc = escalate(handler, case, "merchant", 120).json()
     response = handler.patch(f"/api/v1/escalations/{esc['id']}/", {
         "response": "商家同意补发", "responded_at": (timezone.now() - timedelta(minutes=30)).isoformat(),
-        "outcome": "resolved"}, format="json")
+        "outcome": "resolved"}, format="json", HTTP_IF_MATCH="*")
     assert response.status_code == 200, response.content
     assert response.json()["outcome"] == "resolved"
     deadline = Deadline.objects.get(escalation_id=esc["id"])
     assert deadline.status == "met" and deadline.met_at
     assert CaseEvent.objects.filter(case=case, kind="escalation_answered").count() == 1
-    again = handler.patch(f"/api/v1/escalations/{esc['id']}/", {"response": "x"}, format="json")
+    again = handler.patch(f"/api/v1/escalations/{esc['id']}/", {"response": "x"}, format="json", HTTP_IF_MATCH="*")
     assert_error(again, 409, code="escalation_closed")
 
 
@@ -125,7 +125,7 @@ def test_12315_acceptance_starts_the_45_working_day_mediation_clock(handler, cas
         escalate(handler, case, channel, minutes)
     esc = escalate(handler, case, "12315", 100).json()
     response = handler.patch(f"/api/v1/escalations/{esc['id']}/", {"outcome": "accepted", "response": "已受理"},
-                             format="json")
+                             format="json", HTTP_IF_MATCH="*")
     assert response.status_code == 200, response.content
     acceptance = Deadline.objects.get(escalation_id=esc["id"], kind="12315_acceptance")
     mediation = Deadline.objects.get(escalation_id=esc["id"], kind="12315_mediation")
@@ -136,12 +136,12 @@ def test_12315_acceptance_starts_the_45_working_day_mediation_clock(handler, cas
 def test_answer_bad_input(handler, case):
     esc = escalate(handler, case, "merchant", 120).json()
     target = f"/api/v1/escalations/{esc['id']}/"
-    assert_error(handler.patch(target, {}, format="json"), 400, attr="response")
-    assert_error(handler.patch(target, {"outcome": "pending"}, format="json"), 400, attr="outcome")
+    assert_error(handler.patch(target, {}, format="json", HTTP_IF_MATCH="*"), 400, attr="response")
+    assert_error(handler.patch(target, {"outcome": "pending"}, format="json", HTTP_IF_MATCH="*"), 400, attr="outcome")
     assert_error(handler.patch(target, {"responded_at": (timezone.now() - timedelta(hours=5)).isoformat()},
-                               format="json"), 400, attr="responded_at")
+                               format="json", HTTP_IF_MATCH="*"), 400, attr="responded_at")
     assert_error(handler.patch(target, {"responded_at": (timezone.now() + timedelta(hours=5)).isoformat()},
-                               format="json"), 400, attr="responded_at")
+                               format="json", HTTP_IF_MATCH="*"), 400, attr="responded_at")
 
 
 def test_if_match_guards_the_answer(handler, case):
@@ -170,7 +170,7 @@ def test_role_matrix(anon, analyst, intake, partner, handler, case, make_case, p
     assert_error(analyst.get(url(case)), 403)
     assert_error(analyst.get(detail), 403)
     assert_error(escalate(intake, case, "platform"), 403)
-    assert_error(intake.patch(detail, {"response": "x"}, format="json"), 403)
+    assert_error(intake.patch(detail, {"response": "x"}, format="json", HTTP_IF_MATCH="*"), 403)
     # a partner key reads only cases filed through partner keys
     assert_error(partner.get(url(case)), 404)
     assert_error(partner.get(detail), 404)
@@ -186,7 +186,7 @@ def test_another_organizations_case_and_escalation_are_404(handler, user_client,
     assert_error(handler.get(url(other_case)), 404)
     assert_error(escalate(handler, other_case, "merchant"), 404)
     assert_error(handler.get(f"/api/v1/escalations/{esc['id']}/"), 404)
-    assert_error(handler.patch(f"/api/v1/escalations/{esc['id']}/", {"response": "x"}, format="json"), 404)
+    assert_error(handler.patch(f"/api/v1/escalations/{esc['id']}/", {"response": "x"}, format="json", HTTP_IF_MATCH="*"), 404)
     assert_error(handler.get(f"/api/v1/cases/{other_case.pk}/recommendation/"), 404)
     assert_error(handler.get(f"/api/v1/cases/{other_case.pk}/letter/"), 404)
     assert_error(handler.get("/api/v1/escalations/999999999999999999/"), 404)

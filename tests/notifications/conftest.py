@@ -12,23 +12,30 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from escalation.models import Deadline
+from escalation import rules
+from escalation.codes import DeadlineKind
+from escalation.services import deadline_build
 from tests.conftest import ROOT, require
 from tests.factories import CaseFactory
 
 
 @pytest.fixture
 def make_deadline(org):
-    """make_deadline(due_in=timedelta, late_in=None, very_late_in=None, case=None, **fields)."""
+    """make_deadline(due_in=timedelta, case=None, now=None, **state): the merchant's 48-hour answer clock,
+    built by the service (escalation/rules.py: late 24 h, very late 48 h after the due time), started so
+    that it falls due `due_in` from `now`. `state` (status, suspended_at, provisional) is then set."""
 
-    def make(due_in=timedelta(hours=-1), late_in=None, very_late_in=None, case=None, now=None, **fields):
+    def make(due_in=timedelta(hours=-1), case=None, now=None, **state):
         now = now or timezone.now()
         case = case or CaseFactory(organization=org)
-        return Deadline.objects.create(
-            case=case, kind=fields.pop("kind", "merchant_answer"), starts_at=now - timedelta(days=2),
-            due_at=now + due_in, late_at=now + late_in if late_in is not None else None,
-            very_late_at=now + very_late_in if very_late_in is not None else None, **fields,
-        )
+        rule = rules.DEADLINES[DeadlineKind.MERCHANT_ANSWER]
+        deadline = deadline_build(case=case, kind=DeadlineKind.MERCHANT_ANSWER,
+                                  starts_at=now + due_in - timedelta(hours=rule.amount), unit=rule.unit,
+                                  amount=rule.amount, very_late=rule.very_late)
+        for field, value in state.items():
+            setattr(deadline, field, value)
+        deadline.save()
+        return deadline
 
     return make
 

@@ -117,7 +117,7 @@ def test_partner_manages_its_own_endpoints_supervisor_sees_all(partner, supervis
     assert sorted(h["id"] for h in supervisor.get(HOOKS).json()["results"]) == sorted([mine["id"], theirs["id"]])
     outsider = user_client(Role.SUPERVISOR, other_org)
     assert_error(outsider.get(f"{HOOKS}{mine['id']}/"), 404)
-    assert_error(outsider.patch(f"{HOOKS}{mine['id']}/", {"description": "x"}, format="json"), 404)
+    assert_error(outsider.patch(f"{HOOKS}{mine['id']}/", {"description": "x"}, format="json", HTTP_IF_MATCH="*"), 404)
     assert_error(outsider.delete(f"{HOOKS}{mine['id']}/"), 404)
     assert_error(outsider.get(f"{HOOKS}{mine['id']}/deliveries/"), 404)
     assert outsider.get(HOOKS).json()["count"] == 0
@@ -128,7 +128,7 @@ def test_patch_reenables_and_delete_removes(supervisor):
     WebhookEndpoint.objects.filter(pk=hook["id"]).update(is_active=False, consecutive_failures=10,
                                                           disabled_reason="10 failed attempts in a row")
     body = supervisor.patch(f"{HOOKS}{hook['id']}/", {"is_active": True, "events": ["case.created"]},
-                            format="json").json()
+                            format="json", HTTP_IF_MATCH="*").json()
     assert body["is_active"] is True and body["consecutive_failures"] == 0 and body["events"] == ["case.created"]
     assert supervisor.delete(f"{HOOKS}{hook['id']}/").status_code == 204
     assert_error(supervisor.get(f"{HOOKS}{hook['id']}/"), 404)
@@ -170,7 +170,7 @@ def test_private_urls_are_refused_when_the_setting_is_on(supervisor, settings):
     assert_error(_create(supervisor, url="http://127.0.0.1:8000/hooks"), 400, attr="url")
     assert_error(_create(supervisor, url="http://169.254.169.254/latest/"), 400, attr="url")
     hook = _create(supervisor, url="https://93.184.216.34/hooks").json()
-    assert_error(supervisor.patch(f"{HOOKS}{hook['id']}/", {"url": "http://10.0.0.1/"}, format="json"), 400,
+    assert_error(supervisor.patch(f"{HOOKS}{hook['id']}/", {"url": "http://10.0.0.1/"}, format="json", HTTP_IF_MATCH="*"), 400,
                  attr="url")
 
 

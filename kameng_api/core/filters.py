@@ -1,0 +1,106 @@
+"""Filter fields shared by every list: each refuses what it cannot mean with a 400 (API.md, "Errors"),
+instead of ignoring it or passing it to the database."""
+
+from datetime import UTC, timedelta
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_filters import rest_framework as filters
+from django_filters.rest_framework import DjangoFilterBackend
+
+from .fields import MAX_ID
+
+# PostgreSQL stores offsets up to ±15:59; the world's real ones stay within ±14:00.
+MAX_UTC_OFFSET = timedelta(hours=15, minutes=59)
+
+
+class IdFilter(filters.Filter):
+    """An id filter that refuses out-of-range numbers with a 400 instead of a database error."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+def validate_plausible_time(value):
+    if value is not None and not (2000 <= value.year <= 2100):
+        raise ValidationError(_("Give a time between the years 2000 and 2100."), code="out_of_range")
+
+
+class BoundedDateTimeField(forms.DateTimeField):
+    """ISO 8601; an offset beyond ±15:59 is a 400; the instant is compared in UTC."""
+
+    input_formats = []
+
+    def strptime(self, value, format):
+        raise ValueError
+
+    def to_python(self, value):
+        from django.utils.dateparse import parse_datetime
+
+        if value in self.empty_values:
+            return None
+        try:
+            parsed = parse_datetime(str(value).strip())
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise ValidationError(_("Give a time in ISO 8601, e.g. 2026-03-01T08:00:00+08:00."), code="invalid")
+        offset = parsed.utcoffset()
+        if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+            raise ValidationError(_("A time-zone offset lies between -15:59 and +15:59."), code="invalid_offset")
+        if offset is None:
+            parsed = timezone.make_aware(parsed)
+        validate_plausible_time(parsed)
+        return parsed.astimezone(UTC)
+
+
+class BoundedDateTimeFilter(filters.Filter):
+    """A time between 2000 and 2100 with a real offset: anything else is a typo, some would be a database
+    error."""
+
+    field_class = BoundedDateTimeField
+
+
+class StrictBooleanField(forms.Field):
+    TRUE, FALSE = ("true", "1"), ("false", "0")
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise ValidationError(_("Give true or false."), code="invalid_choice")
+
+
+class StrictBooleanFilter(filters.BooleanFilter):
+    """`?overdue=maybe` is a 400, not a silently ignored filter."""
+
+    field_class = StrictBooleanField
+
+    def __init__(self, *args, **kwargs):
+        kwargs["widget"] = forms.TextInput  # django-filter's BooleanWidget turns "maybe" into "no filter"
+        super().__init__(*args, **kwargs)
+
+
+class FilterSet(filters.FilterSet):
+    """The base of every filterset (also those built from `filterset_fields`)."""
+
+    FILTER_DEFAULTS = {
+        **filters.FilterSet.FILTER_DEFAULTS,
+        models.BooleanField: {"filter_class": StrictBooleanFilter},
+        models.DateTimeField: {"filter_class": BoundedDateTimeFilter},
+    }
+
+
+class FilterBackend(DjangoFilterBackend):
+    filterset_base = FilterSet
