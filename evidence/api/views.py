@@ -224,18 +224,11 @@ class BundleView(CaseReadView):
         case = case_get_or_404(user=request.user, case_id=case_id)
         lang = request.query_params.get("lang") or translation.get_language() or "zh-hans"
         lang = "en" if lang.startswith("en") else "zh-hans"
-        evidence = list(Evidence.objects.filter(case=case).select_related("supersedes").order_by("sequence"))
-        rows = selectors.chain_rows(case)
-        entries = [selectors.entry_of(row, case.reference) for row in rows]
-        letter = letter_text(case, lang)
-        with translation.override(lang):
-            timeline_data = TimelineSerializer(timeline(case, evidence, list(case.events.all()))).data
-        manifest = bundle.manifest(case, evidence=evidence, entries=entries, head=selectors.chain_head(case),
-                                   lang=lang)
+        parts = selectors.bundle_contents(case, lang)
         audit_record(actor=request.user, action="bundle_download", obj=case, request=request,
                      detail={"case": case.reference})
         response = StreamingHttpResponse(
-            bundle.stream(manifest_data=manifest, timeline_data=timeline_data, letter=letter, evidence=evidence),
+            bundle.stream(**parts),
             content_type="application/zip",
         )
         response["Content-Disposition"] = f'attachment; filename="{case.reference}-bundle.zip"'

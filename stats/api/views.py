@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from cases.codes import DisputeType, ProductType
 from cases.models import Case, Platform
 from kameng_api.core.openapi import AutoSchema
-from kameng_api.core.permissions import SUPERVISORS
+from kameng_api.core.access import roles_for
 
 from .. import rules, selectors
 from ..models import MassIncident
@@ -170,7 +170,7 @@ def _incident_row(incident: MassIncident) -> dict:
 )
 @extend_schema(tags=["stats"])
 class MassIncidentViewSet(viewsets.ReadOnlyModelViewSet):
-    roles = {"list": SUPERVISORS, "retrieve": SUPERVISORS}
+    roles = {"list": roles_for("mass_incident.read"), "retrieve": roles_for("mass_incident.read")}
     lookup_value_regex = r"[0-9]{1,18}"
     serializer_class = MassIncidentSerializer
 
