@@ -1,23 +1,52 @@
+import re
+
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from kameng_api.core.admin import OrganizationScopedAdmin
+from kameng_api.core.access import may, may_admin
+from kameng_api.core.admin import AccessAdminMixin, OrganizationScopedAdmin
+from kameng_api.core.audit import audit_record
 
-from . import services
+from . import rules, services
 from .admin_forms import CaseIntakeForm
-from .models import ApiKey, Case, CaseEvent, Claim, Merchant, Organization, Platform, User
+from .admin_workplace import CaseAction, action_endpoint, workplace
+from .codes import Outcome, Role, Status
+from .masking import mask_name, mask_phone
+from .models import ApiKey, Case, Claim, Consumer, Merchant, Organization, Platform, User
 from .roles import sync_role_group
+from .selectors import assignable_users
+
+PHONE_SEARCH = re.compile(r"^\+?\d[\d -]{5,18}\d$")
+
+
+def local(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def flag(value: bool, *, problem: bool) -> str:
+    """A yes/no column as words; only a "yes" that means trouble is marked."""
+    if not value:
+        return "—"
+    return format_html('<span class="km-flag">{}</span>', _("yes")) if problem else str(_("yes"))
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(AccessAdminMixin, admin.ModelAdmin):
+    """Operators (superusers) only: an organization's staff never see the others."""
+
     list_display = ["slug", "name", "created_at"]
     search_fields = ["slug", "name"]
 
 
 @admin.register(User)
-class StaffUserAdmin(UserAdmin):
+class StaffUserAdmin(AccessAdminMixin, UserAdmin):
     list_display = ["username", "organization", "role", "is_active", "last_login"]
     list_filter = ["organization", "role", "is_active"]
     fieldsets = [*UserAdmin.fieldsets, (_("Organization and role"), {"fields": ["organization", "role"]})]
@@ -28,21 +57,44 @@ class StaffUserAdmin(UserAdmin):
         sync_role_group(obj)
 
 
+class ApiKeyForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ["organization", "name", "can_read_stats"]
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(OrganizationScopedAdmin):
+    """A supervisor creates keys for their own organization only: the organization is not a choice for them."""
+
+    access = {"view": "apikey.manage", "add": "apikey.manage", "change": "apikey.manage"}
+    form = ApiKeyForm
     list_display = ["name", "organization", "prefix", "can_read_stats", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["organization"]
-    fields = ["organization", "name", "can_read_stats", "prefix", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke"]
+
+    def get_fields(self, request, obj=None):
+        fields = ["name", "can_read_stats", "prefix", "created_at", "last_used_at", "revoked_at"]
+        if request.user.is_superuser:
+            fields.insert(0, "organization")
+        return fields
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(self.readonly_fields)
+        if obj is not None and request.user.is_superuser:
+            readonly.append("organization")
+        return readonly
 
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
             return
-        key, raw = services.api_key_create(organization=obj.organization, name=obj.name,
+        organization = obj.organization if request.user.is_superuser else request.user.organization
+        key, raw = services.api_key_create(organization=organization, name=obj.name,
                                            can_read_stats=obj.can_read_stats)
         obj.pk = key.pk
+        obj.organization = organization
         messages.warning(request, _("The key for %(name)s, shown this once: %(key)s") % {"name": key.name, "key": raw})
 
     @admin.action(description=_("Revoke the selected keys"))
@@ -58,19 +110,42 @@ class MerchantInline(admin.TabularInline):
 
 
 @admin.register(Platform)
-class PlatformAdmin(admin.ModelAdmin):
-    list_display = ["name", "company_name", "icp_number", "has_deposit_scheme", "complaint_window_hours",
-                    "response_working_days", "cross_border"]
+class PlatformAdmin(AccessAdminMixin, admin.ModelAdmin):
+    access = {"view": "platform.read", "add": "platform.manage", "change": "platform.manage"}
+    list_display = ["name", "company_name", "icp_number", "deposit_scheme", "complaint_window_hours",
+                    "response_working_days", "is_cross_border"]
     list_filter = ["has_deposit_scheme", "cross_border"]
     search_fields = ["name", "company_name", "credit_code", "icp_number"]
     inlines = [MerchantInline]
 
+    @admin.display(description=_("deposit scheme"), ordering="has_deposit_scheme")
+    def deposit_scheme(self, obj):
+        return flag(obj.has_deposit_scheme, problem=False)
+
+    @admin.display(description=_("cross-border"), ordering="cross_border")
+    def is_cross_border(self, obj):
+        return flag(obj.cross_border, problem=False)
+
+    def save_model(self, request, obj, form, change):
+        """Through the service (validation, audit row), like `platforms/` over the API."""
+        data = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}
+        if not change:
+            data = {name: getattr(obj, name) for name in form.fields if hasattr(obj, name)}
+        saved = services.platform_save(actor=request.user, platform=obj if change else None, data=data)
+        obj.pk = saved.pk
+
 
 @admin.register(Merchant)
-class MerchantAdmin(admin.ModelAdmin):
-    list_display = ["name", "platform", "unreachable"]
+class MerchantAdmin(AccessAdminMixin, admin.ModelAdmin):
+    access = {"view": "platform.read", "add": "platform.manage", "change": "platform.manage"}
+    list_display = ["name", "platform", "is_unreachable"]
     list_filter = ["unreachable", "platform"]
-    search_fields = ["name"]
+    search_fields = ["name", "platform__name"]
+    autocomplete_fields = ["platform"]
+
+    @admin.display(description=_("unreachable"), ordering="unreachable")
+    def is_unreachable(self, obj):
+        return flag(obj.unreachable, problem=True)
 
 
 class ClaimInline(admin.TabularInline):
@@ -79,44 +154,51 @@ class ClaimInline(admin.TabularInline):
     fields = ["kind", "amount", "unreasonable"]
     readonly_fields = ["kind", "amount", "unreasonable"]
     can_delete = False
+    verbose_name_plural = _("claims")
 
     def has_add_permission(self, request, obj=None):
         return False
 
-
-class CaseEventInline(admin.TabularInline):
-    model = CaseEvent
-    extra = 0
-    fields = ["occurred_at", "kind", "from_status", "to_status", "note", "actor_user", "actor_key"]
-    readonly_fields = fields
-    can_delete = False
-    verbose_name_plural = _("history")
-
-    def has_add_permission(self, request, obj=None):
+    def has_change_permission(self, request, obj=None):
         return False
+
+    def has_view_permission(self, request, obj=None):
+        return may_admin(request.user, "case.read")
 
 
 @admin.register(Case)
 class CaseAdmin(OrganizationScopedAdmin):
-    list_display = ["reference", "platform", "dispute_type", "product_type", "amount_paid", "status", "assignee",
-                    "created_at"]
-    list_filter = ["status", "dispute_type", "product_type", "platform", "assignee"]
+    access = {"view": "case.read", "add": "case.create", "change": "case.update"}
+    change_form_template = "admin/cases/case/change_form.html"
+    list_display = ["reference", "platform", "dispute_type", "status", "consumer_masked", "assignee", "waiting",
+                    "created_local"]
+    list_filter = ["status", "dispute_type", "product_type", "platform", "assignee", "waiting_on_consumer"]
     search_fields = ["reference", "order_number"]
+    search_help_text = _("Reference or order number; a consumer's exact phone number or full name (logged).")
     date_hierarchy = "created_at"
-    list_select_related = ["platform", "assignee"]
-    inlines = [ClaimInline, CaseEventInline]
+    list_select_related = ["platform", "assignee", "consumer"]
+    list_per_page = 50
+    inlines = [ClaimInline]
     readonly_fields = [
         "reference", "organization", "platform", "merchant", "order_number", "product_type", "face_value",
-        "amount_paid", "payment_channel", "purchased_at", "delivered_at", "problem_found_at", "dispute_type",
-        "consumer", "status", "filed_by_key", "created_by", "outcome", "amount_recovered", "resolution",
-        "consumer_rating", "closed_at", "version", "created_at", "updated_at",
+        "amount_paid", "payment_channel", "purchased_local", "delivered_local", "found_local", "dispute_type",
+        "consumer_masked", "status", "filed_by_key", "created_by", "outcome", "amount_recovered", "resolution",
+        "consumer_rating", "closed_local", "version", "created_local", "updated_local", "waiting_on_consumer",
+        "assignee",
     ]
-    fields = ["reference", "organization", "status", "assignee", "platform", "merchant", "order_number",
-              "product_type", "face_value", "amount_paid", "payment_channel", "purchased_at", "delivered_at",
-              "problem_found_at", "dispute_type", "description", "merchant_promise", "fraud_suspected",
-              "waiting_on_consumer", "consumer", "outcome", "amount_recovered", "resolution", "consumer_rating",
-              "closed_at", "filed_by_key", "created_by", "version", "created_at", "updated_at"]
-
+    fieldsets = [
+        (_("The case"), {"fields": [("reference", "status"), ("assignee", "waiting_on_consumer"),
+                                    ("created_local", "updated_local", "closed_local")]}),
+        (_("The order"), {"fields": [("platform", "merchant"), ("order_number", "product_type"),
+                                     ("amount_paid", "face_value", "payment_channel"),
+                                     ("purchased_local", "delivered_local", "found_local")]}),
+        (_("The dispute"), {"fields": ["dispute_type", "description", "merchant_promise", "fraud_suspected",
+                                       "consumer_masked"]}),
+        (_("Outcome"), {"classes": ["collapse"], "fields": [("outcome", "amount_recovered", "consumer_rating"),
+                                                             "resolution"]}),
+        (_("Record"), {"classes": ["collapse"], "fields": [("organization", "filed_by_key", "created_by"),
+                                                            "version"]}),
+    ]
     add_fieldsets = [
         (_("The order"), {"fields": ["platform", "merchant_name", "order_number", "product_type", "face_value",
                                      "amount_paid", "payment_channel", "purchased_at", "delivered_at",
@@ -126,6 +208,39 @@ class CaseAdmin(OrganizationScopedAdmin):
         (_("Claims"), {"fields": ["claim_refund", "claim_compensation", "claim_redelivery", "claim_punitive"]}),
     ]
 
+    @admin.display(description=_("consumer"))
+    def consumer_masked(self, obj):
+        consumer = obj.consumer
+        return f"{mask_name(consumer.name)} {mask_phone(consumer.phone)}".strip()
+
+    @admin.display(description=_("waiting on the consumer"), ordering="waiting_on_consumer")
+    def waiting(self, obj):
+        return flag(obj.waiting_on_consumer, problem=True)
+
+    @admin.display(description=_("created at"), ordering="created_at")
+    def created_local(self, obj):
+        return local(obj.created_at)
+
+    @admin.display(description=_("updated at"))
+    def updated_local(self, obj):
+        return local(obj.updated_at)
+
+    @admin.display(description=_("closed at"))
+    def closed_local(self, obj):
+        return local(obj.closed_at)
+
+    @admin.display(description=_("purchased at"))
+    def purchased_local(self, obj):
+        return local(obj.purchased_at)
+
+    @admin.display(description=_("delivered at"))
+    def delivered_local(self, obj):
+        return local(obj.delivered_at)
+
+    @admin.display(description=_("problem found at"))
+    def found_local(self, obj):
+        return local(obj.problem_found_at)
+
     def has_add_permission(self, request):
         return super().has_add_permission(request) and getattr(request.user, "organization_id", None) is not None
 
@@ -133,7 +248,7 @@ class CaseAdmin(OrganizationScopedAdmin):
         return False
 
     def get_fieldsets(self, request, obj=None):
-        return self.add_fieldsets if obj is None else super().get_fieldsets(request, obj)
+        return self.add_fieldsets if obj is None else self.fieldsets
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []
@@ -153,16 +268,70 @@ class CaseAdmin(OrganizationScopedAdmin):
         if obj is None:
             return []
         readonly = list(self.readonly_fields)
-        if request.user.role != "supervisor" and not request.user.is_superuser:
-            readonly.append("assignee")
+        if not obj.is_open:
+            readonly += ["description", "merchant_promise", "fraud_suspected"]
         return readonly
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "assignee":
-            from .selectors import assignable_users
+    def get_search_results(self, request, queryset, search_term):
+        """A phone number matches exactly, a name in full; both searches of personal data are audit-logged
+        (the term itself is not stored in the log)."""
+        term = search_term.strip()
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if not term or not may(request.user, "consumer.read"):
+            return results, may_have_duplicates
+        if PHONE_SEARCH.match(term):
+            digits = re.sub(r"[ -]", "", term)
+            by_consumer = queryset.filter(consumer__phone=digits)
+            kind = "phone"
+        else:
+            by_consumer = queryset.filter(consumer__name=term)
+            kind = "name"
+        found = by_consumer.count()
+        if found:
+            audit_record(actor=request.user, action="pii_search", obj=request.user.organization,
+                         detail={"by": kind, "found": found}, request=request)
+            results = results | by_consumer
+        return results, may_have_duplicates
 
-            kwargs["queryset"] = assignable_users(organization_id=request.user.organization_id)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/act/<slug:name>/", view(action_endpoint(self)), name="cases_case_act"),
+            path("<path:object_id>/consumer/", view(self.consumer_view), name="cases_case_consumer"),
+            *workplace_urls(self),
+            *super().get_urls(),
+        ]
+
+    def consumer_view(self, request, object_id):
+        """The consumer's contact, shown after a deliberate click (POST) that writes the audit row (PIPL)."""
+        case = self.get_queryset(request).select_related("consumer").filter(pk=object_id).first() \
+            if str(object_id).isdigit() else None
+        if case is None or request.method != "POST":
+            raise Http404
+        if not may(request.user, "consumer.read"):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        services.consumer_read_logged(actor=request.user, case=case, request=request)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "original": case,
+                   "case": case, "consumer": case.consumer, "title": _("Consumer of %(ref)s") % {"ref": case.reference}}
+        return TemplateResponse(request, "admin/cases/case/consumer.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        case = self.get_queryset(request).select_related("platform", "consumer", "merchant", "assignee") \
+            .filter(pk=object_id).first() if str(object_id).isdigit() else None
+        extra_context = dict(extra_context or {})
+        if case is not None:
+            extra_context["workplace_actions"] = workplace.offered(request.user, case)
+            extra_context["workplace_panels"] = [
+                panel for _order, func in workplace.panels if (panel := func(request, case)) is not None
+            ]
+            extra_context["may_read_consumer"] = may(request.user, "consumer.read")
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        return obj
 
     def save_model(self, request, obj, form, change):
         """Edits go through the services, so the history and the rules are the same as over the API."""
@@ -170,9 +339,133 @@ class CaseAdmin(OrganizationScopedAdmin):
             return  # registered by CaseIntakeForm.clean through services.case_create
         case = Case.objects.get(pk=obj.pk)
         data = {f: form.cleaned_data[f] for f in form.changed_data
-                if f in ("description", "merchant_promise", "fraud_suspected", "waiting_on_consumer")}
+                if f in ("description", "merchant_promise", "fraud_suspected")}
         if data:
             services.case_update(actor=request.user, case=case, data=data)
-        if "assignee" in form.changed_data:
-            assignee = form.cleaned_data["assignee"]
-            services.case_assign(actor=request.user, case=case, assignee_id=assignee.pk if assignee else None)
+
+
+def workplace_urls(model_admin):
+    """Extra views of other apps on the case (the letter, the bundle, evidence files), registered with the
+    workplace: each is (route, view factory, name)."""
+    view = model_admin.admin_site.admin_view
+    return [path(route, view(factory(model_admin)), name=name) for route, factory, name in WORKPLACE_VIEWS]
+
+
+WORKPLACE_VIEWS: list = []
+
+
+# --- the case's own moves -----------------------------------------------------------------------------------
+
+class TransitionForm(forms.Form):
+    to = forms.ChoiceField(label=_("new status"), choices=())
+    note = forms.CharField(label=_("note"), widget=forms.Textarea(attrs={"rows": 3}), required=False,
+                           max_length=2000)
+
+    def __init__(self, *args, targets=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to"].choices = [("", "---------")] + [(t, Status(t).label) for t in targets]
+
+
+@workplace.action
+class TransitionAction(CaseAction):
+    name = "transition"
+    label = _("Change status")
+    access = "case.transition"
+    form_class = TransitionForm
+    order = 10
+
+    def targets(self, user, case):
+        targets = [t for t in rules.allowed_targets(case.status) if t != Status.RESOLVED]
+        if not may(user, "escalation.approve_legal"):
+            targets = [t for t in targets if t not in rules.SUPERVISOR_ONLY_TARGETS]
+        return targets
+
+    def available(self, user, case):
+        return case.is_open and bool(self.targets(user, case))
+
+    def form_kwargs(self, request, case):
+        return {"targets": self.targets(request.user, case)}
+
+    def run(self, request, case, data):
+        return services.case_transition(actor=request.user, case=case, to=data["to"], note=data["note"])
+
+
+class ResolveForm(forms.Form):
+    outcome = forms.ChoiceField(label=_("outcome"), choices=[("", "---------"), *Outcome.choices])
+    amount_recovered = forms.DecimalField(label=_("amount recovered (CNY)"), required=False, min_value=0,
+                                          max_digits=12, decimal_places=2)
+    consumer_rating = forms.TypedChoiceField(label=_("the consumer's rating (1-5)"), required=False, coerce=int,
+                                             empty_value=None,
+                                             choices=[("", "---------")] + [(i, str(i)) for i in range(1, 6)])
+    resolution = forms.CharField(label=_("how it ended"), widget=forms.Textarea(attrs={"rows": 3}),
+                                 required=False, max_length=2000)
+
+    def __init__(self, *args, amount_paid=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.amount_paid = amount_paid
+
+    def clean_amount_recovered(self):
+        value = self.cleaned_data["amount_recovered"]
+        if value is not None and self.amount_paid is not None and value > self.amount_paid * 4:
+            raise forms.ValidationError(_("More than four times the amount paid (%(paid)s CNY): check the figure.")
+                                        % {"paid": self.amount_paid})
+        return value
+
+
+@workplace.action
+class ResolveAction(CaseAction):
+    name = "resolve"
+    label = _("Resolve")
+    access = "case.resolve"
+    form_class = ResolveForm
+    order = 60
+
+    def available(self, user, case):
+        return Status.RESOLVED in rules.allowed_targets(case.status)
+
+    def form_kwargs(self, request, case):
+        return {"amount_paid": case.amount_paid}
+
+    def run(self, request, case, data):
+        outcome = {k: data[k] for k in ("outcome", "amount_recovered", "consumer_rating", "resolution")}
+        return services.case_transition(actor=request.user, case=case, to=Status.RESOLVED, outcome=outcome)
+
+
+class AssignForm(forms.Form):
+    assignee = forms.ModelChoiceField(label=_("assignee"), queryset=User.objects.none(), required=False,
+                                      empty_label=_("nobody (unassigned)"))
+    note = forms.CharField(label=_("note"), required=False, max_length=500)
+
+    def __init__(self, *args, organization_id=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = assignable_users(organization_id=organization_id).order_by("username")
+
+
+@workplace.action
+class AssignAction(CaseAction):
+    name = "assign"
+    label = _("Assign")
+    access = "case.assign"
+    form_class = AssignForm
+    order = 50
+
+    def form_kwargs(self, request, case):
+        return {"organization_id": case.organization_id}
+
+    def initial(self, request, case):
+        return {"assignee": case.assignee_id}
+
+    def run(self, request, case, data):
+        assignee = data["assignee"]
+        return services.case_assign(actor=request.user, case=case, assignee_id=assignee.pk if assignee else None,
+                                    note=data["note"])
+
+
+@workplace.panel(90)
+def history_panel(request, case):
+    events = list(case.events.select_related("actor_user", "actor_key").order_by("occurred_at", "pk"))
+    return {"template": "admin/cases/case/panel_history.html", "title": _("History"), "events": events,
+            "id": "history"}
+
+
+__all__ = ["CaseAdmin", "Consumer", "Role", "WORKPLACE_VIEWS", "workplace"]

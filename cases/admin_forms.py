@@ -3,30 +3,34 @@
 from decimal import Decimal
 
 from django import forms
+from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from . import services
+from .admin_workplace import LocalDateTimeField
 from .api.serializers import PHONE_RE, valid_id_number
 from .codes import ClaimKind, DisputeType, PaymentChannel, ProductType
 from .models import Case, Platform
 
+BLANK = [("", "---------")]
 MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0.01")}
 
 
 class CaseIntakeForm(forms.ModelForm):
-    platform = forms.ModelChoiceField(Platform.objects.all(), label=_("platform"))
+    platform = forms.ModelChoiceField(Platform.objects.all(), label=_("platform"),
+                                      widget=AutocompleteSelect(Case._meta.get_field("platform"), admin.site))
     merchant_name = forms.CharField(label=_("merchant"), max_length=200, required=False)
     order_number = forms.CharField(label=_("order number"), max_length=64)
-    product_type = forms.ChoiceField(label=_("product type"), choices=ProductType.choices)
+    product_type = forms.ChoiceField(label=_("product type"), choices=BLANK + ProductType.choices)
     face_value = forms.DecimalField(label=_("face value (CNY)"), required=False, **MONEY)
     amount_paid = forms.DecimalField(label=_("amount paid (CNY)"), **MONEY)
-    payment_channel = forms.ChoiceField(label=_("payment channel"), choices=PaymentChannel.choices)
-    purchased_at = forms.SplitDateTimeField(label=_("purchased at"), widget=forms.SplitDateTimeWidget)
-    delivered_at = forms.SplitDateTimeField(label=_("delivered at"), required=False,
-                                            widget=forms.SplitDateTimeWidget)
-    problem_found_at = forms.SplitDateTimeField(label=_("problem found at"), widget=forms.SplitDateTimeWidget)
-    dispute_type = forms.ChoiceField(label=_("dispute type"), choices=DisputeType.choices)
+    payment_channel = forms.ChoiceField(label=_("payment channel"), choices=BLANK + PaymentChannel.choices)
+    purchased_at = LocalDateTimeField(label=_("purchased at"))
+    delivered_at = LocalDateTimeField(label=_("delivered at"), required=False)
+    problem_found_at = LocalDateTimeField(label=_("problem found at"))
+    dispute_type = forms.ChoiceField(label=_("dispute type"), choices=BLANK + DisputeType.choices)
     description = forms.CharField(label=_("description"), widget=forms.Textarea, required=False, max_length=5000)
     merchant_promise = forms.CharField(label=_("what the merchant promised"), widget=forms.Textarea,
                                        required=False, max_length=2000)

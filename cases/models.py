@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -48,6 +49,8 @@ class User(AbstractUser):
         related_name="users",
     )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True)
+    language = models.CharField(_("language of the admin"), max_length=10, blank=True,
+                                choices=settings.LANGUAGES)
 
     class Meta:
         verbose_name = _("staff user")

@@ -2,26 +2,33 @@
 
 from django.contrib.auth.models import Group, Permission
 
+from kameng_api.core.access import roles_for
+
 from .codes import Role
 
-READ_REGISTRY = ["cases.view_platform", "cases.view_merchant"]
-INTAKE = READ_REGISTRY + [
-    "cases.view_case", "cases.add_case", "cases.view_claim", "cases.add_claim", "cases.view_consumer",
-    "cases.add_consumer", "cases.view_caseevent", "cases.add_merchant",
-    "evidence.view_evidence", "evidence.add_evidence",
-]
-HANDLER = INTAKE + [
-    "cases.change_case", "cases.change_claim", "cases.delete_claim", "cases.change_consumer",
-    "escalation.view_escalation", "escalation.add_escalation", "escalation.change_escalation",
-    "escalation.view_deadline", "escalation.change_deadline",
-]
-SUPERVISOR = HANDLER + [
-    "cases.add_platform", "cases.change_platform", "cases.change_merchant",
-    "cases.view_apikey", "cases.add_apikey", "cases.change_apikey",
-    "core.view_auditlog", "escalation.view_calendarday", "escalation.add_calendarday",
-    "escalation.change_calendarday", "escalation.delete_calendarday",
-]
-ROLE_PERMISSIONS = {Role.INTAKE: INTAKE, Role.HANDLER: HANDLER, Role.SUPERVISOR: SUPERVISOR, Role.ANALYST: []}
+# Django model permissions of the admin, each tied to an action of the one access table
+# (kameng_api/core/access.py); a role's group holds the permissions whose action the role may take.
+MODEL_PERMISSION_ACTIONS = {
+    "cases.view_platform": "platform.read", "cases.view_merchant": "platform.read",
+    "cases.add_platform": "platform.manage", "cases.change_platform": "platform.manage",
+    "cases.add_merchant": "case.create", "cases.change_merchant": "platform.manage",
+    "cases.view_case": "case.read", "cases.add_case": "case.create", "cases.change_case": "case.update",
+    "cases.view_claim": "case.read", "cases.add_claim": "case.create", "cases.change_claim": "case.update",
+    "cases.delete_claim": "case.update", "cases.view_consumer": "case.read", "cases.add_consumer": "case.create",
+    "cases.change_consumer": "case.update", "cases.view_caseevent": "case.read",
+    "evidence.view_evidence": "case.read", "evidence.add_evidence": "evidence.add",
+    "escalation.view_escalation": "case.read", "escalation.add_escalation": "escalation.submit",
+    "escalation.change_escalation": "escalation.answer", "escalation.view_deadline": "deadline.read",
+    "escalation.change_deadline": "deadline.manage",
+    "cases.view_apikey": "apikey.manage", "cases.add_apikey": "apikey.manage", "cases.change_apikey": "apikey.manage",
+    "core.view_auditlog": "auditlog.read",
+    "escalation.view_calendarday": "calendar.read", "escalation.add_calendarday": "calendar.manage",
+    "escalation.change_calendarday": "calendar.manage", "escalation.delete_calendarday": "calendar.manage",
+}
+ROLE_PERMISSIONS = {
+    role: [perm for perm, action in MODEL_PERMISSION_ACTIONS.items() if role in roles_for(action)]
+    for role in Role.values
+}
 
 
 def role_group(role: str) -> Group:

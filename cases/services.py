@@ -271,7 +271,10 @@ def _check_if_match(case: Case, if_match: str | None) -> None:
                        code="stale_if_match")
 
 
-def case_update(*, actor, case: Case, data: dict, if_match: str | None = None) -> Case:
+def case_update(*, actor, case: Case, data: dict, if_match: str | None = None, note: str = "",
+                at=None) -> Case:
+    """Correct a case. Setting or clearing `waiting_on_consumer` also stops or restarts every open clock
+    (escalation's `deadlines_follow_waiting`), so no caller can set the flag without the clocks."""
     now = timezone.now()
     with transaction.atomic():
         case = _locked(case)
@@ -324,7 +327,12 @@ def case_update(*, actor, case: Case, data: dict, if_match: str | None = None) -
             from escalation.services import deadlines_follow_corrected_case
 
             deadlines_follow_corrected_case(case=case)
-        case_event_record(case=case, actor=actor, kind=EventKind.UPDATED, data={"fields": sorted(changed)})
+        if "waiting_on_consumer" in changed:
+            from escalation.services import deadlines_follow_waiting
+
+            deadlines_follow_waiting(actor=actor, case=case, waiting=case.waiting_on_consumer, note=note, at=at)
+        case_event_record(case=case, actor=actor, kind=EventKind.UPDATED, note=note,
+                          data={"fields": sorted(changed)})
     return case
 
 

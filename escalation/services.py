@@ -196,21 +196,31 @@ def deadline_extend(*, actor, deadline: Deadline, extend_by: int, reason: str) -
 
 
 def case_waiting_set(*, actor, case: Case, waiting: bool, note: str = "", at: datetime | None = None) -> dict:
-    """The case waits on the consumer (or no longer does): every open deadline of the case stops (or restarts)
-    its clock, and Case.waiting_on_consumer follows (through the cases service, so the history records it)."""
+    """The case waits on the consumer (or no longer does). The flag is written by the cases service, which
+    makes every open clock follow it (`deadlines_follow_waiting`), whoever sets it (API, admin)."""
     from cases.services import case_update
 
     with transaction.atomic():
-        case = case_update(actor=actor, case=case, data={"waiting_on_consumer": waiting})
-        changed = 0
-        for deadline in Deadline.objects.filter(case=case, status=DeadlineStatus.OPEN).order_by("pk"):
-            if waiting and deadline.suspended_at is None:
-                deadline_suspend(actor=actor, deadline=deadline, note=note)
-                changed += 1
-            elif not waiting and deadline.suspended_at is not None:
-                deadline_resume(actor=actor, deadline=deadline, at=at)
-                changed += 1
+        changed = Deadline.objects.filter(case=case, status=DeadlineStatus.OPEN,
+                                          suspended_at__isnull=waiting).count()
+        case = case_update(actor=actor, case=case, data={"waiting_on_consumer": waiting}, note=note, at=at)
+        if case.waiting_on_consumer != waiting:
+            changed = 0
     return {"waiting_on_consumer": waiting, "deadlines_changed": changed}
+
+
+def deadlines_follow_waiting(*, actor, case: Case, waiting: bool, note: str = "", at: datetime | None = None) -> int:
+    """Every open deadline of the case stops (waiting) or restarts its clock. Called by `case_update` when
+    `Case.waiting_on_consumer` changes, inside its transaction."""
+    changed = 0
+    for deadline in Deadline.objects.filter(case=case, status=DeadlineStatus.OPEN).order_by("pk"):
+        if waiting and deadline.suspended_at is None:
+            deadline_suspend(actor=actor, deadline=deadline, note=note)
+            changed += 1
+        elif not waiting and deadline.suspended_at is not None:
+            deadline_resume(actor=actor, deadline=deadline, at=at)
+            changed += 1
+    return changed
 
 
 def deadlines_recompute(*, cal: Calendar | None = None) -> int:

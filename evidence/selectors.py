@@ -165,3 +165,23 @@ def chain_verify(case: Case, *, check_files: bool = True) -> dict:
         "head": head.head_hash,
         "problems": listed,
     }
+
+
+def bundle_contents(case: Case, lang: str) -> dict:
+    """What the case bundle is made of (`bundle.stream(**parts)`), for the API's `bundle/` and the admin:
+    the manifest, the timeline, the letter in `lang` and the evidence items."""
+    from django.utils import translation
+
+    from escalation.letter import letter_text
+
+    from . import bundle
+    from .api.serializers import TimelineSerializer
+    from .timeline import timeline
+
+    evidence = list(Evidence.objects.filter(case=case).select_related("supersedes").order_by("sequence"))
+    entries = [entry_of(row, case.reference) for row in chain_rows(case)]
+    letter = letter_text(case, lang)
+    with translation.override(lang):
+        timeline_data = TimelineSerializer(timeline(case, evidence, list(case.events.all()))).data
+    manifest = bundle.manifest(case, evidence=evidence, entries=entries, head=chain_head(case), lang=lang)
+    return {"manifest_data": manifest, "timeline_data": timeline_data, "letter": letter, "evidence": evidence}

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from kameng_api.core.views import healthz
+from kameng_api.core.views import admin_language, healthz
 
 api_v1 = [
     path("", include("cases.api.urls")),
@@ -13,6 +13,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("admin/language/", admin_language, name="km_language"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

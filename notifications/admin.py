@@ -18,6 +18,7 @@ class ReadOnlyMixin:
 
 @admin.register(Alert)
 class AlertAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
+    access = {"view": "alert.read"}
     list_display = ["created_at", "case", "kind", "due_at", "acknowledged_at", "acknowledged_by"]
     list_filter = ["kind", ("acknowledged_at", admin.EmptyFieldListFilter)]
     search_fields = ["case__reference"]
@@ -29,6 +30,8 @@ class AlertAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(OrganizationScopedAdmin):
     """The secret is never shown here (it was shown once, to the creator)."""
+
+    access = {"view": "webhook.manage", "change": "webhook.manage"}
 
     list_display = ["url", "organization", "is_active", "consecutive_failures", "disabled_at", "created_at"]
     list_filter = ["is_active"]
@@ -45,6 +48,8 @@ class WebhookEndpointAdmin(OrganizationScopedAdmin):
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
     """The delivery log: what was sent where, how many attempts, the last HTTP status and error."""
+
+    access = {"view": "delivery.read"}
 
     list_display = ["created_at", "channel", "event_type", "recipient", "endpoint", "status", "attempts",
                     "last_status_code", "sent_at"]

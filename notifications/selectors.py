@@ -27,3 +27,49 @@ def webhook_list(*, user) -> QuerySet[WebhookEndpoint]:
 
 def delivery_list(*, endpoint: WebhookEndpoint) -> QuerySet[Delivery]:
     return Delivery.objects.filter(endpoint=endpoint).order_by("-created_at", "-id")
+
+
+def my_work(*, user, now=None, limit: int = 15) -> dict:
+    """The admin home of a staff member: their open clocks by urgency (overdue, due within 24 h, later), new
+    unassigned cases (supervisors), unacknowledged alerts and cases waiting on the consumer for too long.
+    Theirs = cases assigned to them; a supervisor also answers for the unassigned ones."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.db.models import Min, Q
+    from django.utils import timezone
+
+    from cases.codes import OPEN_STATUSES, Role
+    from escalation.codes import DeadlineStatus
+    from escalation.models import Deadline
+
+    now = now or timezone.now()
+    cases = Case.objects.for_user(user)
+    supervisor = getattr(user, "role", None) == Role.SUPERVISOR
+    mine = Q(assignee=user) | Q(assignee__isnull=True) if supervisor else Q(assignee=user)
+    my_cases = cases.filter(mine)
+    clocks = (Deadline.objects.filter(case__in=my_cases.values("pk"), status=DeadlineStatus.OPEN,
+                                      suspended_at__isnull=True)
+              .select_related("case").order_by("due_at"))
+    soon = now + timedelta(hours=24)
+    buckets = {
+        "overdue": clocks.filter(due_at__lte=now),
+        "soon": clocks.filter(due_at__gt=now, due_at__lte=soon),
+        "later": clocks.filter(due_at__gt=soon),
+    }
+    result = {name: {"rows": list(qs[:limit]), "count": qs.count()} for name, qs in buckets.items()}
+    if supervisor:
+        unassigned = cases.filter(assignee__isnull=True, status__in=OPEN_STATUSES).select_related("platform") \
+            .order_by("-created_at")
+        result["unassigned"] = {"rows": list(unassigned[:limit]), "count": unassigned.count()}
+    alerts = (Alert.objects.filter(case_id__in=my_cases.values("pk"), acknowledged_at__isnull=True)
+              .select_related("case", "deadline").order_by("-created_at"))
+    result["alerts"] = {"rows": list(alerts[:limit]), "count": alerts.count()}
+    days = getattr(settings, "KAMENG_WAITING_TOO_LONG_DAYS", 7)
+    waiting = (my_cases.filter(waiting_on_consumer=True, status__in=OPEN_STATUSES)
+               .annotate(waiting_since=Min("deadlines__suspended_at"))
+               .filter(Q(waiting_since__lte=now - timedelta(days=days))
+                       | Q(waiting_since__isnull=True, updated_at__lte=now - timedelta(days=days)))
+               .order_by("updated_at"))
+    result["waiting"] = {"rows": list(waiting[:limit]), "count": waiting.count(), "days": days}
+    return result

@@ -16,9 +16,9 @@ from kameng_api.core.permissions import (
     EVERYONE,
     SUPERVISORS,
 )
+from kameng_api.core.preconditions import etag_for
 from kameng_api.core.security import LoginThrottle
 from kameng_api.core.tokens import StaffTokenAuthentication, token_issue, token_revoke
-from kameng_api.core.preconditions import etag_for
 
 from .. import selectors, services
 from ..filters import CaseFilter, MerchantFilter

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases.selectors import case_get_or_404
-from escalation.letter import LANGS, letter_text
+from escalation.letter import LANGS
 from kameng_api.core.audit import audit_record
 from kameng_api.core.idempotency import idempotent
 from kameng_api.core.openapi import ID_REGEX, IDEMPOTENCY_KEY, error_response
@@ -268,18 +268,11 @@ class BundleView(CaseReadView):
                                                         code="invalid")]})
         lang = lang or translation.get_language() or "zh-hans"
         lang = "en" if lang.startswith("en") else "zh-hans"
-        evidence = list(Evidence.objects.filter(case=case).select_related("supersedes").order_by("sequence"))
-        rows = selectors.chain_rows(case)
-        entries = [selectors.entry_of(row, case.reference) for row in rows]
-        letter = letter_text(case, lang)
-        with translation.override(lang):
-            timeline_data = TimelineSerializer(timeline(case, evidence, list(case.events.all()))).data
-        manifest = bundle.manifest(case, evidence=evidence, entries=entries, head=selectors.chain_head(case),
-                                   lang=lang)
+        parts = selectors.bundle_contents(case, lang)
         audit_record(actor=request.user, action="bundle_download", obj=case, request=request,
                      detail={"case": case.reference})
         response = StreamingHttpResponse(
-            bundle.stream(manifest_data=manifest, timeline_data=timeline_data, letter=letter, evidence=evidence),
+            bundle.stream(**parts),
             content_type="application/zip",
         )
         response["Content-Disposition"] = f'attachment; filename="{case.reference}-bundle.zip"'

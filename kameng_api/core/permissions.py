@@ -1,25 +1,20 @@
 """Role-based access (API.md, "Roles"). Object scoping is the queryset's job (`for_user`), so another
-organization's object is a 404; this class only answers "may this role do this at all" (403)."""
+organization's object is a 404; this class only answers "may this role do this at all" (403).
+
+The role sets below are rows of the one table in `access.py`, which the admin reads as well."""
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
-from cases.codes import PARTNER, Role
+from .access import role_of as role_of  # re-exported: older imports read it from here
+from .access import roles_for
 
-INTAKE, HANDLER, SUPERVISOR, ANALYST = Role.INTAKE, Role.HANDLER, Role.SUPERVISOR, Role.ANALYST
-
-CASE_READERS = frozenset({INTAKE, HANDLER, SUPERVISOR, PARTNER})
-CASE_WRITERS = frozenset({HANDLER, SUPERVISOR})
-CASE_CREATORS = frozenset({INTAKE, HANDLER, SUPERVISOR, PARTNER})
-STAFF = frozenset({INTAKE, HANDLER, SUPERVISOR})
-SUPERVISORS = frozenset({SUPERVISOR})
-EVERYONE = frozenset({INTAKE, HANDLER, SUPERVISOR, ANALYST, PARTNER})
-
-
-def role_of(user) -> str | None:
-    if not getattr(user, "is_authenticated", False) or getattr(user, "organization_id", None) is None:
-        return None
-    return getattr(user, "role", None) or None
+CASE_READERS = roles_for("case.read")
+CASE_WRITERS = roles_for("case.update")
+CASE_CREATORS = roles_for("case.create")
+STAFF = roles_for("calendar.read")
+SUPERVISORS = roles_for("case.assign")
+EVERYONE = roles_for("platform.read")
 
 
 class RolePermission(BasePermission):

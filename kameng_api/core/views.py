@@ -60,3 +60,29 @@ def bad_request(request, exception=None):
 def permission_denied(request, exception=None):
     return _error(403, "client_error", "permission_denied",
                   _("You do not have permission to perform this action."))
+
+
+def admin_language(request):
+    """The admin's language switcher: the choice is kept in a cookie and, for a signed-in user, on the user,
+    so it follows them to another browser (`AdminLanguageMiddleware`)."""
+    from django.conf import settings
+    from django.http import HttpResponseBadRequest, HttpResponseNotAllowed, HttpResponseRedirect
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    language = request.POST.get("language", "")
+    if language not in dict(settings.LANGUAGES):
+        return HttpResponseBadRequest("Unknown language.", content_type="text/plain; charset=utf-8")
+    target = request.POST.get("next") or "/admin/"
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        target = "/admin/"
+    user = request.user
+    if getattr(user, "is_authenticated", False) and hasattr(user, "language") and user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
+    response = HttpResponseRedirect(target)
+    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600, samesite="Lax",
+                        secure=request.is_secure(), httponly=True)
+    return response

@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "kameng_api.core.second_factor.AdminSecondFactorMiddleware",
     "kameng_api.core.security.AdminLoginThrottleMiddleware",
     "kameng_api.core.audit.PersonalDataAuditMiddleware",
+    "kameng_api.core.middleware.AdminLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",

@@ -3,9 +3,8 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from cases.codes import PARTNER
+from kameng_api.core.access import roles_for
 from kameng_api.core.openapi import ID_REGEX
-from kameng_api.core.permissions import STAFF, SUPERVISORS
 from kameng_api.core.preconditions import etag_for
 
 from .. import selectors, services
@@ -18,8 +17,8 @@ from .serializers import (
     WebhookEndpointSerializer,
 )
 
-ALERT_READERS = STAFF | {PARTNER}
-WEBHOOK_MANAGERS = SUPERVISORS | {PARTNER}
+ALERT_READERS = roles_for("alert.read")
+WEBHOOK_MANAGERS = roles_for("webhook.manage")
 
 
 @extend_schema(tags=["alerts"])

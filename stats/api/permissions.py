@@ -6,20 +6,14 @@ analysts' and supervisors' job (least privilege; they can ask a supervisor)."""
 from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
-from cases.codes import PARTNER, Role
-from kameng_api.core.permissions import role_of
+from cases.codes import PARTNER
+from kameng_api.core.access import may, roles_for
 
-STATS_READERS = frozenset({Role.ANALYST, Role.SUPERVISOR})
+STATS_READERS = roles_for("stats.read") - {PARTNER}
 
 
 class CanReadStats(BasePermission):
     message = _("Your role does not allow reading statistics.")
 
     def has_permission(self, request, view):
-        role = role_of(request.user)
-        if role in STATS_READERS:
-            return True
-        if role == PARTNER:
-            key = getattr(request.user, "api_key", None)
-            return bool(key and key.can_read_stats)
-        return False
+        return may(request.user, "stats.read")

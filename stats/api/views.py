@@ -9,8 +9,8 @@ from rest_framework.response import Response
 
 from cases.codes import DisputeType, ProductType
 from cases.models import Case, Platform
+from kameng_api.core.access import roles_for
 from kameng_api.core.openapi import AutoSchema
-from kameng_api.core.permissions import SUPERVISORS
 from kameng_api.core.preconditions import MethodAllowed
 
 from .. import rules, selectors
@@ -171,7 +171,7 @@ def _incident_row(incident: MassIncident) -> dict:
 )
 @extend_schema(tags=["stats"])
 class MassIncidentViewSet(viewsets.ReadOnlyModelViewSet):
-    roles = {"list": SUPERVISORS, "retrieve": SUPERVISORS}
+    roles = {"list": roles_for("mass_incident.read"), "retrieve": roles_for("mass_incident.read")}
     lookup_value_regex = r"[0-9]{1,18}"
     serializer_class = MassIncidentSerializer
 

@@ -74,25 +74,22 @@ def test_analyst_has_no_admin_case_access():
 
 
 def test_supervisor_assigns_in_the_admin_through_the_service():
+    """Assigning is a move on the case page (the "Assign" action), run by services.case_assign."""
     user, client = staff(Role.SUPERVISOR)
     handler = UserFactory(role=Role.HANDLER, organization=user.organization)
+    outsider = UserFactory(role=Role.HANDLER, organization=OrganizationFactory())
     case = CaseFactory(organization=user.organization)
-    page = client.get(f"/admin/cases/case/{case.pk}/change/")
+    page = client.get(f"/admin/cases/case/{case.pk}/act/assign/")
     assert page.status_code == 200
-    data = {"assignee": handler.pk, "description": "", "merchant_promise": ""}
-    for inline in page.context["inline_admin_formsets"]:  # every inline's formset, as the browser sends it
-        formset = inline.formset
-        data.update({f"{formset.prefix}-{k}": v for k, v in formset.management_form.initial.items()})
-        for form in formset.initial_forms:
-            data.update({form.add_prefix(name): field.initial for name, field in form.fields.items()
-                         if name in ("id", formset.fk.name) and field.initial is not None})
-            data[form.add_prefix("id")] = form.instance.pk
-            data[form.add_prefix(formset.fk.name)] = case.pk
-    response = client.post(f"/admin/cases/case/{case.pk}/change/", data)
-    assert response.status_code == 302, response.content.decode()[:3000]
+    choices = [str(value) for value, _label in page.context["form"].fields["assignee"].choices]
+    assert str(handler.pk) in choices and str(outsider.pk) not in choices
+    response = client.post(f"/admin/cases/case/{case.pk}/act/assign/", {"assignee": outsider.pk})
+    assert response.status_code == 200 and "assignee" in response.context["form"].errors
+    response = client.post(f"/admin/cases/case/{case.pk}/act/assign/", {"assignee": handler.pk})
+    assert response.status_code == 302
     case.refresh_from_db()
     assert case.assignee == handler
-    assert case.events.filter(kind="assigned").exists()
+    assert case.events.filter(kind="assigned").count() == 1
 
 
 def test_api_key_created_in_the_admin_is_shown_once_and_stored_hashed():
