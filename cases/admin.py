@@ -114,14 +114,17 @@ class CaseAdmin(OrganizationScopedAdmin):
     fields = ["reference", "organization", "status", "assignee", "platform", "merchant", "order_number",
               "product_type", "face_value", "amount_paid", "payment_channel", "purchased_at", "delivered_at",
               "problem_found_at", "dispute_type", "description", "merchant_promise", "fraud_suspected",
-              "waiting_on_consumer", "consumer", "outcome", "amount_recovered", "resolution", "consumer_rating",
+              "deception", "key_redeemed_on_receipt", "consumer_is_minor", "for_resale", "consumer_province",
+              "payment_reference", "payee_account", "waiting_on_consumer", "consumer", "outcome", "amount_recovered", "resolution", "consumer_rating",
               "closed_at", "filed_by_key", "created_by", "version", "created_at", "updated_at"]
 
     add_fieldsets = [
         (_("The order"), {"fields": ["platform", "merchant_name", "order_number", "product_type", "face_value",
                                      "amount_paid", "payment_channel", "purchased_at", "delivered_at",
                                      "problem_found_at"]}),
-        (_("The dispute"), {"fields": ["dispute_type", "description", "merchant_promise", "fraud_suspected"]}),
+        (_("The dispute"), {"fields": ["dispute_type", "description", "merchant_promise", "fraud_suspected",
+                                       "deception", "key_redeemed_on_receipt", "consumer_is_minor", "for_resale",
+                                       "consumer_province", "payment_reference", "payee_account"]}),
         (_("The consumer"), {"fields": ["consumer_name", "consumer_phone", "consumer_id_number"]}),
         (_("Claims"), {"fields": ["claim_refund", "claim_compensation", "claim_redelivery", "claim_punitive"]}),
     ]
@@ -170,7 +173,9 @@ class CaseAdmin(OrganizationScopedAdmin):
             return  # registered by CaseIntakeForm.clean through services.case_create
         case = Case.objects.get(pk=obj.pk)
         data = {f: form.cleaned_data[f] for f in form.changed_data
-                if f in ("description", "merchant_promise", "fraud_suspected", "waiting_on_consumer")}
+                if f in ("description", "merchant_promise", "fraud_suspected", "waiting_on_consumer", "deception",
+                         "key_redeemed_on_receipt", "consumer_is_minor", "for_resale", "consumer_province",
+                         "payment_reference", "payee_account")}
         if data:
             services.case_update(actor=request.user, case=case, data=data)
         if "assignee" in form.changed_data:
