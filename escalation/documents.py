@@ -126,7 +126,8 @@ def _when(moment, zh: bool) -> str:
     if moment is None:
         return ""
     local = timezone.localtime(moment)
-    return f"{local.year}年{local.month}月{local.day}日{local:%H:%M}" if zh else local.strftime("%Y-%m-%d %H:%M")
+    return (f"{local.year}年{local.month}月{local.day}日{local.hour}时{local.minute:02d}分" if zh
+            else local.strftime("%Y-%m-%d %H:%M"))
 
 
 def _name(code: str, label, zh: bool) -> str:

@@ -279,9 +279,9 @@ RULES: tuple[Rule, ...] = (
          "The third parties did not help: sue (the amount is above the province's small-claims limit, or the limit "
          "is not known), at the court of the buyer's domicile.{punitive}",
          "《民法典》第五百七十七条；《民事诉讼法》第二十四条"),
-    Rule("resale_lawsuit", C.LAWSUIT,
-         lambda f: f.for_resale and f.failed_at(2) and not f.tried_channel(C.LAWSUIT),
-         "为转售或代理而购买，不属于生活消费，12315和消费者协会不予受理：按买卖合同纠纷向法院起诉。",
+    Rule("resale_lawsuit", lambda f: C.SMALL_CLAIMS if f.small_claims is True else C.LAWSUIT,
+         lambda f: f.for_resale and f.failed_at(2) and not f.tried_level(4),
+         "为转售或代理而购买，不属于生活消费，12315和消费者协会不予受理：按买卖合同纠纷向法院起诉（标的额在小额诉讼标准以内的适用小额诉讼程序）。",
          "Bought for resale or as an agent, not for personal consumption: 12315 and the consumer association will "
          "not accept it; sue for breach of the sales contract.",
          "《消费者权益保护法》第二条；《民法典》第五百七十七条"),
