@@ -111,5 +111,4 @@ class RuleKey(models.TextChoices):
     FRAUD_THRESHOLD_GENERAL = "fraud_threshold_general", _("Fraud (刑法 art. 266): 数额较大, lowest bound")
     PUNITIVE_MULTIPLIER = "punitive_multiplier", _("Punitive damages: multiple of the price")
     PUNITIVE_MINIMUM = "punitive_minimum", _("Punitive damages: minimum")
-    PIPL_REQUEST = "pipl_request", _("Personal data: the handler answers a request")
     DOUBLE_FILING = "double_filing", _("12315: refused when another body already handles the dispute")

@@ -157,7 +157,7 @@ def _evidence_rows(case) -> list[dict] | None:
     return rows
 
 
-def _laws(case, kind: str, deception: bool) -> list[str]:
+def _laws(case, kind: str, deception: bool, platform_liable: bool = True) -> list[str]:
     keys = ["formation", "contract"]
     if case.dispute_type in FACT and case.dispute_type not in PLATFORM_TYPES | {DisputeType.REFUND_REFUSED,
                                                                                 DisputeType.FRAUD}:
@@ -166,8 +166,8 @@ def _laws(case, kind: str, deception: bool) -> list[str]:
         keys.append("defect")
     if case.dispute_type == DisputeType.UNFAIR_TERMS:
         keys.append("unfair_terms")
-    if case.dispute_type in PLATFORM_TYPES or kind in ("complaint_platform", "civil_complaint") or (
-            case.merchant is not None and case.merchant.unreachable):
+    if case.dispute_type in PLATFORM_TYPES or kind == "complaint_platform" or (
+            kind == "civil_complaint" and platform_liable) or (case.merchant is not None and case.merchant.unreachable):
         keys.append("platform")
     if case.dispute_type in ACCOUNT_TYPES or kind == "complaint_platform":
         keys.append("records")
@@ -243,10 +243,10 @@ def document_context(*, case, kind: str, lang: str, channel: str | None = None) 
     deception_kind = getattr(case, "deception", "")
     deception_text = ""
     if deception_kind == Deception.FALSE_ADVERTISING:
-        deception_text = ("商家在商品页作出的宣传与实际不符，属于虚假宣传。" if zh else
+        deception_text = ("经营者在商品页作出的宣传与实际不符，属于虚假宣传。" if zh else
                           "What the merchant advertised on its product page was untrue: false advertising.")
     elif deception_kind == Deception.CONCEALMENT:
-        deception_text = ("商家明知商品存在上述问题而故意隐瞒。" if zh else
+        deception_text = ("经营者明知商品存在上述问题而故意隐瞒。" if zh else
                           "The merchant knew of the problem and deliberately concealed it.")
     return {
         "zh": zh, "kind": kind, "channel": channel or "",
@@ -273,7 +273,9 @@ def document_context(*, case, kind: str, lang: str, channel: str | None = None) 
         "facts_line": facts_line, "description": case.description, "promise": case.merchant_promise,
         "deception": deception, "deception_text": deception_text, "minor": getattr(case, "consumer_is_minor", False),
         "escalations": escalations, "claims": claims, "total": _money(total) if total else "",
-        "laws": [LAW[key][0 if zh else 1] for key in _laws(case, kind, deception)],
+        "laws": [LAW[key][0 if zh else 1] for key in _laws(case, kind, deception, bool(platform_liable))],
+        "facts_line_court": facts_line.replace("商家", "被告") if zh else facts_line.replace("the merchant", "the defendant"),
+        "facts_line_police": facts_line.replace("商家", "对方") if zh else facts_line.replace("the merchant", "the other party"),
         "defendants": defendants, "copies": max(len(defendants), 1), "court_claims": court_claims,
         "absconded": case.dispute_type == DisputeType.PLATFORM_ABSCONDED,
         "evidence": _evidence_rows(case),
@@ -295,7 +297,7 @@ def document_text(*, case, kind: str, lang: str = "zh-hans", channel: str | None
     with translation.override(lang):
         context = document_context(case=case, kind=kind, lang=lang, channel=channel)
         template = ENGINE.get_template(f"escalation/documents/{kind}.{lang}.txt")
-        return _tidy(template.render(Context(context)))
+        return _tidy(template.render(Context(context, autoescape=False)))
 
 
 HEADING = re.compile(r"^([一二三四五六七八九十]+、|\d+\. |原告|被告|诉讼请求|事实与理由|证据和证据来源|此致|报案人|被报案人|"

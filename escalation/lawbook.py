@@ -187,6 +187,8 @@ class RuleBook:
 
         try:
             rows = [_version(row) for row in RuleVersion.objects.all()]
+            if not rows:
+                rows = [_version(row) for row in rule_versions_seed()]
         except Exception:  # noqa: BLE001 - a database without the table yet (first migrate)
             rows = []
         keys = {row.key for row in rows}
@@ -206,6 +208,21 @@ class RuleBook:
             if version.in_force(on):
                 return version
         return chosen
+
+
+def rule_versions_seed() -> list:
+    """Write `SEED` into an empty rule table (a fresh or flushed database) and return the rows."""
+    from .models import RuleVersion
+
+    RuleVersion.objects.bulk_create([RuleVersion(**row) for row in SEED], ignore_conflicts=True)
+    return list(RuleVersion.objects.all())
+
+
+def small_claims_limits_seed() -> None:
+    from .models import SmallClaimsLimit
+
+    SmallClaimsLimit.objects.bulk_create([SmallClaimsLimit(**row) for row in SMALL_CLAIMS_SEED],
+                                         ignore_conflicts=True)
 
 
 def add_months(day: date, months: int) -> date:
@@ -254,8 +271,11 @@ def small_claims_check(*, amount: Decimal, province: str, on: date) -> SmallClai
 
     row = None
     if province:
-        row = (SmallClaimsLimit.objects.filter(province=province, applies_from__lte=on)
-               .order_by("-applies_from").first())
+        rows = SmallClaimsLimit.objects.filter(province=province, applies_from__lte=on).order_by("-applies_from")
+        row = rows.first()
+        if row is None and not SmallClaimsLimit.objects.exists():
+            small_claims_limits_seed()
+            row = rows.first()
     if row is not None:
         return SmallClaims(amount <= row.limit, row.limit, province, row.confirmed, row.source)
     if amount <= SMALL_CLAIMS_FLOOR:

@@ -323,3 +323,26 @@ def test_a_deadline_met_late_says_so(handler, case):
                             due_at=timezone.now() - timedelta(hours=1), status="met", met_at=timezone.now(), hours=48)
     rows = handler.get(f"/api/v1/deadlines/{Deadline.objects.get(escalation=escalation).pk}/").json()
     assert rows["met_late"] is True
+
+
+# --- 6. evidence the buyer can get ---------------------------------------------------------------------
+
+def test_an_account_recovered_by_its_owner_needs_the_recovery_notice_not_the_sellers_login_records(handler, make_case):
+    case = make_case(dispute_type="account_recovered", product_type="game_account")
+    body = handler.get(f"/api/v1/cases/{case.pk}/completeness/").json()
+    recovery = [m for m in body["missing"] if m["stage"] == "problem"][0]
+    assert recovery["kind"] == "error_screenshot" and "无需提供" in recovery["message"]
+    assert any("包赔" in m["message"] for m in body["missing"])
+    assert any("第六十二条" in n for n in body["notes"])
+    assert [f["field"] for f in body["facts_missing"]] == ["respondent"]
+
+
+def test_the_alert_carries_the_window_warning():
+    from notifications.services import _alert_text
+
+    payload = {"kind": "due_soon_24h", "reference": "KM-2026-000001",
+               "deadline": {"kind": "platform_window", "due_at": "2026-11-22T10:00:00+08:00",
+                            "warning": "平台投诉时限将于2026-11-22 10:00截止，早于商家48小时答复期届满"}}
+    with translation.override("zh-hans"):
+        _subject, body = _alert_text(payload)
+    assert "早于商家48小时答复期届满" in body
