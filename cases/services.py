@@ -14,7 +14,7 @@ from kameng_api.core.audit import audit_record
 from kameng_api.core.exceptions import Conflict
 from notifications.services import event_publish
 
-from . import rules
+from . import events, rules
 from .codes import PARTNER, ClaimKind, EventKind, Role, Status
 from .models import (
     ApiKey,
@@ -250,9 +250,7 @@ def case_create(*, actor, data: dict) -> Case:
             Claim.objects.bulk_create(claims)
             case_event_record(case=case, actor=actor, kind=EventKind.CREATED, to_status=case.status,
                               occurred_at=now)
-            from escalation.services import deadlines_for_new_case
-
-            deadlines_for_new_case(case=case)
+            events.case_created.send(sender=Case, case=case)
             audit_record(actor=actor, action="case_create", obj=case)
     except IntegrityError:
         existing = Case.objects.filter(organization_id=organization_id, platform=platform,
@@ -324,9 +322,7 @@ def case_update(*, actor, case: Case, data: dict, if_match: str | None = None) -
         case.save()
         case.refresh_from_db()
         if {"delivered_at", "problem_found_at", "platform"} & set(changed):
-            from escalation.services import deadlines_follow_corrected_case
-
-            deadlines_follow_corrected_case(case=case)
+            events.case_corrected.send(sender=Case, case=case, fields=set(changed))
         case_event_record(case=case, actor=actor, kind=EventKind.UPDATED, data={"fields": sorted(changed)})
     return case
 
@@ -361,11 +357,9 @@ def case_transition(*, actor, case: Case, to: str, note: str = "", outcome: dict
             case.resolution = outcome.get("resolution", "")
             case.consumer_rating = outcome.get("consumer_rating")
         if to in (Status.RESOLVED, Status.REJECTED, Status.WITHDRAWN):
-            from escalation.services import deadlines_cancel_for_closed_case
-
             case.closed_at = timezone.now()
             case.waiting_on_consumer = False
-            deadlines_cancel_for_closed_case(case=case)
+            events.case_closed.send(sender=Case, case=case)
         case.version = F("version") + 1
         case.save()
         case.refresh_from_db()

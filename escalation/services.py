@@ -93,14 +93,25 @@ def deadlines_for_new_case_unsaved(*, case: Case) -> list[Deadline]:
     window_from = case.problem_found_at
     if platform.complaint_window_from == "delivery" and case.delivered_at:
         window_from = case.delivered_at
+    window = deadline_build(case=case, kind=DeadlineKind.PLATFORM_WINDOW, starts_at=window_from, unit=rules.HOURS,
+                            amount=platform.complaint_window_hours, very_late=window_rule.very_late, cal=cal)
+    now = timezone.now()
+    merchant_hours = rules.DEADLINES[DeadlineKind.MERCHANT_ANSWER].amount
+    if now < window.due_at < now + timedelta(hours=merchant_hours):
+        window.warning = _window_text(window.due_at)
     deadlines = [
         deadline_build(case=case, kind=DeadlineKind.EVIDENCE_PRESERVATION, starts_at=case.problem_found_at,
                        unit=evidence_rule.unit, amount=evidence_rule.amount, very_late=evidence_rule.very_late,
                        cal=cal),
-        deadline_build(case=case, kind=DeadlineKind.PLATFORM_WINDOW, starts_at=window_from, unit=rules.HOURS,
-                       amount=platform.complaint_window_hours, very_late=window_rule.very_late, cal=cal),
+        window,
     ]
     return deadlines
+
+
+def _window_text(due_at: datetime) -> str:
+    due = timezone.localtime(due_at).strftime("%Y-%m-%d %H:%M")
+    return _("The platform's complaint window closes at %(due)s, before the merchant's 48 hours are over: "
+             "complain to the platform now, in parallel, or the window is lost.") % {"due": due}
 
 
 def deadlines_follow_corrected_case(*, case: Case) -> int:
@@ -114,7 +125,7 @@ def deadlines_follow_corrected_case(*, case: Case) -> int:
         if (deadline.starts_at, deadline.clock_amount) == (new.starts_at, new.clock_amount):
             continue
         for field in ("starts_at", "clock_from", "clock_amount", "hours", "due_at", "late_at", "very_late_at",
-                      "provisional"):
+                      "provisional", "warning"):
             setattr(deadline, field, getattr(new, field))
         deadline.save()
         changed += 1
@@ -272,9 +283,7 @@ def _window_warning(*, case: Case, channel: str, answer: Deadline) -> list[str]:
                                      due_at__lt=answer.due_at).first()
     if window is None:
         return []
-    due = timezone.localtime(window.due_at).strftime("%Y-%m-%d %H:%M")
-    text = _("The platform's complaint window closes at %(due)s, before the merchant's 48 hours are over: "
-             "complain to the platform now, in parallel, or the window is lost.") % {"due": due}
+    text = _window_text(window.due_at)
     window.warning = text
     window.save(update_fields=["warning", "updated_at"])
     return [text]

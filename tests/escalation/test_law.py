@@ -104,13 +104,18 @@ def test_2027_counts_the_statutory_spring_festival_and_stays_provisional():
 
 # --- 3. the ladder and the clock together --------------------------------------------------------------
 
-def test_a_24_hour_platform_window_closing_before_the_merchants_48_hours_is_said_at_once(handler, make_case):
+def test_a_24_hour_platform_window_closing_before_the_merchants_48_hours_is_said_at_once(handler):
     now = timezone.now()
-    case = make_case(platform=PlatformFactory(complaint_window_hours=24), purchased_at=now - timedelta(hours=3),
-                     delivered_at=now - timedelta(hours=2), problem_found_at=now - timedelta(hours=1))
-    from escalation.services import deadlines_for_new_case
+    platform = PlatformFactory(complaint_window_hours=24)
+    response = handler.post("/api/v1/cases/", payload(
+        platform, order_number="WIN-24", purchased_at=(now - timedelta(hours=3)).isoformat(),
+        delivered_at=(now - timedelta(hours=2)).isoformat(), problem_found_at=(now - timedelta(hours=1)).isoformat(),
+    ), format="json")
+    assert response.status_code == 201, response.content
+    from cases.models import Case
 
-    deadlines_for_new_case(case=case)
+    case = Case.objects.get(pk=response.json()["id"])
+    assert Deadline.objects.get(case=case, kind="platform_window").warning  # said at once, on registration
     body = rec(handler, case)
     assert body["channel"] == "platform" and body["skip_reason"] == "platform_window"
     assert any("平台投诉时限" in w for w in body["warnings"])
@@ -122,6 +127,18 @@ def test_a_24_hour_platform_window_closing_before_the_merchants_48_hours_is_said
     listed = [d for d in handler.get("/api/v1/deadlines/", {"case": case.pk}).json()["results"]
               if d["kind"] == "platform_window"]
     assert listed and listed[0]["warning"]
+
+
+def test_a_report_to_the_market_regulator_runs_on_its_own_15_working_day_clock(handler, make_case):
+    case = make_case(deception="false_advertising", purchased_at=at(2026, 9, 1), delivered_at=at(2026, 9, 1, 11),
+                     problem_found_at=at(2026, 9, 2))
+    body = escalate(handler, case, "market_regulator", at(2026, 9, 21, 10), skip_reason="other", skip_note="举报虚假宣传")
+    row = deadline_of(handler, body["id"])
+    assert row["kind"] == "report_decision" and row["working_days"] == 15
+    # 22, 23, 24 Sep, [25–27 Mid-autumn], 28, 29, 30 Sep, [1–7 Oct National Day], 8, 9, 10 (Saturday worked),
+    # 12, 13, 14, 15, 16, 19 Oct: the 15th working day
+    assert body["due_at"] == end(2026, 10, 19).isoformat()
+    assert "行政处罚程序规定" in row["rule"]["law"] and row["rule"]["confirmed"] is False
 
 
 # --- 4. routing ---------------------------------------------------------------------------------------
