@@ -192,7 +192,10 @@ class CaseAdmin(OrganizationScopedAdmin):
         (_("The order"), {"fields": [("platform", "merchant"), ("order_number", "product_type"),
                                      ("amount_paid", "face_value", "payment_channel"),
                                      ("purchased_local", "delivered_local", "found_local")]}),
-        (_("The dispute"), {"fields": ["dispute_type", "description", "merchant_promise", "fraud_suspected",
+        (_("The dispute"), {"fields": ["dispute_type", "description", "merchant_promise",
+                                       ("fraud_suspected", "deception"),
+                                       ("key_redeemed_on_receipt", "consumer_is_minor", "for_resale"),
+                                       ("consumer_province", "payment_reference", "payee_account"),
                                        "consumer_masked"]}),
         (_("Outcome"), {"classes": ["collapse"], "fields": [("outcome", "amount_recovered", "consumer_rating"),
                                                              "resolution"]}),
@@ -203,7 +206,9 @@ class CaseAdmin(OrganizationScopedAdmin):
         (_("The order"), {"fields": ["platform", "merchant_name", "order_number", "product_type", "face_value",
                                      "amount_paid", "payment_channel", "purchased_at", "delivered_at",
                                      "problem_found_at"]}),
-        (_("The dispute"), {"fields": ["dispute_type", "description", "merchant_promise", "fraud_suspected"]}),
+        (_("The dispute"), {"fields": ["dispute_type", "description", "merchant_promise", "fraud_suspected",
+                                       "deception", "key_redeemed_on_receipt", "consumer_is_minor", "for_resale",
+                                       "consumer_province", "payment_reference", "payee_account"]}),
         (_("The consumer"), {"fields": ["consumer_name", "consumer_phone", "consumer_id_number"]}),
         (_("Claims"), {"fields": ["claim_refund", "claim_compensation", "claim_redelivery", "claim_punitive"]}),
     ]
@@ -339,7 +344,9 @@ class CaseAdmin(OrganizationScopedAdmin):
             return  # registered by CaseIntakeForm.clean through services.case_create
         case = Case.objects.get(pk=obj.pk)
         data = {f: form.cleaned_data[f] for f in form.changed_data
-                if f in ("description", "merchant_promise", "fraud_suspected")}
+                if f in ("description", "merchant_promise", "fraud_suspected", "waiting_on_consumer", "deception",
+                         "key_redeemed_on_receipt", "consumer_is_minor", "for_resale", "consumer_province",
+                         "payment_reference", "payee_account")}
         if data:
             services.case_update(actor=request.user, case=case, data=data)
 

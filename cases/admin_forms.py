@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from . import services
 from .admin_workplace import LocalDateTimeField
 from .api.serializers import PHONE_RE, valid_id_number
-from .codes import ClaimKind, DisputeType, PaymentChannel, ProductType
+from .codes import ClaimKind, Deception, DisputeType, PaymentChannel, ProductType, Province
 from .models import Case, Platform
 
 BLANK = [("", "---------")]
@@ -35,6 +35,17 @@ class CaseIntakeForm(forms.ModelForm):
     merchant_promise = forms.CharField(label=_("what the merchant promised"), widget=forms.Textarea,
                                        required=False, max_length=2000)
     fraud_suspected = forms.BooleanField(label=_("signs of fraud"), required=False)
+    deception = forms.ChoiceField(label=_("deception (欺诈)"), choices=[("", "---------"), *Deception.choices],
+                                  required=False)
+    key_redeemed_on_receipt = forms.NullBooleanField(label=_("card key already redeemed (核销) when received"),
+                                                     required=False)
+    consumer_is_minor = forms.BooleanField(label=_("bought by a minor"), required=False)
+    for_resale = forms.BooleanField(label=_("bought for resale / as an agent"), required=False)
+    consumer_province = forms.ChoiceField(label=_("consumer's province"),
+                                          choices=[("", "---------"), *Province.choices], required=False)
+    payment_reference = forms.CharField(label=_("payment transaction number (交易流水号)"), max_length=64,
+                                        required=False)
+    payee_account = forms.CharField(label=_("payee account (收款账户)"), max_length=100, required=False)
     consumer_name = forms.CharField(label=_("consumer's name"), max_length=100)
     consumer_phone = forms.CharField(label=_("consumer's phone"), max_length=20, required=False)
     consumer_id_number = forms.CharField(label=_("consumer's ID number"), max_length=18, required=False)
@@ -82,7 +93,8 @@ class CaseIntakeForm(forms.ModelForm):
         payload = {k: data[k] for k in (
             "platform", "merchant_name", "order_number", "product_type", "face_value", "amount_paid",
             "payment_channel", "purchased_at", "delivered_at", "problem_found_at", "dispute_type", "description",
-            "merchant_promise", "fraud_suspected")}
+            "merchant_promise", "fraud_suspected", "deception", "key_redeemed_on_receipt", "consumer_is_minor",
+            "for_resale", "consumer_province", "payment_reference", "payee_account")}
         payload["consumer"] = {"name": data["consumer_name"], "phone": data["consumer_phone"],
                                "id_number": data["consumer_id_number"]}
         payload["claims"] = claims

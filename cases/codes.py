@@ -99,3 +99,60 @@ class EventKind(models.TextChoices):
     EVIDENCE_WITHDRAWN = "evidence_withdrawn", _("Evidence withdrawn")
     ESCALATED = "escalated", _("Escalated")
     ESCALATION_ANSWERED = "escalation_answered", _("Escalation answered")
+
+
+class Deception(models.TextChoices):
+    """What makes a sale 欺诈 under Consumer Rights Protection Law art. 55 (退一赔三): false advertising or
+    deliberate concealment (《侵害消费者权益行为处罚办法》 art. 16; 最高人民法院《关于适用〈中华人民共和国民法典〉
+    总则编若干问题的解释》 art. 21), or taking the money with no intention to deliver."""
+
+    FALSE_ADVERTISING = "false_advertising", _("False advertising (虚假宣传, e.g. 面值缩水, a \"lifetime\" trial)")
+    CONCEALMENT = "concealment", _("Deliberate concealment (故意隐瞒真实情况, e.g. a used or recovered item)")
+    TOOK_THE_MONEY = "took_the_money", _("Took the money with no intention to deliver (收款后失联)")
+
+
+class Province(models.TextChoices):
+    """Provincial-level divisions of the mainland (GB/T 2260 codes): the small-claims limit is per province
+    (Civil Procedure Law art. 165)."""
+
+    BJ = "11", _("Beijing")
+    TJ = "12", _("Tianjin")
+    HE = "13", _("Hebei")
+    SX = "14", _("Shanxi")
+    NM = "15", _("Inner Mongolia")
+    LN = "21", _("Liaoning")
+    JL = "22", _("Jilin")
+    HL = "23", _("Heilongjiang")
+    SH = "31", _("Shanghai")
+    JS = "32", _("Jiangsu")
+    ZJ = "33", _("Zhejiang")
+    AH = "34", _("Anhui")
+    FJ = "35", _("Fujian")
+    JX = "36", _("Jiangxi")
+    SD = "37", _("Shandong")
+    HA = "41", _("Henan")
+    HB = "42", _("Hubei")
+    HN = "43", _("Hunan")
+    GD = "44", _("Guangdong")
+    GX = "45", _("Guangxi")
+    HI = "46", _("Hainan")
+    CQ = "50", _("Chongqing")
+    SC = "51", _("Sichuan")
+    GZ = "52", _("Guizhou")
+    YN = "53", _("Yunnan")
+    XZ = "54", _("Tibet")
+    SN = "61", _("Shaanxi")
+    GS = "62", _("Gansu")
+    QH = "63", _("Qinghai")
+    NX = "64", _("Ningxia")
+    XJ = "65", _("Xinjiang")
+
+
+PROVINCE_ZH = {
+    "11": "北京市", "12": "天津市", "13": "河北省", "14": "山西省", "15": "内蒙古自治区", "21": "辽宁省",
+    "22": "吉林省", "23": "黑龙江省", "31": "上海市", "32": "江苏省", "33": "浙江省", "34": "安徽省",
+    "35": "福建省", "36": "江西省", "37": "山东省", "41": "河南省", "42": "湖北省", "43": "湖南省",
+    "44": "广东省", "45": "广西壮族自治区", "46": "海南省", "50": "重庆市", "51": "四川省", "52": "贵州省",
+    "53": "云南省", "54": "西藏自治区", "61": "陕西省", "62": "甘肃省", "63": "青海省", "64": "宁夏回族自治区",
+    "65": "新疆维吾尔自治区",
+}

@@ -13,11 +13,13 @@ from kameng_api.core.fields import no_bidi_controls
 from .codes import (
     PARTNER,
     ClaimKind,
+    Deception,
     DisputeType,
     EventKind,
     Outcome,
     PaymentChannel,
     ProductType,
+    Province,
     Role,
     Status,
 )
@@ -124,6 +126,8 @@ class Platform(models.Model):
                                     validators=[no_bidi_controls])
     credit_code = models.CharField(_("unified social credit code (统一社会信用代码)"), max_length=18, blank=True)
     icp_number = models.CharField(_("ICP filing number"), max_length=64, blank=True)
+    address = models.CharField(_("operator's address (住所)"), max_length=300, blank=True,
+                               help_text=_("Needed by 12315 and a court (民事诉讼法 art. 124)."))
     has_deposit_scheme = models.BooleanField(_("deposit / 先行赔付 scheme"), default=False)
     complaint_window_hours = models.PositiveIntegerField(
         _("complaint window (hours)"), default=72,
@@ -155,6 +159,12 @@ class Merchant(models.Model):
     name = models.CharField(_("name"), max_length=200, validators=[no_bidi_controls])
     shop_url = models.URLField(_("shop URL"), blank=True)
     unreachable = models.BooleanField(_("unreachable (失联)"), default=False)
+    # The real operator behind the shop nickname (电子商务法 art. 27: the platform verifies it; 消费者权益
+    # 保护法 art. 44: a platform that cannot give it answers for the seller). A court needs it, not a nickname.
+    operator_name = models.CharField(_("real operator (经营者名称或姓名)"), max_length=200, blank=True)
+    operator_credit_code = models.CharField(_("operator's credit code or ID"), max_length=18, blank=True)
+    operator_address = models.CharField(_("operator's address (住所)"), max_length=300, blank=True)
+    contact = models.CharField(_("contact handles (QQ / WeChat / phone)"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -226,6 +236,27 @@ class Case(models.Model):
     description = models.TextField(_("description"), blank=True)
     merchant_promise = models.TextField(_("what the merchant promised"), blank=True)
     fraud_suspected = models.BooleanField(_("signs of fraud"), default=False)
+    deception = models.CharField(
+        _("deception (欺诈)"), max_length=20, choices=Deception.choices, blank=True,
+        help_text=_("False advertising or concealment: the ground of punitive damages (消费者权益保护法 art. 55)."),
+    )
+    key_redeemed_on_receipt = models.BooleanField(
+        _("card key already redeemed (核销) when received"), null=True, blank=True,
+        help_text=_("Yes: a defective key, refundable (消费者权益保护法 art. 24, 民法典 art. 582) whatever the "
+                    "no-reason-return exclusion of art. 25 says. Empty: not known yet."),
+    )
+    consumer_is_minor = models.BooleanField(
+        _("bought by a minor"), default=False,
+        help_text=_("The guardian may refuse to ratify and ask for a refund (民法典 arts. 19, 145)."),
+    )
+    for_resale = models.BooleanField(
+        _("bought for resale / as an agent"), default=False,
+        help_text=_("Not 生活消费 (消费者权益保护法 art. 2): 12315 and the consumer association will not accept it."),
+    )
+    consumer_province = models.CharField(_("consumer's province"), max_length=2, choices=Province.choices,
+                                         blank=True)
+    payment_reference = models.CharField(_("payment transaction number (交易流水号)"), max_length=64, blank=True)
+    payee_account = models.CharField(_("payee account (收款账户)"), max_length=100, blank=True)
     consumer = models.ForeignKey(Consumer, on_delete=models.PROTECT, related_name="cases",
                                  verbose_name=_("consumer"))
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.INTAKE,

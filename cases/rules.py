@@ -35,10 +35,17 @@ def escalation_allows(from_status: str, to: str) -> bool:
 # Moves only a supervisor may make: the legal level needs a supervisor's approval (PRODUCT.md).
 SUPERVISOR_ONLY_TARGETS = frozenset({S.LEGAL})
 
-# Consumer Rights Protection Law art. 55: three times the price, at least 500 CNY, only for fraud.
+# Consumer Rights Protection Law art. 55: three times the price, at least 500 CNY, only for fraud (欺诈).
 PUNITIVE_MULTIPLIER = Decimal(3)
 PUNITIVE_MINIMUM = Decimal(500)
 FRAUD_DISPUTE_TYPES = frozenset({DisputeType.FRAUD})
+
+
+def has_deception(*, dispute_type: str, deception: str = "", fraud_suspected: bool = False) -> bool:
+    """欺诈 under CPL art. 55 is false advertising or deliberate concealment (面值缩水, a "lifetime" membership that
+    is a trial), as well as taking the money and vanishing: a recorded kind of deception, the fraud flag, or the
+    fraud dispute type ground it. A dispute type such as "not as described" alone does not."""
+    return bool(deception) or bool(fraud_suspected) or dispute_type in FRAUD_DISPUTE_TYPES
 
 CENT = Decimal("0.01")
 

@@ -15,7 +15,7 @@ from kameng_api.core.exceptions import Conflict
 from kameng_api.core.preconditions import check_if_match
 from notifications.services import event_publish
 
-from . import rules
+from . import events, rules
 from .codes import PARTNER, ClaimKind, EventKind, Role, Status
 from .models import (
     ApiKey,
@@ -36,7 +36,8 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 EDITABLE_FIELDS = (
     "merchant_name", "order_number", "product_type", "face_value", "amount_paid", "payment_channel",
     "purchased_at", "delivered_at", "problem_found_at", "dispute_type", "description", "merchant_promise",
-    "fraud_suspected", "waiting_on_consumer", "platform",
+    "fraud_suspected", "waiting_on_consumer", "platform", "deception", "key_redeemed_on_receipt",
+    "consumer_is_minor", "for_resale", "consumer_province", "payment_reference", "payee_account",
 )
 
 
@@ -157,7 +158,8 @@ def _validate_times(data: dict, now) -> None:
         raise ValidationError(errors)
 
 
-def _checked_claims(claims: list[dict], *, dispute_type: str, amount_paid: Decimal) -> list[Claim]:
+def _checked_claims(claims: list[dict], *, dispute_type: str, amount_paid: Decimal, deception: str = "",
+                    fraud_suspected: bool = False) -> list[Claim]:
     """The claim rules of PRODUCT.md: one per kind; refund up to the price; punitive only for fraud and
     at the statutory amount (CPL art. 55); a claim far beyond the loss is flagged (seed 000)."""
     if not claims:
@@ -170,10 +172,12 @@ def _checked_claims(claims: list[dict], *, dispute_type: str, amount_paid: Decim
     for claim in claims:
         kind, amount = claim["kind"], claim.get("amount")
         if kind == ClaimKind.PUNITIVE:
-            if dispute_type not in rules.FRAUD_DISPUTE_TYPES:
+            if not rules.has_deception(dispute_type=dispute_type, deception=deception,
+                                       fraud_suspected=fraud_suspected):
                 raise ValidationError({"claims": _(
-                    "Punitive damages (退一赔三, Consumer Rights Protection Law art. 55) need fraud by the "
-                    "merchant: set the dispute type to fraud, with evidence of it."
+                    "Punitive damages (退一赔三, Consumer Rights Protection Law art. 55) need deception by the "
+                    "merchant (欺诈: false advertising, concealment, or taking the money and vanishing): record "
+                    "it in `deception` or `fraud_suspected`, with evidence of it."
                 )})
             statutory = rules.punitive_amount(amount_paid)
             if amount is not None and amount != statutory:
@@ -219,7 +223,8 @@ def case_create(*, actor, data: dict) -> Case:
     organization_id = actor.organization_id
     _validate_times(data, now)
     claims = _checked_claims(data.get("claims") or [], dispute_type=data["dispute_type"],
-                             amount_paid=data["amount_paid"])
+                             amount_paid=data["amount_paid"], deception=data.get("deception", ""),
+                             fraud_suspected=data.get("fraud_suspected", False))
     platform = data["platform"]
     existing = Case.objects.filter(organization_id=organization_id, platform=platform,
                                    order_number=data["order_number"]).first()
@@ -240,7 +245,8 @@ def case_create(*, actor, data: dict) -> Case:
                 **{f: data[f] for f in (
                     "order_number", "product_type", "face_value", "amount_paid", "payment_channel",
                     "purchased_at", "delivered_at", "problem_found_at", "dispute_type", "description",
-                    "merchant_promise", "fraud_suspected",
+                    "merchant_promise", "fraud_suspected", "deception", "key_redeemed_on_receipt",
+                    "consumer_is_minor", "for_resale", "consumer_province", "payment_reference", "payee_account",
                 ) if f in data},
             )
             for claim in claims:
@@ -248,9 +254,7 @@ def case_create(*, actor, data: dict) -> Case:
             Claim.objects.bulk_create(claims)
             case_event_record(case=case, actor=actor, kind=EventKind.CREATED, to_status=case.status,
                               occurred_at=now)
-            from escalation.services import deadlines_for_new_case
-
-            deadlines_for_new_case(case=case)
+            events.case_created.send(sender=Case, case=case)
             audit_record(actor=actor, action="case_create", obj=case)
     except IntegrityError:
         existing = Case.objects.filter(organization_id=organization_id, platform=platform,
@@ -300,14 +304,15 @@ def case_update(*, actor, case: Case, data: dict, if_match: str | None = None, n
                 setattr(case.consumer, field, value)
             case.consumer.save()
             changed.append("consumer")
-        if claims_data is not None or {"amount_paid", "dispute_type"} & set(changed):
+        if claims_data is not None or {"amount_paid", "dispute_type", "deception", "fraud_suspected"} & set(changed):
             current = claims_data if claims_data is not None else [
                 {"kind": c.kind, "amount": c.amount} for c in case.claims.all()
             ]
             if {"amount_paid"} & set(changed):
                 current = [c if c["kind"] != ClaimKind.PUNITIVE else {"kind": c["kind"], "amount": None}
                            for c in current]
-            claims = _checked_claims(current, dispute_type=case.dispute_type, amount_paid=case.amount_paid)
+            claims = _checked_claims(current, dispute_type=case.dispute_type, amount_paid=case.amount_paid,
+                                     deception=case.deception, fraud_suspected=case.fraud_suspected)
             case.claims.all().delete()
             for claim in claims:
                 claim.case = case
@@ -324,13 +329,10 @@ def case_update(*, actor, case: Case, data: dict, if_match: str | None = None, n
         case.save()
         case.refresh_from_db()
         if {"delivered_at", "problem_found_at", "platform"} & set(changed):
-            from escalation.services import deadlines_follow_corrected_case
-
-            deadlines_follow_corrected_case(case=case)
+            events.case_corrected.send(sender=Case, case=case, fields=set(changed))
         if "waiting_on_consumer" in changed:
-            from escalation.services import deadlines_follow_waiting
-
-            deadlines_follow_waiting(actor=actor, case=case, waiting=case.waiting_on_consumer, note=note, at=at)
+            events.case_waiting_changed.send(sender=Case, case=case, actor=actor,
+                                             waiting=case.waiting_on_consumer, note=note, at=at)
         case_event_record(case=case, actor=actor, kind=EventKind.UPDATED, note=note,
                           data={"fields": sorted(changed)})
     return case
@@ -366,11 +368,9 @@ def case_transition(*, actor, case: Case, to: str, note: str = "", outcome: dict
             case.resolution = outcome.get("resolution", "")
             case.consumer_rating = outcome.get("consumer_rating")
         if to in (Status.RESOLVED, Status.REJECTED, Status.WITHDRAWN):
-            from escalation.services import deadlines_cancel_for_closed_case
-
             case.closed_at = timezone.now()
             case.waiting_on_consumer = False
-            deadlines_cancel_for_closed_case(case=case)
+            events.case_closed.send(sender=Case, case=case)
         case.version = F("version") + 1
         case.save()
         case.refresh_from_db()

@@ -18,7 +18,7 @@ from . import rules, services
 from .calendar import calendar_status
 from .codes import LEVEL_OF_CHANNEL, Channel, DeadlineStatus, EscalationOutcome, SkipReason
 from .letter import LANGS, LetterError, letter_text
-from .models import CalendarDay, Deadline, Escalation
+from .models import CalendarDay, CalendarYear, Deadline, Escalation, RuleVersion, SmallClaimsLimit
 from .recommendation import recommend
 from .services import FINAL_OUTCOMES
 
@@ -389,6 +389,58 @@ class CalendarDayAdmin(OrganizationScopedAdmin):
     def delete_queryset(self, request, queryset):
         super().delete_queryset(request, queryset)
         self._recount(request)
+
+
+@admin.register(RuleVersion)
+class RuleVersionAdmin(admin.ModelAdmin):
+    """The statutory values by effective date. A change in the law is a new row (with `effective_from`), the
+    previous row gets its `effective_to`; saving recounts the open deadlines counted from the table."""
+
+    list_display = ["key", "value", "unit", "law", "article", "effective_from", "effective_to", "confirmed"]
+    list_filter = ["key", "confirmed"]
+    search_fields = ["law", "article", "quote", "note"]
+
+    def changelist_view(self, request, extra_context=None):
+        unconfirmed = RuleVersion.objects.filter(confirmed=False).count()
+        if unconfirmed:
+            messages.warning(request, _("%(n)s rule versions are unconfirmed: check them against the official "
+                                        "text and tick 'confirmed'.") % {"n": unconfirmed})
+        return super().changelist_view(request, extra_context)
+
+    def _recount(self, request):
+        count = services.deadlines_recount_rules()
+        if count:
+            messages.info(request, _("%(n)s open deadlines recounted.") % {"n": count})
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not obj.confirmed:
+            messages.warning(request, _("This rule version is marked unconfirmed."))
+        self._recount(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SmallClaimsLimit)
+class SmallClaimsLimitAdmin(admin.ModelAdmin):
+    """Per province: 50 % of the previous year's average wage of the employed (民事诉讼法 art. 165)."""
+
+    list_display = ["province", "limit", "wage_year", "average_wage", "applies_from", "confirmed"]
+    list_filter = ["confirmed", "wage_year", "province"]
+
+
+@admin.register(CalendarYear)
+class CalendarYearAdmin(admin.ModelAdmin):
+    """Tick 'schedule entered' once the whole State Council schedule of the year is entered as overrides."""
+
+    list_display = ["year", "schedule_entered", "note"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        count = services.deadlines_recompute()
+        if count:
+            messages.info(request, _("%(n)s open deadlines recounted.") % {"n": count})
 
 
 __all__ = ["CaseAdmin", "DeadlineAdmin", "urgency"]

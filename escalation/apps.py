@@ -5,3 +5,14 @@ from django.utils.translation import gettext_lazy as _
 class EscalationConfig(AppConfig):
     name = "escalation"
     verbose_name = _("Escalation")
+
+    def ready(self):
+        from cases import events
+
+        from . import receivers
+
+        events.case_created.connect(receivers.on_case_created, dispatch_uid="escalation.case_created")
+        events.case_corrected.connect(receivers.on_case_corrected, dispatch_uid="escalation.case_corrected")
+        events.case_closed.connect(receivers.on_case_closed, dispatch_uid="escalation.case_closed")
+        events.case_waiting_changed.connect(receivers.on_case_waiting_changed,
+                                            dispatch_uid="escalation.case_waiting_changed")

@@ -1,11 +1,16 @@
 """The working-day calendar of mainland China: public holidays and adjusted working days (调休).
 
-Three sources, strongest first:
+Four sources, strongest first:
 1. `CalendarDay` rows (admin / `calendar/` API): an entry wins over everything, so a new year's
    State Council schedule (国务院办公厅关于<year>年部分节假日安排的通知) needs no release;
-2. the `chinese-calendar` library, for the years it ships;
-3. Monday to Friday, for a year neither knows. A due date counted that way is *provisional*: the
-   deadline says so and `calendar_status()` asks supervisors to enter the schedule.
+2. the `chinese-calendar` library, for the years it ships (published schedules, 调休 included);
+3. for a year without a published schedule, the statutory holidays of 《全国年节及纪念日放假办法》
+   (2024 revision: 元旦 1 day, 春节 4 days from 除夕, 清明 1, 劳动节 2, 端午 1, 中秋 1, 国庆 3; a holiday
+   falling on a weekend is made up on a working day, art. 6) from the `holidays` library, and Monday to
+   Friday otherwise. The 调休 swaps of such a year are unknown, so a due date counted in it is
+   *provisional*: the deadline says so and `calendar_status()` asks supervisors to enter the schedule.
+A year becomes final when its schedule is entered as a whole (`CalendarYear.schedule_entered`, set by
+`POST calendar/` or ticked in the admin), not when a single override day is added.
 
 Hour windows ignore all of this: they are wall-clock hours (Asia/Shanghai has no daylight saving time).
 A due date in working days falls at the end (23:59:59, Asia/Shanghai) of the n-th working day after
@@ -20,6 +25,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
+import holidays as holidays_library
 from chinese_calendar import constants as library_data
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -32,6 +38,12 @@ LIBRARY_YEARS = frozenset({d.year for d in library_data.holidays} | {d.year for 
 @lru_cache(maxsize=8192)
 def _library_is_workday(day: date) -> bool:
     return chinese_calendar.is_workday(day)
+
+
+@lru_cache(maxsize=64)
+def statutory_holidays(year: int) -> frozenset[date]:
+    """《全国年节及纪念日放假办法》's public holidays of `year` (with the weekday make-up days), from `holidays`."""
+    return frozenset(holidays_library.China(years=year).keys())
 
 
 def local_date(moment: datetime) -> date:
@@ -47,24 +59,46 @@ class Calendar:
     """One snapshot of the overrides (one query), used for a batch of computations."""
 
     overrides: dict[date, bool] = field(default_factory=dict)
-    override_years: frozenset[int] = frozenset()
+    override_years: frozenset[int] = frozenset()  # years with at least one override day
+    entered_years: frozenset[int] = frozenset()  # years whose whole schedule is entered
 
     @classmethod
     def load(cls) -> Calendar:
-        from .models import CalendarDay
+        from .models import CalendarDay, CalendarYear
 
         rows = dict(CalendarDay.objects.values_list("date", "is_working_day"))
-        return cls(overrides=rows, override_years=frozenset(d.year for d in rows))
+        entered = frozenset(CalendarYear.objects.filter(schedule_entered=True).values_list("year", flat=True))
+        return cls(overrides=rows, override_years=frozenset(d.year for d in rows), entered_years=entered)
 
     def year_known(self, year: int) -> bool:
-        return year in LIBRARY_YEARS or year in self.override_years
+        return year in LIBRARY_YEARS or year in self.entered_years
 
     def is_working_day(self, day: date) -> bool:
         if day in self.overrides:
             return self.overrides[day]
         if day.year in LIBRARY_YEARS:
             return _library_is_workday(day)
+        if day in statutory_holidays(day.year):
+            return False
         return day.weekday() < 5
+
+    def next_working_day(self, day: date) -> date:
+        """`day` itself when it is a working day, else the first working day after it."""
+        for _step in range(60):
+            if self.is_working_day(day):
+                return day
+            day += timedelta(days=1)
+        return day
+
+    def add_days(self, start: datetime, days: int) -> tuple[datetime, bool]:
+        """(due, provisional) of a period of `days` days: it starts the next day and ends at the end of its
+        last day (民法典 art. 201); a last day that is a holiday moves to the next working day (民法典 art. 203,
+        民事诉讼法 art. 85)."""
+        days = min(max(int(days), 0), MAX_WORKING_DAYS)
+        last = local_date(start) + timedelta(days=days)
+        moved = self.next_working_day(last)
+        provisional = not self.year_known(last.year) or not self.year_known(moved.year)
+        return end_of(moved), provisional
 
     def add_working_days(self, start: datetime, days: int) -> tuple[datetime, bool]:
         """(due, provisional): the end of the `days`-th working day after `start`'s date."""
@@ -111,7 +145,7 @@ def calendar_status(*, today: date | None = None, organization_id=None) -> dict:
     years = []
     notices = []
     for year in (today.year, today.year + 1):
-        if year in cal.override_years:
+        if year in cal.entered_years:
             source = "overrides"
         elif year in LIBRARY_YEARS:
             source = "library"
@@ -122,8 +156,9 @@ def calendar_status(*, today: date | None = None, organization_id=None) -> dict:
         if source == "missing":
             notices.append(_(
                 "The public-holiday schedule of %(year)s (国务院办公厅关于%(year)s年部分节假日安排的通知) is not "
-                "entered yet: deadlines in %(year)s are counted Monday to Friday and marked provisional. "
-                "A supervisor should enter the holidays and adjusted working days (调休) of %(year)s."
+                "entered yet: deadlines in %(year)s are counted on the statutory holidays and Monday to Friday, "
+                "and marked provisional. A supervisor should enter the holidays and adjusted working days "
+                "(调休) of %(year)s and mark the year's schedule as entered."
             ) % {"year": year})
     open_provisional = Deadline.objects.filter(status=DeadlineStatus.OPEN, provisional=True)
     if organization_id is not None:

@@ -11,6 +11,7 @@ class Channel(models.TextChoices):
     CONSUMER_ASSOCIATION = "consumer_association", _("Consumer association (消协)")
     MARKET_REGULATOR = "market_regulator", _("Market regulator")
     CYBERSPACE_ADMIN = "cyberspace_admin", _("Cyberspace administration (网信)")
+    COMMUNICATIONS_ADMIN = "communications_admin", _("Communications administration (通信管理局, ICP filing)")
     PAYMENT_DISPUTE = "payment_dispute", _("Payment-channel dispute (Alipay / WeChat)")
     PUBLIC_COMPLAINT = "public_complaint", _("Public complaint site (黑猫投诉 / 聚投诉)")
     INDUSTRY_ASSOCIATION = "industry_association", _("Industry association")
@@ -28,6 +29,7 @@ LEVEL_OF_CHANNEL: dict[str, int] = {
     Channel.CONSUMER_ASSOCIATION: 3,
     Channel.MARKET_REGULATOR: 3,
     Channel.CYBERSPACE_ADMIN: 3,
+    Channel.COMMUNICATIONS_ADMIN: 3,
     Channel.PAYMENT_DISPUTE: 3,
     Channel.PUBLIC_COMPLAINT: 3,
     Channel.INDUSTRY_ASSOCIATION: 3,
@@ -52,6 +54,8 @@ class SkipReason(models.TextChoices):
     CROSS_BORDER = "cross_border", _("Cross-border platform")
     NO_RESPONSE = "no_response", _("No response at the lower level")
     AMOUNT_OVER_5000 = "amount_over_5000", _("Amount over 5000 CNY")
+    PLATFORM_WINDOW = "platform_window", _("The platform's complaint window closes first")
+    NOT_A_CONSUMER = "not_a_consumer", _("Bought for resale: 12315 and the consumer association do not apply")
     OTHER = "other", _("Other (explained)")
 
 
@@ -69,9 +73,10 @@ class DeadlineKind(models.TextChoices):
     MERCHANT_ANSWER = "merchant_answer", _("Merchant answer (48 h)")
     PLATFORM_WINDOW = "platform_window", _("Platform complaint window")
     PLATFORM_ANSWER = "platform_answer", _("Platform answer")
-    ACCEPTANCE_12315 = "12315_acceptance", _("12315 accepts or refuses (7 working days, art. 14)")
-    MEDIATION_12315 = "12315_mediation", _("12315 mediation ends (45 working days, art. 21)")
+    ACCEPTANCE_12315 = "12315_acceptance", _("12315 accepts or refuses (working days, per the rule version)")
+    MEDIATION_12315 = "12315_mediation", _("12315 mediation ends (working days, per the rule version)")
     THIRD_PARTY_ANSWER = "third_party_answer", _("Third-party answer")
+    REPORT_DECISION = "report_decision", _("Market regulator decides on a report (举报, 15 working days)")
     LEGAL = "legal", _("Legal procedure")
 
 
@@ -79,3 +84,31 @@ class DeadlineStatus(models.TextChoices):
     OPEN = "open", _("Open")
     MET = "met", _("Met")
     CANCELLED = "cancelled", _("Cancelled")
+
+
+class Unit(models.TextChoices):
+    HOURS = "hours", _("hours")
+    WORKING_DAYS = "working_days", _("working days")
+    CALENDAR_DAYS = "calendar_days", _("days")
+    MONTHS = "months", _("months")
+    CNY = "cny", _("CNY")
+    RATIO = "ratio", _("ratio")
+
+
+class RuleKey(models.TextChoices):
+    """The statutory (or published-practice) values the service counts with; each has versions by date."""
+
+    ACCEPTANCE_12315 = "12315_acceptance", _("12315: decision to accept a complaint")
+    MEDIATION_12315 = "12315_mediation", _("12315: mediation ends without agreement")
+    REPORT_DECISION = "report_decision", _("Market regulator: decision on a report (举报)")
+    SMALL_CLAIMS_RATIO = "small_claims_ratio", _("Small claims: share of the province's average wage")
+    SMALL_CLAIMS_TERM = "small_claims_term", _("Small claims: decided within")
+    SIMPLE_PROCEDURE_TERM = "simple_procedure_term", _("Simplified procedure: decided within")
+    ORDINARY_PROCEDURE_TERM = "ordinary_procedure_term", _("Ordinary procedure: decided within")
+    POLICE_FILING = "police_filing", _("Police: decision whether to open a case (立案)")
+    LEGAL_AID_REVIEW = "legal_aid_review", _("Legal aid: decision on an application")
+    FRAUD_THRESHOLD_NETWORK = "fraud_threshold_network", _("Telecom / network fraud: 数额较大")
+    FRAUD_THRESHOLD_GENERAL = "fraud_threshold_general", _("Fraud (刑法 art. 266): 数额较大, lowest bound")
+    PUNITIVE_MULTIPLIER = "punitive_multiplier", _("Punitive damages: multiple of the price")
+    PUNITIVE_MINIMUM = "punitive_minimum", _("Punitive damages: minimum")
+    DOUBLE_FILING = "double_filing", _("12315: refused when another body already handles the dispute")

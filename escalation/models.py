@@ -4,7 +4,9 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .codes import Channel, DeadlineKind, DeadlineStatus, EscalationOutcome, Level, SkipReason
+from cases.codes import Province
+
+from .codes import Channel, DeadlineKind, DeadlineStatus, EscalationOutcome, Level, RuleKey, SkipReason, Unit
 
 
 class Escalation(models.Model):
@@ -71,6 +73,17 @@ class Deadline(models.Model):
     clock_amount = models.PositiveIntegerField(_("clock length"), null=True, blank=True)
     late_amount = models.PositiveIntegerField(_("late tier after the due date"), null=True, blank=True)
     very_late_amount = models.PositiveIntegerField(_("very-late tier after the due date"), null=True, blank=True)
+    rule_version = models.ForeignKey("RuleVersion", on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="deadlines", verbose_name=_("rule version"),
+                                     help_text=_("The statutory rule this clock was counted on."))
+    day_based = models.BooleanField(
+        _("counted in days"), default=False,
+        help_text=_("A period in days or months: it ends at the end of its last day, moved to the next working "
+                    "day when that day is a holiday (民法典 arts. 201, 203; 民事诉讼法 art. 85)."),
+    )
+    warning = models.TextField(_("warning"), blank=True,
+                               help_text=_("Said at once, e.g. the platform window closes before the merchant's "
+                                           "48 hours are over."))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -99,3 +112,89 @@ class CalendarDay(models.Model):
 
     def __str__(self):
         return f"{self.date} {'work' if self.is_working_day else 'holiday'} {self.name}"
+
+
+class RuleVersion(models.Model):
+    """One version of a statutory value (a time limit, a threshold) with the text it comes from.
+
+    A complaint is counted on the version in force on the day it was submitted; a change in the law is a new
+    row with its `effective_from`, never an edit of history. `confirmed` is False where the figure or the
+    article number could not be checked against an official text: the admin and the API say so."""
+
+    key = models.CharField(_("rule"), max_length=40, choices=RuleKey.choices, db_index=True)
+    value = models.DecimalField(_("value"), max_digits=12, decimal_places=2, null=True, blank=True,
+                                help_text=_("Empty for a rule that is a text only (e.g. the double-filing refusal)."))
+    unit = models.CharField(_("unit"), max_length=20, choices=Unit.choices)
+    extension = models.DecimalField(_("extension allowed"), max_digits=12, decimal_places=2, null=True,
+                                    blank=True, help_text=_("In the same unit, e.g. +1 month for small claims."))
+    law = models.CharField(_("law or document"), max_length=200)
+    article = models.CharField(_("article"), max_length=100, blank=True)
+    quote = models.TextField(_("what the text says"), blank=True)
+    source_url = models.URLField(_("source"), max_length=500, blank=True)
+    effective_from = models.DateField(_("in force from"))
+    effective_to = models.DateField(_("in force until (inclusive)"), null=True, blank=True)
+    confirmed = models.BooleanField(
+        _("confirmed from an official text"), default=False,
+        help_text=_("Unticked: the value or the article is unconfirmed and must be checked by a supervisor."),
+    )
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["key", "effective_from"]
+        constraints = [models.UniqueConstraint(fields=["key", "effective_from"], name="rule_version_unique_start"),
+                       models.CheckConstraint(condition=models.Q(effective_to__isnull=True)
+                                              | models.Q(effective_to__gte=models.F("effective_from")),
+                                              name="rule_version_dates_ordered")]
+        verbose_name = _("rule version")
+        verbose_name_plural = _("rule versions")
+
+    def __str__(self):
+        flag = "" if self.confirmed else " (unconfirmed)"
+        return f"{self.key} {self.value} {self.unit} {self.law}{self.article} from {self.effective_from}{flag}"
+
+    @property
+    def citation(self) -> str:
+        return f"{self.law}{self.article}"
+
+
+class SmallClaimsLimit(models.Model):
+    """A province's small-claims ceiling: 50 % of its previous year's average wage of the employed (民事诉讼法
+    art. 165). Courts publish the figure each year; a supervisor enters or corrects it here."""
+
+    province = models.CharField(_("province"), max_length=2, choices=Province.choices)
+    wage_year = models.PositiveSmallIntegerField(_("year of the average wage"))
+    average_wage = models.DecimalField(_("average annual wage of the employed (CNY)"), max_digits=12,
+                                       decimal_places=2, null=True, blank=True)
+    limit = models.DecimalField(_("small-claims limit (CNY)"), max_digits=12, decimal_places=2)
+    applies_from = models.DateField(_("applies from"))
+    source = models.CharField(_("source"), max_length=300, blank=True)
+    confirmed = models.BooleanField(_("confirmed from an official text"), default=False)
+
+    class Meta:
+        ordering = ["province", "-applies_from"]
+        constraints = [models.UniqueConstraint(fields=["province", "applies_from"],
+                                               name="small_claims_limit_unique_start")]
+        verbose_name = _("small-claims limit")
+        verbose_name_plural = _("small-claims limits")
+
+    def __str__(self):
+        return f"{self.province} {self.limit} from {self.applies_from}"
+
+
+class CalendarYear(models.Model):
+    """Whether a year's State Council holiday schedule has been entered in full. Entering one override day
+    does not make a year final; this flag does (until then its deadlines stay provisional)."""
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    schedule_entered = models.BooleanField(_("State Council schedule entered"), default=False)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["year"]
+        verbose_name = _("calendar year")
+        verbose_name_plural = _("calendar years")
+
+    def __str__(self):
+        return f"{self.year} {'entered' if self.schedule_entered else 'provisional'}"

@@ -17,8 +17,10 @@ Tiers (each a different alert, each meaning something to the handler):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
-from .codes import LEVEL_OF_CHANNEL, Channel, DeadlineKind, Level, SkipReason
+from .codes import LEVEL_OF_CHANNEL, Channel, DeadlineKind, Level, RuleKey, SkipReason, Unit
+from .lawbook import RuleBook, Version, add_months
 
 HOURS, WORKING_DAYS, CALENDAR_DAYS = "hours", "working_days", "calendar_days"
 
@@ -26,56 +28,59 @@ HOURS, WORKING_DAYS, CALENDAR_DAYS = "hours", "working_days", "calendar_days"
 @dataclass(frozen=True)
 class DeadlineRule:
     unit: str  # hours | working_days | calendar_days (calendar days are stored and counted as hours)
-    amount: int | None  # None: taken from the platform's record
+    amount: int | None  # None: taken from the platform's record or from the rule table (`rule_key`)
     late: int  # in the same unit, after the due date (default, not statutory)
     very_late: int  # in the same unit, after the due date, more than `late` (default, not statutory)
     source: str
+    rule_key: str = ""  # a statutory value: escalation/lawbook.py, versioned by effective date
 
 
 D = DeadlineKind
+R = RuleKey
 DEADLINES: dict[str, DeadlineRule] = {
-    D.EVIDENCE_PRESERVATION: DeadlineRule(HOURS, 24, 12, 24, "seed 004: 发现问题后需立即截图、录屏,并在24小时内启动退款流程"),
-    D.MERCHANT_ANSWER: DeadlineRule(HOURS, 48, 24, 48, "seed 001: 若商家在48小时内未响应或拒绝处理,即可启动第二层申诉"),
+    D.EVIDENCE_PRESERVATION: DeadlineRule(HOURS, 24, 12, 24, "practice: preserve the evidence at once (seed 004)"),
+    D.MERCHANT_ANSWER: DeadlineRule(HOURS, 48, 24, 48, "practice: a merchant silent for 48 hours has refused (seed 001)"),
     D.PLATFORM_WINDOW: DeadlineRule(HOURS, None, 12, 24, "Platform.complaint_window_hours from delivery or discovery "
-                                                     "(seed 001: 虚拟商品需在交付后24小时内反馈问题; seed 003: 48小时或72小时)"),
+                                                     "(the platform's published rules)"),
     D.PLATFORM_ANSWER: DeadlineRule(WORKING_DAYS, None, 1, 3, "Platform.response_working_days, default 3 "
-                                                           "(PRODUCT.md: answer in 1–3 working days)"),
-    D.ACCEPTANCE_12315: DeadlineRule(WORKING_DAYS, 7, 3, 7, "《市场监督管理投诉举报处理暂行办法》第十四条: 收到投诉之日起七个工作日内"
-                                                         "作出受理或者不予受理的决定 (seed 002, seed 004)"),
-    D.MEDIATION_12315: DeadlineRule(WORKING_DAYS, 45, 5, 10, "《市场监督管理投诉举报处理暂行办法》第二十一条: 自投诉受理之日起四十五个"
-                                                          "工作日内未能达成调解协议的, 终止调解"),
+                                                           "(the platform's published rules; PRODUCT.md)"),
+    D.ACCEPTANCE_12315: DeadlineRule(WORKING_DAYS, None, 3, 7, "rule table", R.ACCEPTANCE_12315),
+    D.MEDIATION_12315: DeadlineRule(WORKING_DAYS, None, 5, 10, "rule table", R.MEDIATION_12315),
+    D.REPORT_DECISION: DeadlineRule(WORKING_DAYS, None, 5, 15, "rule table", R.REPORT_DECISION),
     D.THIRD_PARTY_ANSWER: DeadlineRule(WORKING_DAYS, 7, 3, 7, "per channel, see THIRD_PARTY_WORKING_DAYS"),
-    D.LEGAL: DeadlineRule(CALENDAR_DAYS, 90, 15, 30, "per channel, see LEGAL_CALENDAR_DAYS"),
+    D.LEGAL: DeadlineRule(CALENDAR_DAYS, 90, 15, 30, "per channel, see LEGAL_RULES"),
 }
 
-# Third-party channels other than 12315: working days until an answer is expected.
+# Third-party channels other than 12315 and the regulator's report: working days until an answer is
+# expected. None of these is statutory: working assumptions an organization can change here.
 THIRD_PARTY_WORKING_DAYS: dict[str, tuple[int, str]] = {
-    Channel.CONSUMER_ASSOCIATION: (7, "default, aligned with 12315's seven working days (消协 accepts via 12315; seed 001)"),
-    Channel.MARKET_REGULATOR: (7, "《市场监督管理投诉举报处理暂行办法》第十四条 also governs the local regulator"),
+    Channel.CONSUMER_ASSOCIATION: (7, "default, aligned with 12315's acceptance time (no statutory limit for 消协)"),
     Channel.CYBERSPACE_ADMIN: (15, "default (no statutory answer time for a 网信 complaint)"),
-    Channel.PAYMENT_DISPUTE: (5, "default (Alipay / WeChat dispute handling; seed 000 calls it the fast route)"),
-    Channel.PUBLIC_COMPLAINT: (5, "default (黑猫投诉 / 聚投诉 forward to the company; seed 002)"),
-    Channel.INDUSTRY_ASSOCIATION: (15, "default (association mediation; seed 004)"),
-    Channel.CARD_CHARGEBACK: (30, "default (card-scheme chargeback cycle; seed 001: Visa / Mastercard 交易撤销)"),
+    Channel.COMMUNICATIONS_ADMIN: (15, "default (no statutory answer time for a 通信管理局 complaint)"),
+    Channel.PAYMENT_DISPUTE: (5, "default (the payment platform's published dispute handling)"),
+    Channel.PUBLIC_COMPLAINT: (5, "default (黑猫投诉 / 聚投诉 forward to the company)"),
+    Channel.INDUSTRY_ASSOCIATION: (15, "default (association mediation)"),
+    Channel.CARD_CHARGEBACK: (30, "default (the card scheme's chargeback cycle)"),
 }
 
-# Legal channels: calendar days until a decision is expected.
-LEGAL_CALENDAR_DAYS: dict[str, tuple[int, str]] = {
-    Channel.SMALL_CLAIMS: (90, "seed 002: 小额诉讼程序 一审终审, 审理期限不超过3个月 (three months, counted as 90 days)"),
-    Channel.LAWSUIT: (180, "《民事诉讼法》: 普通程序 six months (counted as 180 days)"),
-    Channel.POLICE: (30, "default: the police decide whether to open a case (立案) within at most 30 days"),
-    Channel.LEGAL_AID: (7, "《法律援助法》第四十三条: 自收到申请之日起七日内进行审查, 作出是否给予法律援助的决定"),
+# Legal channels: the rule-table entry of the period until a decision (days or months, 民法典 arts. 201-203).
+LEGAL_RULES: dict[str, str] = {
+    Channel.SMALL_CLAIMS: R.SMALL_CLAIMS_TERM,
+    Channel.LAWSUIT: R.SIMPLE_PROCEDURE_TERM,
+    Channel.POLICE: R.POLICE_FILING,
+    Channel.LEGAL_AID: R.LEGAL_AID_REVIEW,
 }
 
 ANSWER_DEADLINE_OF_CHANNEL: dict[str, str] = {
     Channel.MERCHANT: D.MERCHANT_ANSWER,
     Channel.PLATFORM: D.PLATFORM_ANSWER,
     Channel.C12315: D.ACCEPTANCE_12315,
+    Channel.MARKET_REGULATOR: D.REPORT_DECISION,
     **{channel: D.THIRD_PARTY_ANSWER for channel in THIRD_PARTY_WORKING_DAYS},
-    **{channel: D.LEGAL for channel in LEGAL_CALENDAR_DAYS},
+    **{channel: D.LEGAL for channel in LEGAL_RULES},
 }
 
-# Answering a 12315 complaint as accepted (受理) starts the mediation clock (art. 21).
+# Answering a 12315 complaint as accepted (受理) starts the mediation clock (rule table: 12315_mediation).
 ON_ACCEPTANCE: dict[str, str] = {Channel.C12315: D.MEDIATION_12315}
 
 # --- the ladder --------------------------------------------------------------------------------------
@@ -98,19 +103,51 @@ def level_of(channel: str) -> int:
     return LEVEL_OF_CHANNEL[channel]
 
 
-def answer_rule(channel: str, platform=None) -> tuple[str, str, int, int]:
-    """(deadline kind, unit, amount, very_late) of the answer clock that `channel` starts."""
-    kind = ANSWER_DEADLINE_OF_CHANNEL[channel]
+@dataclass(frozen=True)
+class Clock:
+    """How one clock is counted: its kind, unit and length, and the rule version it comes from."""
+
+    kind: str
+    unit: str
+    amount: int
+    very_late: int
+    version: Version | None = None
+    day_based: bool = False
+
+
+def clock_of_kind(kind: str, *, on: date, book: RuleBook | None = None, platform=None,
+                  channel: str | None = None, start: date | None = None) -> Clock:
+    """The clock of `kind` for a complaint submitted on `on` (the rule version in force that day)."""
     rule = DEADLINES[kind]
-    amount = rule.amount
-    unit = rule.unit
+    if rule.rule_key:
+        version = (book or RuleBook.load()).get(rule.rule_key, on)
+        return Clock(kind, rule.unit, version.amount, rule.very_late, version)
     if kind == D.PLATFORM_ANSWER:
-        amount = getattr(platform, "response_working_days", None) or 3
-    elif kind == D.THIRD_PARTY_ANSWER:
-        amount = THIRD_PARTY_WORKING_DAYS[channel][0]
-    elif kind == D.LEGAL:
-        amount = LEGAL_CALENDAR_DAYS[channel][0]
-    return kind, unit, amount, rule.very_late
+        return Clock(kind, rule.unit, getattr(platform, "response_working_days", None) or 3, rule.very_late)
+    if kind == D.THIRD_PARTY_ANSWER:
+        return Clock(kind, rule.unit, THIRD_PARTY_WORKING_DAYS[channel][0], rule.very_late)
+    if kind == D.LEGAL:
+        version = (book or RuleBook.load()).get(LEGAL_RULES[channel], on)
+        days = version.amount
+        if version.unit == Unit.MONTHS:
+            first = start or on
+            days = (add_months(first, version.amount) - first).days
+        return Clock(kind, CALENDAR_DAYS, days, rule.very_late, version, day_based=True)
+    return Clock(kind, rule.unit, rule.amount or 0, rule.very_late)
+
+
+def answer_clock(channel: str, *, on: date, platform=None, book: RuleBook | None = None) -> Clock:
+    """The answer clock that escalating to `channel` on day `on` starts."""
+    return clock_of_kind(ANSWER_DEADLINE_OF_CHANNEL[channel], on=on, book=book, platform=platform,
+                         channel=channel, start=on)
+
+
+def answer_rule(channel: str, platform=None, on: date | None = None) -> tuple[str, str, int, int]:
+    """(deadline kind, unit, amount, very_late) of the answer clock that `channel` starts."""
+    from django.utils import timezone
+
+    clock = answer_clock(channel, on=on or timezone.localdate(), platform=platform)
+    return clock.kind, clock.unit, clock.amount, clock.very_late
 
 
 def missing_rungs(*, reached: int, target: int) -> list[int]:

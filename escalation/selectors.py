@@ -22,7 +22,7 @@ def escalation_get(*, user, escalation_id) -> Escalation:
 
 
 def deadline_list(*, user, open_only: bool = True) -> QuerySet[Deadline]:
-    qs = Deadline.objects.filter(case__in=Case.objects.for_user(user)).select_related("case", "escalation")
+    qs = Deadline.objects.filter(case__in=Case.objects.for_user(user)).select_related("case", "escalation", "rule_version")
     if open_only:
         qs = qs.filter(status=DeadlineStatus.OPEN)
     return qs

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,7 +20,7 @@ from kameng_api.core.exceptions import Conflict
 from . import rules
 from .calendar import Calendar, add_hours
 from .codes import Channel, DeadlineKind, DeadlineStatus, EscalationOutcome, SkipReason
-from .models import CalendarDay, Deadline, Escalation
+from .models import CalendarDay, CalendarYear, Deadline, Escalation
 
 CLOCK_SKEW = timedelta(minutes=5)
 FINAL_OUTCOMES = frozenset({EscalationOutcome.RESOLVED, EscalationOutcome.PARTIAL, EscalationOutcome.REFUSED,
@@ -33,7 +34,12 @@ def _recompute(deadline: Deadline, cal: Calendar) -> None:
     """due/late/very-late from the clock as it runs now (clock_from + clock_amount units)."""
     extra = deadline.very_late_amount or 0
     grace = deadline.late_amount if deadline.late_amount is not None else _late_amount_of(deadline)
-    if deadline.working_days is not None:
+    if deadline.day_based and deadline.working_days is None:
+        due, provisional = cal.add_days(deadline.clock_from, deadline.clock_amount // 24)
+        late, _later = cal.add_days(deadline.clock_from, (deadline.clock_amount + grace) // 24)
+        very_late, _later = cal.add_days(deadline.clock_from, (deadline.clock_amount + extra) // 24)
+        deadline.provisional = provisional
+    elif deadline.working_days is not None:
         due, provisional = cal.add_working_days(deadline.clock_from, deadline.clock_amount)
         late, _later = cal.add_working_days(deadline.clock_from, deadline.clock_amount + grace)
         very_late, _later = cal.add_working_days(deadline.clock_from, deadline.clock_amount + extra)
@@ -57,10 +63,15 @@ def _late_amount_of(deadline: Deadline) -> int:
 
 
 def deadline_build(*, case: Case, kind: str, starts_at: datetime, unit: str, amount: int, very_late: int,
-                   escalation: Escalation | None = None, cal: Calendar | None = None) -> Deadline:
+                   escalation: Escalation | None = None, cal: Calendar | None = None,
+                   clock: rules.Clock | None = None) -> Deadline:
     """An unsaved deadline, its dates counted by the rule's unit (escalation/rules.py)."""
     cal = cal or Calendar.load()
     deadline = Deadline(case=case, escalation=escalation, kind=kind, starts_at=starts_at, clock_from=starts_at)
+    if clock is not None:
+        deadline.day_based = clock.day_based
+        if clock.version is not None and clock.version.pk:
+            deadline.rule_version_id = clock.version.pk
     if unit == rules.WORKING_DAYS:
         deadline.working_days = amount
         deadline.clock_amount = amount
@@ -74,6 +85,12 @@ def deadline_build(*, case: Case, kind: str, starts_at: datetime, unit: str, amo
         deadline.late_amount = (rules.DEADLINES[kind].late if kind in rules.DEADLINES else 0) * factor
     _recompute(deadline, cal)
     return deadline
+
+
+def deadline_from_clock(*, case: Case, clock: rules.Clock, starts_at: datetime,
+                        escalation: Escalation | None = None, cal: Calendar | None = None) -> Deadline:
+    return deadline_build(case=case, kind=clock.kind, starts_at=starts_at, unit=clock.unit, amount=clock.amount,
+                          very_late=clock.very_late, escalation=escalation, cal=cal, clock=clock)
 
 
 def deadlines_for_new_case(*, case: Case) -> list[Deadline]:
@@ -90,14 +107,25 @@ def deadlines_for_new_case_unsaved(*, case: Case) -> list[Deadline]:
     window_from = case.problem_found_at
     if platform.complaint_window_from == "delivery" and case.delivered_at:
         window_from = case.delivered_at
+    window = deadline_build(case=case, kind=DeadlineKind.PLATFORM_WINDOW, starts_at=window_from, unit=rules.HOURS,
+                            amount=platform.complaint_window_hours, very_late=window_rule.very_late, cal=cal)
+    now = timezone.now()
+    merchant_hours = rules.DEADLINES[DeadlineKind.MERCHANT_ANSWER].amount
+    if now < window.due_at < now + timedelta(hours=merchant_hours):
+        window.warning = _window_text(window.due_at)
     deadlines = [
         deadline_build(case=case, kind=DeadlineKind.EVIDENCE_PRESERVATION, starts_at=case.problem_found_at,
                        unit=evidence_rule.unit, amount=evidence_rule.amount, very_late=evidence_rule.very_late,
                        cal=cal),
-        deadline_build(case=case, kind=DeadlineKind.PLATFORM_WINDOW, starts_at=window_from, unit=rules.HOURS,
-                       amount=platform.complaint_window_hours, very_late=window_rule.very_late, cal=cal),
+        window,
     ]
     return deadlines
+
+
+def _window_text(due_at: datetime) -> str:
+    due = timezone.localtime(due_at).strftime("%Y-%m-%d %H:%M")
+    return _("The platform's complaint window closes at %(due)s, before the merchant's 48 hours are over: "
+             "complain to the platform now, in parallel, or the window is lost.") % {"due": due}
 
 
 def deadlines_follow_corrected_case(*, case: Case) -> int:
@@ -111,7 +139,7 @@ def deadlines_follow_corrected_case(*, case: Case) -> int:
         if (deadline.starts_at, deadline.clock_amount) == (new.starts_at, new.clock_amount):
             continue
         for field in ("starts_at", "clock_from", "clock_amount", "hours", "due_at", "late_at", "very_late_at",
-                      "provisional"):
+                      "provisional", "warning"):
             setattr(deadline, field, getattr(new, field))
         deadline.save()
         changed += 1
@@ -228,7 +256,7 @@ def deadlines_recompute(*, cal: Calendar | None = None) -> int:
     e.g. next year's schedule entered). Returns how many due dates moved or stopped being provisional."""
     cal = cal or Calendar.load()
     changed = []
-    qs = Deadline.objects.filter(status=DeadlineStatus.OPEN, working_days__isnull=False,
+    qs = Deadline.objects.filter(Q(working_days__isnull=False) | Q(day_based=True), status=DeadlineStatus.OPEN,
                                  clock_from__isnull=False)
     for deadline in qs.iterator(chunk_size=500):
         before = (deadline.due_at, deadline.late_at, deadline.very_late_at, deadline.provisional)
@@ -243,8 +271,9 @@ def deadlines_recompute(*, cal: Calendar | None = None) -> int:
     return len(changed)
 
 
-def calendar_year_set(*, actor, year: int, days: list[dict]) -> dict:
-    """Enter (replace) a year's holidays and adjusted working days, then recount the open deadlines."""
+def calendar_year_set(*, actor, year: int, days: list[dict], schedule_entered: bool = True) -> dict:
+    """Enter (replace) a year's holidays and adjusted working days, then recount the open deadlines. The year
+    is marked as entered (its deadlines stop being provisional) unless `schedule_entered` is False."""
     seen: set[date] = set()
     for index, day in enumerate(days):
         if day["date"].year != year:
@@ -254,6 +283,7 @@ def calendar_year_set(*, actor, year: int, days: list[dict]) -> dict:
             raise ValidationError({"days": _("%(date)s appears twice.") % {"date": day["date"]}})
         seen.add(day["date"])
     with transaction.atomic():
+        CalendarYear.objects.update_or_create(year=year, defaults={"schedule_entered": schedule_entered})
         CalendarDay.objects.filter(date__year=year).delete()
         CalendarDay.objects.bulk_create([
             CalendarDay(date=d["date"], is_working_day=d["is_working_day"], name=d.get("name", "")) for d in days
@@ -265,7 +295,69 @@ def calendar_year_set(*, actor, year: int, days: list[dict]) -> dict:
             audit_record(actor=actor, action="calendar_year_set",
                          obj=Organization.objects.get(pk=actor.organization_id),
                          detail={"year": year, "days": len(days)})
-    return {"year": year, "days": len(days), "recomputed_deadlines": recomputed}
+    return {"year": year, "days": len(days), "recomputed_deadlines": recomputed, "schedule_entered": schedule_entered}
+
+
+def _window_warning(*, case: Case, channel: str, answer: Deadline) -> list[str]:
+    """The platform's complaint window closing before the merchant's 48 hours are over: say so at once, on
+    both clocks (the alerts carry the warning), so the platform is asked in parallel."""
+    if channel != Channel.MERCHANT:
+        return []
+    window = Deadline.objects.filter(case=case, kind=DeadlineKind.PLATFORM_WINDOW, status=DeadlineStatus.OPEN,
+                                     due_at__lt=answer.due_at).first()
+    if window is None:
+        return []
+    text = _window_text(window.due_at)
+    window.warning = text
+    window.save(update_fields=["warning", "updated_at"])
+    return [text]
+
+
+def _base_date(deadline: Deadline) -> date:
+    """The day whose rules a clock runs on: the complaint's submission (or the clock's start)."""
+    moment = deadline.escalation.submitted_at if deadline.escalation_id else deadline.starts_at
+    return timezone.localtime(moment).date()
+
+
+def deadlines_recount_rules() -> int:
+    """After a rule version is added or corrected: every open clock counted from the rule table is recounted
+    on the version in force on its complaint's submission day; extensions and pauses are kept (only the
+    difference between the old and the new statutory length is applied). Returns how many changed."""
+    from .lawbook import RuleBook
+
+    book = RuleBook.load()
+    cal = Calendar.load()
+    versioned = [kind for kind, rule in rules.DEADLINES.items() if rule.rule_key] + [DeadlineKind.LEGAL]
+    changed = 0
+    qs = (Deadline.objects.filter(status=DeadlineStatus.OPEN, kind__in=versioned, clock_from__isnull=False)
+          .select_related("escalation"))
+    for deadline in qs.iterator(chunk_size=500):
+        on = _base_date(deadline)
+        channel = deadline.escalation.channel if deadline.escalation_id else None
+        if deadline.kind == DeadlineKind.LEGAL and channel not in rules.LEGAL_RULES:
+            continue
+        clock = rules.clock_of_kind(deadline.kind, on=on, book=book, channel=channel,
+                                    start=timezone.localtime(deadline.starts_at).date())
+        if deadline.working_days is not None:
+            old, new = deadline.working_days, clock.amount
+        else:
+            old, new = deadline.hours or 0, clock.amount * 24
+        version_id = clock.version.pk if clock.version is not None else None
+        if old == new and deadline.rule_version_id == version_id:
+            continue
+        if deadline.working_days is not None:
+            deadline.working_days = new
+        else:
+            deadline.hours = new
+        deadline.clock_amount = max(0, (deadline.clock_amount or 0) + new - old)
+        deadline.rule_version_id = version_id
+        if deadline.suspended_at is None:
+            _recompute(deadline, cal)
+        deadline.save()
+        if deadline.escalation_id:
+            Escalation.objects.filter(pk=deadline.escalation_id, due_at__isnull=False).update(due_at=deadline.due_at)
+        changed += 1
+    return changed
 
 
 # --- escalations -------------------------------------------------------------------------------------
@@ -327,9 +419,10 @@ def escalation_submit(*, actor, case: Case, channel: str, submitted_at: datetime
             approved_by=actor if level >= rules.SUPERVISOR_LEVEL else None,
         )
         cal = Calendar.load()
-        kind, unit, amount, very_late = rules.answer_rule(channel, case.platform)
-        deadline = deadline_build(case=case, kind=kind, starts_at=submitted_at, unit=unit, amount=amount,
-                                  very_late=very_late, escalation=escalation, cal=cal)
+        clock = rules.answer_clock(channel, on=timezone.localtime(submitted_at).date(), platform=case.platform)
+        deadline = deadline_from_clock(case=case, clock=clock, starts_at=submitted_at, escalation=escalation, cal=cal)
+        warnings = _window_warning(case=case, channel=channel, answer=deadline)
+        deadline.warning = " ".join(warnings)
         deadline.save()
         escalation.due_at = deadline.due_at
         escalation.save(update_fields=["due_at"])
@@ -339,7 +432,8 @@ def escalation_submit(*, actor, case: Case, channel: str, submitted_at: datetime
                               "escalation": escalation.pk, "channel": channel, "level": level,
                               "skip_reason": escalation.skip_reason, "skipped_levels": missing,
                               "external_reference": escalation.external_reference,
-                              "due_at": deadline.due_at.isoformat(),
+                              "due_at": deadline.due_at.isoformat(), "warnings": warnings,
+                              "rule": deadline.rule_version_id,
                           })
         target = rules.STATUS_OF_LEVEL[level]
         if rules.LEVEL_OF_STATUS.get(case.status, 0) < level:
@@ -408,9 +502,9 @@ def escalation_answer(*, actor, escalation: Escalation, response: str | None = N
         follow_up = rules.ON_ACCEPTANCE.get(escalation.channel)
         if (escalation.outcome == EscalationOutcome.ACCEPTED and follow_up
                 and not escalation.deadlines.filter(kind=follow_up).exists()):
-            rule = rules.DEADLINES[follow_up]
-            deadline = deadline_build(case=case, kind=follow_up, starts_at=responded_at, unit=rule.unit,
-                                      amount=rule.amount, very_late=rule.very_late, escalation=escalation)
+            # The complaint runs on the rules in force when it was submitted (not when it was accepted).
+            clock = rules.clock_of_kind(follow_up, on=timezone.localtime(escalation.submitted_at).date())
+            deadline = deadline_from_clock(case=case, clock=clock, starts_at=responded_at, escalation=escalation)
             deadline.save()
             escalation.due_at = deadline.due_at
             escalation.save(update_fields=["due_at", "updated_at"])

@@ -71,6 +71,19 @@ COMPARISON = Requirement(S.PROBLEM, (K.COMPARISON_VIDEO, K.ERROR_SCREENSHOT),
 LOGIN = Requirement(S.PROBLEM, (K.LOGIN_RECORD,),
                     "缺少异常登录记录：登录异常的 IP 地址、时间和设备记录。",
                     "No abnormal-login record: the IP addresses, times and devices of the suspicious logins.")
+# The buyer of an account recovered by its original owner cannot get the seller's login records: the game's
+# recovery notice or the login-failure screen is what exists (the records are the operator's to produce,
+# 电子商务法 art. 62).
+RECOVERY = Requirement(S.PROBLEM, (K.ERROR_SCREENSHOT, K.LOGIN_RECORD),
+                       "缺少账号被找回的证明：游戏方的找回／申诉通知，或“密码已修改”“账号已被找回”的登录失败截图。卖家的登录记录"
+                       "由平台和游戏运营方掌握，买家无需提供（《电子商务法》第六十二条）。",
+                       "No proof of the recovery: the game's recovery notice, or the login-failure screen (\"password "
+                       "changed\", \"account recovered\"). The seller's login records are held by the platform and the "
+                       "game operator; the buyer need not produce them (E-Commerce Law art. 62).")
+PROMISE = Requirement(S.NEGOTIATION, (K.CHAT_LOG, K.PLATFORM_REPLY),
+                      "缺少卖家的承诺：聊天记录中卖家“包赔”“找回包退”等承诺，以及问题发生后的协商过程。",
+                      "No seller's promise: the chat where the seller promised to make good a recovery (包赔), and the "
+                      "negotiation after it happened.")
 LOGIN_OR_ERROR = Requirement(S.PROBLEM, (K.LOGIN_RECORD, K.ERROR_SCREENSHOT),
                              "缺少信息泄露的证明：异常登录记录或收到的诈骗/骚扰信息截图。",
                              "No proof of the leak: abnormal-login records or screenshots of the scam or "
@@ -102,7 +115,7 @@ REQUIRED: dict[str, tuple[Requirement, ...]] = {
     D.DELIVERY_DELAY: (ORDER, PAYMENT, NOT_RECEIVED, CHAT),
     D.FAKE_DELIVERY: (ORDER, PAYMENT, DELIVERY, ERROR, CHAT),
     D.REFUND_REFUSED: (ORDER, PAYMENT, RULES_OR_PAGE, CHAT),
-    D.ACCOUNT_RECOVERED: (ORDER, PAYMENT, DELIVERY, LOGIN, CHAT),
+    D.ACCOUNT_RECOVERED: (ORDER, PAYMENT, DELIVERY, RECOVERY, PROMISE),
     D.ACCOUNT_BANNED: (ORDER, PAYMENT, DELIVERY, ERROR, CHAT),
     D.ACCOUNT_MISMATCH: (ORDER, PAYMENT, PAGE, DELIVERY, COMPARISON, CHAT),
     D.ACCOUNT_THEFT: (ORDER, PAYMENT, LOGIN, PLATFORM_REPLY),
@@ -116,12 +129,55 @@ REQUIRED: dict[str, tuple[Requirement, ...]] = {
 DEFAULT = (ORDER, PAYMENT, CHAT)
 
 
-def completeness(dispute_type: str, kinds_present: set[str]) -> dict:
-    """`{"score": 0-100, "complete": bool, "missing": [{"stage", "kind", "kinds", "message"}]}`."""
+def _zh() -> bool:
+    return not (translation.get_language() or "").startswith("en")
+
+
+def facts_missing(case) -> list[dict]:
+    """What the case itself must still record, whatever the dispute type: the respondent's identity and address
+    (12315 needs 被投诉人 name and address; a court needs 被告 identity and domicile, 民事诉讼法 art. 124), and
+    for a key that failed, whether it was already redeemed (核销) when received (消费者权益保护法 art. 24)."""
+    zh = _zh()
+    out = []
+    merchant, platform = case.merchant, case.platform
+    if not (merchant and merchant.operator_name and merchant.operator_address) and not (
+            platform.company_name and platform.address):
+        out.append({"field": "respondent", "message": (
+            "缺少被投诉人（经营者）的真实名称和地址：12315投诉和法院起诉都需要。请向平台索取店铺经营者的真实名称、地址和联系方式"
+            "（《电子商务法》第二十七条、《消费者权益保护法》第四十四条），或记录平台运营公司的名称和地址。" if zh else
+            "No real name and address of the respondent: 12315 and a court both need them. Ask the platform for the "
+            "shop operator's real name, address and contact (E-Commerce Law art. 27, CPL art. 44), or record the "
+            "platform company's name and address.")})
+    if case.dispute_type in (D.INVALID_CODE, D.FAKE_DELIVERY) and case.key_redeemed_on_receipt is None:
+        out.append({"field": "key_redeemed_on_receipt", "message": (
+            "未记录卡密在收到时是否已被核销：请向发行方查询核销时间，截图“已被使用”的提示，并记录在案件中。" if zh else
+            "Not recorded whether the key was already redeemed when received: ask the issuer for the redemption "
+            "time, capture the 'already used' message, and record it on the case.")})
+    return out
+
+
+def notes(case) -> list[str]:
+    """Law the handler can put to a platform that asks for proof only it holds."""
+    if case.dispute_type in (D.ACCOUNT_RECOVERED, D.ACCOUNT_BANNED, D.ACCOUNT_THEFT, D.FAKE_DELIVERY,
+                             D.DELIVERY_DELAY):
+        return ["平台要求提供只有平台才掌握的记录（登录、发货、充值记录）时：电子商务经营者应当提供原始合同和交易记录"
+                "（《电子商务法》第六十二条）。" if _zh() else
+                "When the platform asks for records only it holds (logins, delivery, top-up): the operator must "
+                "produce the original contract and transaction records (E-Commerce Law art. 62)."]
+    return []
+
+
+def completeness(dispute_type: str, kinds_present: set[str], case=None) -> dict:
+    """`{"score": 0-100, "complete": bool, "missing": [{"stage", "kind", "kinds", "message"}], "facts_missing",
+    "notes"}`; the score counts the evidence; `facts_missing` are what the case record itself lacks."""
     required = REQUIRED.get(dispute_type, DEFAULT)
     missing = [
         {"stage": req.stage, "kind": req.kinds[0], "kinds": list(req.kinds), "message": req.message()}
         for req in required if not set(req.kinds) & kinds_present
     ]
     met = len(required) - len(missing)
-    return {"score": round(100 * met / len(required)), "complete": not missing, "missing": missing}
+    result = {"score": round(100 * met / len(required)), "complete": not missing, "missing": missing}
+    if case is not None:
+        result["facts_missing"] = facts_missing(case)
+        result["notes"] = notes(case)
+    return result

@@ -220,14 +220,14 @@ def _alert_payload(alert_id: int, kind: str, row: dict) -> dict:
         "deadline": {
             "id": row["id"], "kind": row["kind"], "due_at": _iso(row["due_at"]),
             "late_at": _iso(row["late_at"]), "very_late_at": _iso(row["very_late_at"]),
-            "provisional": row["provisional"],
+            "provisional": row["provisional"], "warning": row.get("warning", ""),
         },
         "fires_at": _iso(_fires_at(row, kind)),
     }
 
 
 SCAN_FIELDS = (
-    "id", "case_id", "kind", "due_at", "late_at", "very_late_at", "provisional", "tier",
+    "id", "case_id", "kind", "due_at", "late_at", "very_late_at", "provisional", "warning", "tier",
     "case__organization_id", "case__reference", "case__filed_by_key_id",
     "case__assignee__email", "case__assignee__is_active",
 )
@@ -435,6 +435,8 @@ def _alert_text(payload: dict) -> tuple[str, str]:
                  "(since %(very_late_at)s). Escalate to the next level now.") % values
     if deadline.get("provisional"):
         body += "\n" + _("This date is provisional: the holiday schedule of that year is not entered yet.")
+    if deadline.get("warning"):
+        body += "\n" + deadline["warning"]
     return subject, body
 
 

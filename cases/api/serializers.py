@@ -112,13 +112,15 @@ class CaseSerializer(serializers.ModelSerializer):
         fields = [
             "id", "reference", "platform", "merchant_name", "order_number", "product_type", "face_value",
             "amount_paid", "payment_channel", "purchased_at", "delivered_at", "problem_found_at",
-            "dispute_type", "description", "merchant_promise", "fraud_suspected", "waiting_on_consumer",
-            "consumer", "claims", "status", "assignee", "outcome", "amount_recovered", "resolution",
+            "dispute_type", "description", "merchant_promise", "fraud_suspected", "deception",
+            "key_redeemed_on_receipt", "consumer_is_minor", "for_resale", "consumer_province", "payment_reference",
+            "payee_account", "waiting_on_consumer", "consumer", "claims", "status", "assignee", "outcome", "amount_recovered", "resolution",
             "consumer_rating", "closed_at", "version", "created_at", "updated_at",
         ]
         read_only_fields = ["id", "reference", "status", "assignee", "outcome", "amount_recovered", "resolution",
                             "consumer_rating", "closed_at", "version", "created_at", "updated_at"]
-        extra_kwargs = {"waiting_on_consumer": {"required": False}, "fraud_suspected": {"required": False}}
+        extra_kwargs = {"waiting_on_consumer": {"required": False}, "fraud_suspected": {"required": False},
+                        "consumer_is_minor": {"required": False}, "for_resale": {"required": False}}
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -180,7 +182,7 @@ class PlatformSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Platform
-        fields = ["id", "name", "domains", "company_name", "credit_code", "icp_number", "has_deposit_scheme",
+        fields = ["id", "name", "domains", "company_name", "credit_code", "icp_number", "address", "has_deposit_scheme",
                   "complaint_window_hours", "complaint_window_from", "response_working_days", "cross_border",
                   "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
@@ -215,7 +217,8 @@ class MerchantSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Merchant
-        fields = ["id", "platform", "name", "shop_url", "unreachable", "created_at"]
+        fields = ["id", "platform", "name", "shop_url", "unreachable", "operator_name", "operator_credit_code",
+                  "operator_address", "contact", "created_at"]
         read_only_fields = ["id", "created_at"]
 
 

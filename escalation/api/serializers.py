@@ -43,13 +43,29 @@ class DeadlineSerializer(serializers.ModelSerializer):
     case_reference = serializers.CharField(source="case.reference", read_only=True)
     overdue = serializers.SerializerMethodField()
     suspended = serializers.SerializerMethodField()
+    met_late = serializers.SerializerMethodField(help_text="Met, but after the due date (not 'on time').")
+    rule = serializers.SerializerMethodField(help_text="The statutory rule version the clock was counted on: "
+                                                       "law, article, dates, and whether it is confirmed.")
 
     class Meta:
         model = Deadline
         fields = ["id", "case", "case_reference", "escalation", "kind", "starts_at", "due_at", "late_at",
-                  "very_late_at", "working_days", "hours", "provisional", "status", "suspended", "suspended_at",
-                  "overdue", "extension_reason", "met_at", "created_at", "updated_at"]
+                  "very_late_at", "working_days", "hours", "day_based", "provisional", "status", "suspended",
+                  "suspended_at", "overdue", "met_late", "warning", "rule", "extension_reason", "met_at",
+                  "created_at", "updated_at"]
         read_only_fields = fields
+
+    def get_met_late(self, obj) -> bool:
+        return obj.status == "met" and obj.met_at is not None and obj.met_at > obj.due_at
+
+    def get_rule(self, obj) -> dict | None:
+        version = obj.rule_version
+        if version is None:
+            return None
+        return {"id": version.pk, "key": version.key, "citation": version.citation, "law": version.law,
+                "article": version.article, "effective_from": version.effective_from.isoformat(),
+                "effective_to": version.effective_to.isoformat() if version.effective_to else None,
+                "confirmed": version.confirmed}
 
     def get_overdue(self, obj) -> bool:
         return obj.status == "open" and obj.suspended_at is None and obj.due_at < timezone.now()
@@ -84,6 +100,12 @@ class RecommendationSerializer(serializers.Serializer):
     skip_reason = serializers.CharField(help_text="The skip reason to give when this channel skips a rung.")
     also = AlternativeSerializer(many=True)
     rules = serializers.ListField(child=serializers.CharField())
+    warnings = serializers.ListField(child=serializers.CharField(), help_text="Said at once: windows closing, "
+                                     "double filing, reseller, minor, small-claims limit, unconfirmed rules.")
+    refund_basis = serializers.CharField(help_text="Which law grounds a refund of this digital good (CPL art. 24 "
+                                         "defect vs art. 25 no-reason exclusion), in words.")
+    rule_versions = serializers.ListField(child=serializers.DictField(), help_text="The statutory values used, "
+                                         "with law, article, effective dates and `confirmed`.")
 
 
 class CalendarDaySerializer(serializers.ModelSerializer):
@@ -96,12 +118,16 @@ class CalendarDaySerializer(serializers.ModelSerializer):
 class CalendarYearSerializer(serializers.Serializer):
     year = serializers.IntegerField(min_value=2000, max_value=2100)
     days = CalendarDaySerializer(many=True, max_length=366, allow_empty=False)
+    schedule_entered = serializers.BooleanField(
+        required=False, default=True,
+        help_text="The year's State Council schedule is entered as a whole: its deadlines stop being provisional.")
 
 
 class CalendarYearResultSerializer(serializers.Serializer):
     year = serializers.IntegerField()
     days = serializers.IntegerField()
     recomputed_deadlines = serializers.IntegerField()
+    schedule_entered = serializers.BooleanField()
 
 
 class CalendarYearStatusSerializer(serializers.Serializer):

@@ -18,6 +18,7 @@ from .. import selectors, services
 from ..calendar import calendar_status
 from ..codes import Channel
 from ..filters import CalendarDayFilter, DeadlineFilter
+from ..documents import DOCX, FORMATS, KINDS, DocumentError, document_render
 from ..letter import LANGS, LetterError, letter_text
 from ..models import CalendarDay
 from ..recommendation import recommend
@@ -185,6 +186,55 @@ class LetterView(APIView):
             raise ValidationError({exc.field: str(exc)}) from exc
         response = HttpResponse(text, content_type="text/plain; charset=utf-8")
         response["Content-Disposition"] = f'inline; filename="{case.reference}-{lang}.txt"'
+        return response
+
+
+class DocxRenderer(BaseRenderer):
+    media_type = DOCX
+    format = "docx"
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data if isinstance(data, bytes) else b""
+
+
+@extend_schema(
+    tags=["escalation"],
+    summary="A document of the case from its template: 投诉书, 民事起诉状, 报案材料 or payment-dispute request",
+    parameters=[
+        OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=list(KINDS), description="The document."),
+        OpenApiParameter("format", str, enum=list(FORMATS), description="txt (default) or docx (Word / WPS)."),
+        OpenApiParameter("lang", str, enum=list(LANGS), description="zh-hans (default, the one to send) or en "
+                                                                   "(for reference)."),
+    ],
+    responses={(200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="The document, UTF-8 text."),
+               (200, DOCX): OpenApiResponse(OpenApiTypes.BINARY, description="The document as .docx.")},
+)
+@extend_validation_errors(["invalid"], field_name="lang", methods=["get"])
+@extend_validation_errors(["invalid"], field_name="format", methods=["get"])
+@extend_validation_errors(["invalid"], field_name="kind", methods=["get"])
+class DocumentView(APIView):
+    roles = {"get": CASE_READERS}
+    renderer_classes = [PlainTextRenderer, DocxRenderer, JSONRenderer]
+
+    def handle_exception(self, exc):
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
+
+    def perform_content_negotiation(self, request, force=False):
+        return super().perform_content_negotiation(request, force=True)
+
+    def get(self, request, case_id, kind):
+        case = case_get_or_404(user=request.user, case_id=case_id)
+        try:
+            rendered = document_render(case=case, kind=kind, lang=request.query_params.get("lang", "zh-hans"),
+                                       fmt=request.query_params.get("format", "txt"))
+        except DocumentError as exc:
+            raise ValidationError({exc.field: str(exc)}) from exc
+        response = HttpResponse(rendered.content, content_type=rendered.content_type)
+        disposition = "attachment" if rendered.content_type == DOCX else "inline"
+        response["Content-Disposition"] = f'{disposition}; filename="{rendered.filename}"'
         return response
 
 

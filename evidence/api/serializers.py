@@ -59,10 +59,19 @@ class MissingSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
+class FactMissingSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="The case's record that is missing (respondent, key_redeemed_on_receipt).")
+    message = serializers.CharField()
+
+
 class CompletenessSerializer(serializers.Serializer):
     score = serializers.IntegerField(min_value=0, max_value=100)
     complete = serializers.BooleanField()
     missing = MissingSerializer(many=True)
+    facts_missing = FactMissingSerializer(many=True, required=False,
+                                          help_text="What the case record itself lacks (not evidence files).")
+    notes = serializers.ListField(child=serializers.CharField(), required=False,
+                                  help_text="Law to put to a platform asking for proof only it holds.")
 
 
 class TimelineEventSerializer(serializers.Serializer):

@@ -207,7 +207,7 @@ class CompletenessView(CaseReadView):
     def get(self, request, case_id):
         case = case_get_or_404(user=request.user, case_id=case_id)
         kinds = set(Evidence.objects.filter(case=case, status="active").values_list("kind", flat=True))
-        return Response(CompletenessSerializer(completeness(case.dispute_type, kinds)).data)
+        return Response(CompletenessSerializer(completeness(case.dispute_type, kinds, case=case)).data)
 
 
 @extend_schema(tags=["evidence"])

@@ -10,7 +10,7 @@ from datetime import date, datetime
 import pytest
 
 from escalation.calendar import LIBRARY_YEARS, Calendar, add_hours, calendar_status
-from escalation.models import CalendarDay
+from escalation.models import CalendarDay, CalendarYear
 
 from .conftest import SH, at
 
@@ -73,18 +73,18 @@ def test_override_wins_over_the_library():
     assert result == end(2026, 2, 26)
 
 
-def test_an_unpublished_year_counts_monday_to_friday_and_is_provisional():
+def test_an_unpublished_year_counts_its_statutory_holidays_and_is_provisional():
     if 2027 in LIBRARY_YEARS:
         pytest.skip("the library now ships 2027")
     result, provisional = Calendar().add_working_days(at(2026, 12, 28), 7)
-    # 29, 30, 31 (2026, known), then Fri 1 Jan 2027 counted as a weekday, 4, 5, 6
-    assert result == end(2027, 1, 6)
+    # 29, 30, 31 (2026, known), Fri 1 Jan 2027 is 元旦 (statutory), then 4, 5, 6, 7
+    assert result == end(2027, 1, 7)
     assert provisional is True
     assert Calendar().add_working_days(at(2026, 12, 1), 3)[1] is False
 
 
 @pytest.mark.django_db
-def test_status_names_the_missing_year_and_overrides_make_it_known():
+def test_status_names_the_missing_year_and_only_the_entered_flag_makes_it_known():
     if 2027 in LIBRARY_YEARS:
         pytest.skip("the library now ships 2027")
     status = calendar_status(today=date(2026, 11, 22))
@@ -93,5 +93,8 @@ def test_status_names_the_missing_year_and_overrides_make_it_known():
     assert status["years"][1] == {"year": 2027, "known": False, "source": "missing", "override_days": 0}
     assert len(status["notices"]) == 1 and "2027" in status["notices"][0]
     CalendarDay.objects.create(date=date(2027, 1, 1), is_working_day=False, name="元旦")
+    status = calendar_status(today=date(2026, 11, 22))
+    assert status["years"][1]["known"] is False and len(status["notices"]) == 1  # one day is not a schedule
+    CalendarYear.objects.create(year=2027, schedule_entered=True)
     status = calendar_status(today=date(2026, 11, 22))
     assert status["years"][1]["known"] is True and status["notices"] == []

@@ -189,7 +189,9 @@ def test_completeness_names_what_is_missing_in_chinese_and_english(handler, case
     upload(handler, case, png(), kind="delivery_record", occurred_at=case.delivered_at)
     upload(handler, case, MP4 + b"x", name="v.mp4", kind="comparison_video")  # any-of: video is proof too
     item = upload(handler, case, "聊天".encode(), name="c.txt", kind="platform_reply").json()
-    assert handler.get(url).json() == {"score": 100, "complete": True, "missing": []}
+    body = handler.get(url).json()
+    assert (body["score"], body["complete"], body["missing"]) == (100, True, [])
+    assert [f["field"] for f in body["facts_missing"]] == ["respondent", "key_redeemed_on_receipt"]
     handler.post(f"/api/v1/evidence/{item['id']}/withdraw/", {"reason": "x"}, format="json")
     assert handler.get(url).json()["score"] == 80  # withdrawn evidence does not count
 
