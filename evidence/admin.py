@@ -2,7 +2,7 @@
 with an image preview and the hashes. Previews go through an admin view that checks the organization,
 because media files are never served publicly."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
 from django.urls import path, reverse
@@ -12,12 +12,12 @@ from django.utils.translation import gettext_lazy as _
 from cases.admin import CaseAdmin
 from kameng_api.core.admin import OrganizationScopedAdmin
 
-from . import filetypes
-from .models import Evidence, EvidenceRevocation
+from . import filetypes, selectors, services
+from .models import Evidence, EvidenceRevocation, EvidenceTimestamp
 
 PREVIEWABLE = frozenset(filetypes.IMAGE) - {"image/heic"}
 FIELDS = ["sequence", "kind", "stage", "preview", "original_name", "content_type", "size", "occurred_at",
-          "captured_at", "uploaded_by_label", "description", "status", "withdraw_reason", "sha256", "entry_hash"]
+          "captured_at", "uploaded_by_label", "description", "status", "withdraw_reason", "sha256", "entry_hash", "timestamp_status"]
 
 
 def preview(obj):
@@ -29,6 +29,12 @@ def preview(obj):
 
 
 preview.short_description = _("preview")
+
+
+def timestamp_status(obj):
+    if obj is None or not obj.pk:
+        return "—"
+    return selectors.timestamp_status(selectors.item_timestamp(obj))["label"]
 
 
 class ReadOnlyMixin:
@@ -56,6 +62,10 @@ class EvidenceInline(ReadOnlyMixin, admin.TabularInline):
     def preview(self, obj):
         return preview(obj)
 
+    @admin.display(description=_("trusted timestamp"))
+    def timestamp_status(self, obj):
+        return timestamp_status(obj)
+
 
 CaseAdmin.inlines = [*CaseAdmin.inlines, EvidenceInline]
 
@@ -64,16 +74,20 @@ CaseAdmin.inlines = [*CaseAdmin.inlines, EvidenceInline]
 class EvidenceAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
     organization_path = "case__organization"
     list_display = ["id", "case", "sequence", "kind", "status", "content_type", "size", "occurred_at",
-                    "captured_at", "sha256"]
+                    "captured_at", "sha256", "timestamp_status"]
     list_filter = ["status", "kind", "stage"]
     search_fields = ["case__reference", "sha256", "original_name"]
-    list_select_related = ["case"]
+    list_select_related = ["case", "timestamp"]
     fields = ["case", "supersedes", *FIELDS, "prev_hash"]
     readonly_fields = fields
 
     @admin.display(description=_("preview"))
     def preview(self, obj):
         return preview(obj)
+
+    @admin.display(description=_("trusted timestamp"))
+    def timestamp_status(self, obj):
+        return timestamp_status(obj)
 
     def get_urls(self):
         return [path("<int:pk>/preview/", self.admin_site.admin_view(self.preview_view),
@@ -100,3 +114,33 @@ class EvidenceRevocationAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
     fields = ["case", "evidence", "sequence", "action", "reason", "replaced_by", "actor_label", "at", "prev_hash",
               "entry_hash"]
     readonly_fields = fields
+
+
+@admin.register(EvidenceTimestamp)
+class EvidenceTimestampAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
+    """Read-only: a token never changes. The one action asks for a failed or pending token again, at once."""
+
+    organization_path = "case__organization"
+    list_display = ["case", "subject", "sequence", "evidence", "status", "status_label", "gen_time", "tsa_name",
+                    "attempts"]
+    list_filter = ["status", "subject"]
+    search_fields = ["case__reference", "digest", "serial"]
+    list_select_related = ["case", "evidence"]
+    fields = ["case", "subject", "evidence", "sequence", "digest", "status", "status_label", "gen_time", "tsa_name",
+              "tsa_url", "serial", "policy", "nonce", "attempts", "last_error", "next_attempt_at", "created_at",
+              "token_size"]
+    readonly_fields = fields
+    actions = ["retry_now"]
+
+    @admin.display(description=_("status"))
+    def status_label(self, obj):
+        return selectors.timestamp_status(obj)["label"]
+
+    @admin.display(description=_("token size (bytes)"))
+    def token_size(self, obj):
+        return len(bytes(obj.token or b""))
+
+    @admin.action(description=_("Request the timestamp again now (failed or pending only)"))
+    def retry_now(self, request, queryset):
+        count = services.timestamps_retry_now(actor=request.user, queryset=queryset)
+        self.message_user(request, _("%(n)s timestamp(s) requested again.") % {"n": count}, messages.SUCCESS)

@@ -202,7 +202,8 @@ class TimelineView(CaseReadView):
 
 @extend_schema(tags=["evidence"])
 class VerifyView(CaseReadView):
-    @extend_schema(summary="Recompute the case's hash chain from the stored files and rows",
+    @extend_schema(summary="Recompute the case's hash chain from the stored files and rows, and re-check every "
+                           "trusted timestamp token",
                    responses={200: VerifySerializer}, examples=[examples.VERIFY_BROKEN])
     def get(self, request, case_id):
         case = case_get_or_404(user=request.user, case_id=case_id)
@@ -214,7 +215,8 @@ class BundleView(CaseReadView):
     renderer_classes = [JSONRenderer, BinaryRenderer]
 
     @extend_schema(
-        summary="The case bundle: one ZIP (manifest.json, files, timeline, letter), streamed",
+        summary="The case bundle: one ZIP (manifest.json, files, timeline, letter, RFC 3161 tokens and the TSA "
+                "certificates), streamed",
         parameters=[OpenApiParameter("lang", str, enum=["zh-hans", "en"], required=False,
                                      description="Language of the letter (default: the request's).")],
         responses={(200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY,
@@ -230,12 +232,14 @@ class BundleView(CaseReadView):
         letter = letter_text(case, lang)
         with translation.override(lang):
             timeline_data = TimelineSerializer(timeline(case, evidence, list(case.events.all()))).data
+        stamps = selectors.case_timestamps(case)
         manifest = bundle.manifest(case, evidence=evidence, entries=entries, head=selectors.chain_head(case),
-                                   lang=lang)
+                                   lang=lang, stamps=stamps)
         audit_record(actor=request.user, action="bundle_download", obj=case, request=request,
                      detail={"case": case.reference})
         response = StreamingHttpResponse(
-            bundle.stream(manifest_data=manifest, timeline_data=timeline_data, letter=letter, evidence=evidence),
+            bundle.stream(manifest_data=manifest, timeline_data=timeline_data, letter=letter, evidence=evidence,
+                          stamps=stamps, tsa_ca_pem=selectors.tsa_ca_pem()),
             content_type="application/zip",
         )
         response["Content-Disposition"] = f'attachment; filename="{case.reference}-bundle.zip"'

@@ -223,6 +223,7 @@ CELERY_BEAT_SCHEDULE["notifications-delivery-sweep"] = {"task": "notifications.d
 CELERY_BEAT_SCHEDULE["stats-refresh"] = {"task": "stats.refresh", "schedule": 300.0}
 CELERY_BEAT_SCHEDULE["stats-rebuild"] = {"task": "stats.rebuild", "schedule": crontab(hour=3, minute=17)}
 CELERY_BEAT_SCHEDULE["stats-detect-spikes"] = {"task": "stats.detect_spikes", "schedule": 900.0}
+CELERY_BEAT_SCHEDULE["evidence-timestamps-sweep"] = {"task": "evidence.timestamps_sweep", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Case rules that are settings rather than law.
@@ -264,3 +265,19 @@ EVIDENCE_UPLOAD_TEMP_DIR = env.str("EVIDENCE_UPLOAD_TEMP_DIR", default="") or No
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# RFC 3161 trusted timestamps (evidence/timestamps.py). Empty URL list = no TSA configured: evidence works
+# as without it and its status says so. Several URLs are tried in order (failover).
+KAMENG_TSA_URL = env.list("KAMENG_TSA_URL", default=[])
+KAMENG_TSA_USERNAME = env.str("KAMENG_TSA_USERNAME", default="")
+KAMENG_TSA_PASSWORD = env.str("KAMENG_TSA_PASSWORD", default="")
+KAMENG_TSA_CA_FILE = env.str("KAMENG_TSA_CA_FILE", default="")  # PEM: the TSAs' root (and intermediate) CAs
+KAMENG_TSA_CERT_FILE = env.str("KAMENG_TSA_CERT_FILE", default="")  # optional PEM: pin the TSA signing certs
+KAMENG_TSA_TLS_CA_FILE = env.str("KAMENG_TSA_TLS_CA_FILE", default="")  # optional: CA bundle for https TSA URLs
+KAMENG_TSA_TIMEOUT = env.float("KAMENG_TSA_TIMEOUT", default=10.0)  # seconds per TSA
+KAMENG_TSA_MAX_SKEW = env.float("KAMENG_TSA_MAX_SKEW", default=300.0)  # seconds, plus the token's accuracy
+KAMENG_TSA_MAX_ATTEMPTS = env.int("KAMENG_TSA_MAX_ATTEMPTS", default=8)
+KAMENG_TSA_BACKOFF_BASE = env.float("KAMENG_TSA_BACKOFF_BASE", default=30.0)  # seconds
+KAMENG_TSA_BACKOFF_CAP = env.float("KAMENG_TSA_BACKOFF_CAP", default=3600.0)  # seconds
+KAMENG_TSA_FAILED_RETRY = env.float("KAMENG_TSA_FAILED_RETRY", default=6 * 3600.0)  # a failed row is retried
+KAMENG_TSA_SWEEP_GRACE = env.float("KAMENG_TSA_SWEEP_GRACE", default=60.0)  # seconds
