@@ -13,7 +13,7 @@ INTAKE = READ_REGISTRY + [
 HANDLER = INTAKE + [
     "cases.change_case", "cases.change_claim", "cases.delete_claim", "cases.change_consumer",
     "escalation.view_escalation", "escalation.add_escalation", "escalation.change_escalation",
-    "escalation.view_deadline", "escalation.change_deadline",
+    "escalation.view_deadline", "escalation.change_deadline", "evidence.view_evidencetimestamp",
 ]
 SUPERVISOR = HANDLER + [
     "cases.add_platform", "cases.change_platform", "cases.change_merchant",
