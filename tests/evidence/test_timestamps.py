@@ -444,6 +444,7 @@ def test_verify_bundle_with_another_tsa_root_refuses_the_tokens(stamped_bundle, 
 # --- once through a real worker ---------------------------------------------------------------------------
 
 @pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
 def test_tokens_arrive_through_a_real_worker_after_the_tsa_comes_back(request, monkeypatch, settings, tmp_path,
                                                                       org, platform, make_user):
     from rest_framework.test import APIClient
