@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from cases.models import ApiKey, Case, User
 
@@ -136,14 +137,14 @@ class EvidenceChain(models.Model):
 
 
 class TimestampStatus(models.TextChoices):
-    PENDING = "pending", _("pending")
-    STAMPED = "stamped", _("stamped")
-    FAILED = "failed", _("failed")
+    PENDING = "pending", pgettext_lazy("trusted timestamp", "pending")
+    STAMPED = "stamped", pgettext_lazy("trusted timestamp", "stamped")
+    FAILED = "failed", pgettext_lazy("trusted timestamp", "failed")
 
 
 class TimestampSubject(models.TextChoices):
-    ITEM = "item", _("evidence file")
-    HEAD = "head", _("chain head")
+    ITEM = "item", pgettext_lazy("trusted timestamp", "evidence file")
+    HEAD = "head", pgettext_lazy("trusted timestamp", "chain head")
 
 
 class TimestampQuerySet(models.QuerySet):
@@ -163,25 +164,25 @@ class EvidenceTimestamp(models.Model):
     never changes again (save, queryset update and delete all refuse), whatever the admin or a bug tries."""
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="evidence_timestamps",
-                             verbose_name=_("case"))
-    subject = models.CharField(_("what is stamped"), max_length=4, choices=TimestampSubject.choices)
+                             verbose_name=pgettext_lazy("trusted timestamp", "case"))
+    subject = models.CharField(pgettext_lazy("trusted timestamp", "what is stamped"), max_length=4, choices=TimestampSubject.choices)
     evidence = models.OneToOneField(Evidence, on_delete=models.PROTECT, null=True, blank=True,
-                                    related_name="timestamp", verbose_name=_("evidence"))
-    sequence = models.PositiveIntegerField(_("chain sequence"))
-    digest = models.CharField(_("SHA-256 stamped"), max_length=64)
-    status = models.CharField(_("status"), max_length=8, choices=TimestampStatus.choices,
+                                    related_name="timestamp", verbose_name=pgettext_lazy("trusted timestamp", "evidence"))
+    sequence = models.PositiveIntegerField(pgettext_lazy("trusted timestamp", "chain sequence"))
+    digest = models.CharField(pgettext_lazy("trusted timestamp", "SHA-256 stamped"), max_length=64)
+    status = models.CharField(pgettext_lazy("trusted timestamp", "status"), max_length=8, choices=TimestampStatus.choices,
                               default=TimestampStatus.PENDING)
-    attempts = models.PositiveIntegerField(_("attempts"), default=0)
-    next_attempt_at = models.DateTimeField(_("next attempt"), db_index=True)
-    last_error = models.TextField(_("last error"), blank=True)
-    token = models.BinaryField(_("token (.tsr, DER)"), blank=True, default=b"")
-    tsa_url = models.CharField(_("TSA URL"), max_length=500, blank=True)
-    tsa_name = models.CharField(_("TSA"), max_length=300, blank=True)
-    gen_time = models.DateTimeField(_("stamped at (TSA time)"), null=True, blank=True)
-    serial = models.CharField(_("token serial number"), max_length=80, blank=True)
-    nonce = models.CharField(_("nonce"), max_length=40, blank=True)
-    policy = models.CharField(_("TSA policy"), max_length=200, blank=True)
-    created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    attempts = models.PositiveIntegerField(pgettext_lazy("trusted timestamp", "attempts"), default=0)
+    next_attempt_at = models.DateTimeField(pgettext_lazy("trusted timestamp", "next attempt"), db_index=True)
+    last_error = models.TextField(pgettext_lazy("trusted timestamp", "last error"), blank=True)
+    token = models.BinaryField(pgettext_lazy("trusted timestamp", "token (.tsr, DER)"), blank=True, default=b"")
+    tsa_url = models.CharField(pgettext_lazy("trusted timestamp", "TSA URL"), max_length=500, blank=True)
+    tsa_name = models.CharField(pgettext_lazy("trusted timestamp", "TSA"), max_length=300, blank=True)
+    gen_time = models.DateTimeField(pgettext_lazy("trusted timestamp", "stamped at (TSA time)"), null=True, blank=True)
+    serial = models.CharField(pgettext_lazy("trusted timestamp", "token serial number"), max_length=80, blank=True)
+    nonce = models.CharField(pgettext_lazy("trusted timestamp", "nonce"), max_length=40, blank=True)
+    policy = models.CharField(pgettext_lazy("trusted timestamp", "TSA policy"), max_length=200, blank=True)
+    created_at = models.DateTimeField(pgettext_lazy("trusted timestamp", "requested at"), auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = TimestampQuerySet.as_manager()
@@ -207,12 +208,6 @@ class EvidenceTimestamp(models.Model):
         what = f"#{self.evidence_id}" if self.subject == TimestampSubject.ITEM else f"head {self.sequence}"
         return f"{self.case_id} {what}: {self.status}"
 
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
-        instance._stamped_in_db = instance.status == TimestampStatus.STAMPED if "status" in field_names else True
-        return instance
-
     def save(self, *args, **kwargs):
         if getattr(self, "_stamped_in_db", False):
             raise ValidationError(_("A timestamp token never changes once it has been received."))
@@ -221,3 +216,9 @@ class EvidenceTimestamp(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError(_("Timestamp tokens are never deleted."))
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._stamped_in_db = instance.status == TimestampStatus.STAMPED if "status" in field_names else True
+        return instance

@@ -12,7 +12,14 @@ from django.utils.translation import gettext as _
 from cases.models import Case
 
 from . import chain, timestamps
-from .models import Evidence, EvidenceChain, EvidenceRevocation, EvidenceTimestamp, TimestampStatus, TimestampSubject
+from .models import (
+    Evidence,
+    EvidenceChain,
+    EvidenceRevocation,
+    EvidenceTimestamp,
+    TimestampStatus,
+    TimestampSubject,
+)
 
 READ_CHUNK = 1024 * 1024
 

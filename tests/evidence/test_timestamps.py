@@ -87,6 +87,7 @@ def test_without_a_tsa_evidence_works_as_before_and_says_no_tsa_configured(handl
     item = upload(handler, case).json()
     assert item["timestamp"]["status"] == "not_configured"
     assert item_json(handler, item["id"])["timestamp"]["label"] == "no TSA configured"
+    assert handler.get(f"/api/v1/evidence/{item['id']}/").json()["timestamp"]["label"] == "未配置时间戳服务机构"
     assert not EvidenceTimestamp.objects.exists()
     result = handler.get(f"/api/v1/cases/{case.pk}/verify/").json()
     assert result["intact"] is True and result["timestamps"]["configured"] is False
@@ -238,7 +239,8 @@ def test_a_rejection_from_the_tsa_is_refused_with_its_reason(tsa):
 
     from evidence import timestamps
 
-    request = urllib.request.Request(tsa.url, data=b"not a query", headers={"Content-Type": "application/timestamp-query"})
+    request = urllib.request.Request(  # noqa: S310 - the local TSA
+        tsa.url, data=b"not a query", headers={"Content-Type": "application/timestamp-query"})
     with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310
         reply = answer.read()
     with pytest.raises(timestamps.TimestampError, match="the TSA refused the request .Bad request format"):
