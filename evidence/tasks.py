@@ -1,13 +1,16 @@
 """Celery tasks of the evidence app: thin wrappers that take ids and call services (JSON arguments only)."""
 
 from celery import shared_task
+from django.db import OperationalError
 
 from . import services
 
 
-@shared_task(name="evidence.timestamp_stamp", soft_time_limit=120, time_limit=180)
+@shared_task(name="evidence.timestamp_stamp", soft_time_limit=120, time_limit=180,
+             autoretry_for=(OperationalError,), retry_backoff=2, retry_jitter=True, max_retries=5)
 def timestamp_stamp(timestamp_id: int) -> str:
-    """Ask the configured TSAs for one token; idempotent (a stamped or locked row is skipped)."""
+    """Ask the configured TSAs for one token; idempotent (a stamped or locked row is skipped). A database
+    hiccup (SQLite's "database is locked" in the demo) is retried by Celery; TSA failures by the service."""
     return services.timestamp_attempt(timestamp_id=timestamp_id)
 
 
