@@ -280,9 +280,9 @@ def timestamps_request(*, case: Case, head: EvidenceChain, evidence: Evidence | 
             digest=evidence.sha256, next_attempt_at=now))
     rows.append(EvidenceTimestamp.objects.create(
         case=case, subject=TimestampSubject.HEAD, sequence=head.length, digest=head.head_hash, next_attempt_at=now))
-    for row in rows:
-        enqueue(tasks.timestamp_stamp, row.pk)
-    return [row.pk for row in rows]
+    ids = [row.pk for row in rows]
+    enqueue(tasks.timestamps_stamp, ids)  # one message per upload: the upload's cost stays as it was
+    return ids
 
 
 def timestamp_backoff(attempts: int, *, rand: float | None = None) -> float:

@@ -18,3 +18,10 @@ def timestamp_stamp(timestamp_id: int) -> str:
 def timestamps_sweep() -> int:
     """Beat, every minute: re-enqueue due rows and request tokens for anything not yet requested."""
     return services.timestamps_sweep()
+
+
+@shared_task(name="evidence.timestamps_stamp", soft_time_limit=240, time_limit=300,
+             autoretry_for=(OperationalError,), retry_backoff=2, retry_jitter=True, max_retries=5)
+def timestamps_stamp(timestamp_ids: list[int]) -> list[str]:
+    """The rows one write created (an item and its chain head), sent as one message after commit."""
+    return [services.timestamp_attempt(timestamp_id=pk) for pk in timestamp_ids]
