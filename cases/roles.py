@@ -19,7 +19,7 @@ MODEL_PERMISSION_ACTIONS = {
     "evidence.view_evidence": "case.read", "evidence.add_evidence": "evidence.add",
     "escalation.view_escalation": "case.read", "escalation.add_escalation": "escalation.submit",
     "escalation.change_escalation": "escalation.answer", "escalation.view_deadline": "deadline.read",
-    "escalation.change_deadline": "deadline.manage",
+    "escalation.change_deadline": "deadline.manage", "evidence.view_evidencetimestamp": "case.read",
     "cases.view_apikey": "apikey.manage", "cases.add_apikey": "apikey.manage", "cases.change_apikey": "apikey.manage",
     "core.view_auditlog": "auditlog.read",
     "escalation.view_calendarday": "calendar.read", "escalation.add_calendarday": "calendar.manage",

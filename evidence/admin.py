@@ -23,7 +23,7 @@ from kameng_api.core.audit import audit_record
 from . import bundle, filetypes, selectors, services
 from .codes import EvidenceKind, EvidenceStatus
 from .completeness import completeness
-from .models import Evidence, EvidenceRevocation
+from .models import Evidence, EvidenceRevocation, EvidenceTimestamp
 from .timeline import timeline
 from .uploads import EvidenceUploadHandler
 
@@ -46,6 +46,12 @@ def preview(obj):
 preview.short_description = _("preview")
 
 
+def timestamp_status(obj):
+    if obj is None or not obj.pk:
+        return "—"
+    return selectors.timestamp_status(selectors.item_timestamp(obj))["label"]
+
+
 class ReadOnlyMixin:
     def has_add_permission(self, request, obj=None):
         return False
@@ -61,10 +67,10 @@ class ReadOnlyMixin:
 class EvidenceAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
     access = {"view": "case.read"}
     list_display = ["id", "case", "sequence", "kind", "status", "content_type", "size", "occurred_at",
-                    "captured_at", "short_hash"]
+                    "captured_at", "short_hash", "timestamp_status"]
     list_filter = ["status", "kind", "stage"]
     search_fields = ["case__reference", "sha256", "original_name"]
-    list_select_related = ["case"]
+    list_select_related = ["case", "timestamp"]
     fields = ["case", "supersedes", *FIELDS, "prev_hash"]
     readonly_fields = fields
 
@@ -75,6 +81,10 @@ class EvidenceAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
     @admin.display(description=_("SHA-256"))
     def short_hash(self, obj):
         return format_html('<span class="km-hash" title="{}">{}…</span>', obj.sha256, obj.sha256[:12])
+
+    @admin.display(description=_("trusted timestamp"))
+    def timestamp_status(self, obj):
+        return timestamp_status(obj)
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -400,3 +410,33 @@ WORKPLACE_VIEWS.extend([
 ])
 
 __all__ = ["CaseAdmin", "EvidenceAdmin"]
+
+
+@admin.register(EvidenceTimestamp)
+class EvidenceTimestampAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
+    """Read-only: a token never changes. The one action asks for a failed or pending token again, at once."""
+
+    organization_path = "case__organization"
+    list_display = ["case", "subject", "sequence", "evidence", "status", "status_label", "gen_time", "tsa_name",
+                    "attempts"]
+    list_filter = ["status", "subject"]
+    search_fields = ["case__reference", "digest", "serial"]
+    list_select_related = ["case", "evidence"]
+    fields = ["case", "subject", "evidence", "sequence", "digest", "status", "status_label", "gen_time", "tsa_name",
+              "tsa_url", "serial", "policy", "nonce", "attempts", "last_error", "next_attempt_at", "created_at",
+              "token_size"]
+    readonly_fields = fields
+    actions = ["retry_now"]
+
+    @admin.display(description=_("status"))
+    def status_label(self, obj):
+        return selectors.timestamp_status(obj)["label"]
+
+    @admin.display(description=_("token size (bytes)"))
+    def token_size(self, obj):
+        return len(bytes(obj.token or b""))
+
+    @admin.action(description=_("Request the timestamp again now (failed or pending only)"))
+    def retry_now(self, request, queryset):
+        count = services.timestamps_retry_now(actor=request.user, queryset=queryset)
+        self.message_user(request, _("%(n)s timestamp(s) requested again.") % {"n": count}, messages.SUCCESS)

@@ -2,8 +2,11 @@
 
 Contents: manifest.json (the case summary without the consumer's ID number, every file with kind, times
 and SHA-256, every chain entry and the chain head), files/ (the active evidence), timeline.json, and
-letter.txt — the complaint letter ("事实 + 依据 + 诉求", escalation/letter.py) for the recommended channel. `verify_bundle()` (and `manage.py verify_bundle`) checks a bundle
-offline: every file against its recorded hash, and the chain recomputed up to the recorded head."""
+letter.txt — the complaint letter ("事实 + 依据 + 诉求", escalation/letter.py) for the recommended channel; and
+when a TSA is configured, timestamps/ (every RFC 3161 token, .tsr, of the files and chain heads, with
+VERIFY.txt: the `openssl ts -verify` command for each) and tsa/ (the TSA CA certificates and the signing
+certificates found in the tokens). `verify_bundle()` (and `manage.py verify_bundle`) checks a bundle offline:
+every file against its recorded hash, the chain recomputed up to the recorded head, and every token."""
 
 import hashlib
 import json
@@ -15,7 +18,7 @@ from django.core.files.storage import default_storage
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
-from . import chain
+from . import chain, timestamps
 from .codes import EvidenceStatus
 
 FORMAT = "kameng-evidence-bundle"
@@ -23,6 +26,9 @@ VERSION = 1
 MANIFEST = "manifest.json"
 TIMELINE = "timeline.json"
 LETTER = "letter.txt"
+TSA_CA = "tsa/ca.pem"
+TSA_CERTS = "tsa/tsa-certs.pem"
+VERIFY_TXT = "timestamps/VERIFY.txt"
 CHUNK = 1024 * 1024
 ZIP64_FROM = 2**31
 
@@ -60,7 +66,41 @@ def file_path(item) -> str:
     return f"files/{item.sequence:04d}-{item.kind}-{item.original_name}"
 
 
-def manifest(case, *, evidence: list, entries: list[dict], head, lang: str) -> dict:
+def token_path(stamp) -> str:
+    folder = "files" if stamp.subject == "item" else "heads"
+    return f"timestamps/{folder}/{stamp.sequence:04d}.tsr"
+
+
+def timestamp_list(*, evidence: list, stamps: list) -> list[dict]:
+    """The stamped tokens that travel: those of the files in the bundle, and every chain head's."""
+    active = {item.pk: item for item in evidence if item.status == EvidenceStatus.ACTIVE}
+    listed = []
+    for stamp in stamps:
+        if stamp.status != "stamped" or (stamp.subject == "item" and stamp.evidence_id not in active):
+            continue
+        token = bytes(stamp.token)
+        listed.append({
+            "subject": stamp.subject, "sequence": stamp.sequence, "path": token_path(stamp),
+            "data": file_path(active[stamp.evidence_id]) if stamp.subject == "item" else None,
+            "digest": stamp.digest, "gen_time": stamp.gen_time, "tsa": stamp.tsa_name, "tsa_url": stamp.tsa_url,
+            "serial": stamp.serial, "policy": stamp.policy, "sha256": hashlib.sha256(token).hexdigest(),
+        })
+    return listed
+
+
+def verify_commands(listed: list[dict]) -> str:
+    """What an expert types, one command per token, from the bundle's unpacked folder."""
+    lines = ["# Check every RFC 3161 token of this bundle with OpenSSL alone, from the unpacked bundle folder.",
+             "# Each command prints 'Verification: OK'. Prefer the TSA's root certificate obtained from the TSA",
+             f"# itself over {TSA_CA} (a copy the service made).", ""]
+    for item in listed:
+        source = f"-data '{item['data']}'" if item["subject"] == "item" else f"-digest {item['digest']}"
+        lines.append(f"openssl ts -verify -in {item['path']} {source} -CAfile {TSA_CA} -untrusted {TSA_CERTS}")
+    return "\n".join(lines) + "\n"
+
+
+def manifest(case, *, evidence: list, entries: list[dict], head, lang: str, stamps: list | None = None) -> dict:
+    listed = timestamp_list(evidence=evidence, stamps=stamps or [])
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -75,6 +115,10 @@ def manifest(case, *, evidence: list, entries: list[dict], head, lang: str) -> d
             for item in evidence if item.status == EvidenceStatus.ACTIVE
         ],
         "entries": entries,
+        "timestamps": listed,
+        "timestamps_pending": [{"subject": st.subject, "sequence": st.sequence, "status": st.status}
+                               for st in stamps or [] if st.status != "stamped"],
+        "tsa": {"ca": TSA_CA, "certs": TSA_CERTS} if listed else None,
         "timeline": TIMELINE,
         "letter": {"path": LETTER, "lang": lang},
     }
@@ -113,9 +157,12 @@ def _info(name: str, when: datetime, compress: int) -> zipfile.ZipInfo:
     return info
 
 
-def stream(*, manifest_data: dict, timeline_data: dict, letter: str, evidence: list):
+def stream(*, manifest_data: dict, timeline_data: dict, letter: str, evidence: list, stamps: list | None = None,
+           tsa_ca_pem: str = ""):
     """Yield the ZIP in pieces: memory holds one chunk of one file at a time."""
     sink = _Sink()
+    listed = manifest_data.get("timestamps") or []
+    tokens = {token_path(st): bytes(st.token) for st in stamps or [] if st.status == "stamped"}
     now = timezone.now()
     timeline_bytes, letter_bytes = _json(timeline_data), letter.encode("utf-8")
     manifest_data = {**manifest_data, "documents": {
@@ -135,6 +182,17 @@ def stream(*, manifest_data: dict, timeline_data: dict, letter: str, evidence: l
             yield sink.take()
         archive.writestr(_info(TIMELINE, now, zipfile.ZIP_DEFLATED), timeline_bytes)
         archive.writestr(_info(LETTER, now, zipfile.ZIP_DEFLATED), letter_bytes)
+        if listed:
+            signers: dict[str, None] = {}
+            for item in listed:
+                token = tokens[item["path"]]
+                archive.writestr(_info(item["path"], now, zipfile.ZIP_STORED), token)
+                signer = timestamps.facts_of(token).signer_pem
+                if signer:
+                    signers[signer] = None
+            archive.writestr(_info(TSA_CA, now, zipfile.ZIP_DEFLATED), tsa_ca_pem.encode())
+            archive.writestr(_info(TSA_CERTS, now, zipfile.ZIP_DEFLATED), "".join(signers).encode())
+            archive.writestr(_info(VERIFY_TXT, now, zipfile.ZIP_DEFLATED), verify_commands(listed).encode())
     yield sink.take()
 
 
@@ -161,15 +219,16 @@ class DamagedMember(Exception):
     pass
 
 
-def verify_bundle(path) -> tuple[list[str], dict]:
-    """Check a bundle without the database. Returns (problems, facts); no problems means it holds up."""
+def verify_bundle(path, *, tsa_ca: bytes | None = None) -> tuple[list[str], dict]:
+    """Check a bundle without the database. Returns (problems, facts); no problems means it holds up.
+    `tsa_ca` (PEM) is the TSA root to check the tokens against; by default the bundle's own tsa/ca.pem."""
     try:
-        return _verify(path)
+        return _verify(path, tsa_ca=tsa_ca)
     except Exception as exc:  # a damaged archive must be reported, never crash the checker
         return [f"the archive is damaged and cannot be read: {exc.__class__.__name__}: {exc}"], {}
 
 
-def _verify(path) -> tuple[list[str], dict]:
+def _verify(path, *, tsa_ca: bytes | None = None) -> tuple[list[str], dict]:
     problems: list[str] = []
     facts: dict = {}
     try:
@@ -203,6 +262,7 @@ def _verify(path) -> tuple[list[str], dict]:
         added = {e.get("seq"): e for e in entries if e.get("type") == chain.ADDED}
         revoked = {e.get("evidence") for e in entries if e.get("type") in chain.REVOCATIONS}
         listed = set()
+        digests: dict[int, str] = {}
         for item in data.get("files") or []:
             name, seq = item.get("path"), item.get("sequence")
             listed.add(name)
@@ -214,6 +274,7 @@ def _verify(path) -> tuple[list[str], dict]:
             except DamagedMember as exc:
                 problems.append(str(exc))
                 continue
+            digests[seq] = digest
             if digest != item.get("sha256"):
                 problems.append(f"{name}: SHA-256 is {digest}, the manifest says {item.get('sha256')} "
                                 "(the file was altered)")
@@ -226,6 +287,7 @@ def _verify(path) -> tuple[list[str], dict]:
                 problems.append(f"{name}: the manifest's SHA-256 differs from chain entry {seq}")
             if seq in revoked:
                 problems.append(f"{name}: included although chain entry {seq} was withdrawn")
+        problems.extend(_verify_tokens(archive, names, data, entries, digests, listed, facts, tsa_ca))
         for name in names:
             if name not in listed and name not in (MANIFEST, TIMELINE, LETTER) and not name.endswith("/"):
                 problems.append(f"{name}: in the archive but not in the manifest")
@@ -243,3 +305,60 @@ def _verify(path) -> tuple[list[str], dict]:
                 problems.append(f"{name}: SHA-256 is {digest}, the manifest says {documents.get(name)} "
                                 "(the document was altered)")
     return problems, facts
+
+
+def _verify_tokens(archive, names, data, entries, digests, listed, facts, tsa_ca) -> list[str]:
+    """Every token: present, signed by a TSA chaining to the CA, and over the file's own SHA-256 as computed
+    from the bundle (items) or over the chain entry's hash at its sequence (heads)."""
+    problems: list[str] = []
+    tokens = data.get("timestamps") or []
+    facts.update({"timestamps": len(tokens), "timestamps_pending": len(data.get("timestamps_pending") or []),
+                  "head_stamped_at": None, "stamped_head": None})
+    if not tokens:
+        return problems
+    for extra in (TSA_CA, TSA_CERTS, VERIFY_TXT):
+        listed.add(extra)
+    if tsa_ca is None:
+        if TSA_CA not in names:
+            return [f"{TSA_CA} is missing: the tokens cannot be checked"]
+        tsa_ca = archive.read(TSA_CA)
+    try:
+        trust = timestamps.Trust.from_pem(tsa_ca)
+    except ValueError as exc:
+        return [f"the TSA CA certificate is not readable: {exc}"]
+    by_seq = {e.get("seq"): e for e in entries}
+    for item in tokens:
+        path, seq, subject = item.get("path"), item.get("sequence"), item.get("subject")
+        listed.add(path)
+        if path not in names:
+            problems.append(f"{path}: listed in the manifest but missing from the archive")
+            continue
+        try:
+            token = archive.read(path)
+        except Exception as exc:  # a damaged member
+            problems.append(f"{path}: damaged inside the ZIP ({exc})")
+            continue
+        if subject == "item":
+            expected = digests.get(seq)
+            entry = by_seq.get(seq) or {}
+            if expected is None:
+                problems.append(f"{path}: no file with sequence {seq} in the bundle to compare with")
+                continue
+            if entry.get("file_sha256") != expected:
+                problems.append(f"{path}: the file's SHA-256 differs from chain entry {seq}")
+        elif subject == "head":
+            expected = (by_seq.get(seq) or {}).get("hash")
+            if expected is None:
+                problems.append(f"{path}: chain entry {seq} is not in the bundle")
+                continue
+        else:
+            problems.append(f"{path}: unknown timestamp subject {subject!r}")
+            continue
+        try:
+            token_facts = timestamps.verify_token(token, digest_hex=expected, trust=trust)
+        except timestamps.TimestampError as exc:
+            problems.append(f"{path}: the timestamp does not hold up: {exc}")
+            continue
+        if subject == "head" and (facts["stamped_head"] is None or seq > facts["stamped_head"]):
+            facts["stamped_head"], facts["head_stamped_at"] = seq, token_facts.gen_time.isoformat()
+    return problems

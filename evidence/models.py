@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from cases.models import ApiKey, Case, User
 
@@ -172,3 +173,91 @@ class FileCheck(models.Model):
 
     def __str__(self):
         return f"{self.case_id}: {self.status}"
+
+
+class TimestampStatus(models.TextChoices):
+    PENDING = "pending", pgettext_lazy("trusted timestamp", "pending")
+    STAMPED = "stamped", pgettext_lazy("trusted timestamp", "stamped")
+    FAILED = "failed", pgettext_lazy("trusted timestamp", "failed")
+
+
+class TimestampSubject(models.TextChoices):
+    ITEM = "item", pgettext_lazy("trusted timestamp", "evidence file")
+    HEAD = "head", pgettext_lazy("trusted timestamp", "chain head")
+
+
+class TimestampQuerySet(models.QuerySet):
+    def delete(self):
+        raise ValidationError(_("Timestamp tokens are never deleted."))
+
+    def update(self, **kwargs):
+        if "token" in kwargs or "digest" in kwargs or self.filter(status=TimestampStatus.STAMPED).exists():
+            raise ValidationError(_("A timestamp token never changes once it has been received."))
+        return super().update(**kwargs)
+
+
+class EvidenceTimestamp(models.Model):
+    """An RFC 3161 token over one evidence file's SHA-256 (`item`) or over one chain head (`head`: the entry
+    hash at `sequence`). The row is created pending inside the transaction that made the item or the head,
+    and stamped by a task after commit. The token is verified on receipt and written once: a stamped row
+    never changes again (save, queryset update and delete all refuse), whatever the admin or a bug tries."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="evidence_timestamps",
+                             verbose_name=pgettext_lazy("trusted timestamp", "case"))
+    subject = models.CharField(pgettext_lazy("trusted timestamp", "what is stamped"), max_length=4, choices=TimestampSubject.choices)
+    evidence = models.OneToOneField(Evidence, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="timestamp", verbose_name=pgettext_lazy("trusted timestamp", "evidence"))
+    sequence = models.PositiveIntegerField(pgettext_lazy("trusted timestamp", "chain sequence"))
+    digest = models.CharField(pgettext_lazy("trusted timestamp", "SHA-256 stamped"), max_length=64)
+    status = models.CharField(pgettext_lazy("trusted timestamp", "status"), max_length=8, choices=TimestampStatus.choices,
+                              default=TimestampStatus.PENDING)
+    attempts = models.PositiveIntegerField(pgettext_lazy("trusted timestamp", "attempts"), default=0)
+    next_attempt_at = models.DateTimeField(pgettext_lazy("trusted timestamp", "next attempt"), db_index=True)
+    last_error = models.TextField(pgettext_lazy("trusted timestamp", "last error"), blank=True)
+    token = models.BinaryField(pgettext_lazy("trusted timestamp", "token (.tsr, DER)"), blank=True, default=b"")
+    tsa_url = models.CharField(pgettext_lazy("trusted timestamp", "TSA URL"), max_length=500, blank=True)
+    tsa_name = models.CharField(pgettext_lazy("trusted timestamp", "TSA"), max_length=300, blank=True)
+    gen_time = models.DateTimeField(pgettext_lazy("trusted timestamp", "stamped at (TSA time)"), null=True, blank=True)
+    serial = models.CharField(pgettext_lazy("trusted timestamp", "token serial number"), max_length=80, blank=True)
+    nonce = models.CharField(pgettext_lazy("trusted timestamp", "nonce"), max_length=40, blank=True)
+    policy = models.CharField(pgettext_lazy("trusted timestamp", "TSA policy"), max_length=200, blank=True)
+    created_at = models.DateTimeField(pgettext_lazy("trusted timestamp", "requested at"), auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TimestampQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["case_id", "sequence", "subject"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "sequence"], condition=Q(subject="head"),
+                                    name="timestamp_one_per_chain_head"),
+            models.UniqueConstraint(fields=["evidence"], condition=Q(subject="item"),
+                                    name="timestamp_one_per_item"),
+            models.CheckConstraint(condition=Q(subject="head", evidence__isnull=True) | Q(subject="item",
+                                                                                       evidence__isnull=False),
+                                   name="timestamp_item_has_evidence"),
+            models.CheckConstraint(condition=~Q(status="stamped") | Q(gen_time__isnull=False),
+                                   name="timestamp_stamped_has_time"),
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="timestamp_due_idx")]
+        verbose_name = _("trusted timestamp")
+        verbose_name_plural = _("trusted timestamps")
+
+    def __str__(self):
+        what = f"#{self.evidence_id}" if self.subject == TimestampSubject.ITEM else f"head {self.sequence}"
+        return f"{self.case_id} {what}: {self.status}"
+
+    def save(self, *args, **kwargs):
+        if getattr(self, "_stamped_in_db", False):
+            raise ValidationError(_("A timestamp token never changes once it has been received."))
+        super().save(*args, **kwargs)
+        self._stamped_in_db = self.status == TimestampStatus.STAMPED
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("Timestamp tokens are never deleted."))
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._stamped_in_db = instance.status == TimestampStatus.STAMPED if "status" in field_names else True
+        return instance

@@ -3,20 +3,31 @@ evidence is simply not found)."""
 
 import hashlib
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db.models import QuerySet, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cases.models import Case
 
-from . import chain
-from .models import Evidence, EvidenceChain, EvidenceRevocation, FileCheck
+from . import chain, timestamps
+from .models import (
+    Evidence,
+    EvidenceChain,
+    EvidenceRevocation,
+    EvidenceTimestamp,
+    FileCheck,
+    TimestampStatus,
+    TimestampSubject,
+)
 
 READ_CHUNK = 1024 * 1024
 
 
 def evidence_list(*, user, case: Case | None = None) -> QuerySet[Evidence]:
     qs = Evidence.objects.filter(case__in=Case.objects.for_user(user)).select_related(
-        "case", "supersedes", "superseded_by", "uploaded_by_user", "uploaded_by_key")
+        "case", "supersedes", "superseded_by", "uploaded_by_user", "uploaded_by_key", "timestamp")
     if case is not None:
         qs = qs.filter(case=case)
     return qs.order_by("sequence") if case is not None else qs
@@ -152,6 +163,9 @@ def chain_verify(case: Case, *, check_files: bool = True) -> dict:
             if row.evidence.status != row.action:
                 found.append((row.sequence, row, f"a {row.action} entry exists but the item's status is "
                                                  f"{row.evidence.status}"))
+    stamps = timestamps_verify(case, rows=rows, entries=entries)
+    for sequence, row, text in stamps.pop("found"):
+        found.append((sequence, row, text))
     found.sort(key=lambda item: item[0])
     listed = []
     for sequence, row, text in found:
@@ -164,6 +178,7 @@ def chain_verify(case: Case, *, check_files: bool = True) -> dict:
         "first_bad_sequence": listed[0]["sequence"] if listed else None,
         "head": head.head_hash,
         "problems": listed,
+        "timestamps": stamps,
     }
 
 
@@ -183,5 +198,111 @@ def bundle_contents(case: Case, lang: str) -> dict:
     letter = letter_text(case, lang)
     with translation.override(lang):
         timeline_data = TimelineSerializer(timeline(case, evidence, list(case.events.all()))).data
-    manifest = bundle.manifest(case, evidence=evidence, entries=entries, head=chain_head(case), lang=lang)
-    return {"manifest_data": manifest, "timeline_data": timeline_data, "letter": letter, "evidence": evidence}
+    stamps = case_timestamps(case)
+    manifest = bundle.manifest(case, evidence=evidence, entries=entries, head=chain_head(case), lang=lang,
+                               stamps=stamps)
+    return {"manifest_data": manifest, "timeline_data": timeline_data, "letter": letter, "evidence": evidence,
+            "stamps": stamps, "tsa_ca_pem": tsa_ca_pem()}
+
+
+NOT_CONFIGURED = "not_configured"
+
+
+def timestamp_status(row: EvidenceTimestamp | None) -> dict:
+    """What the API and the admin show for one item's or head's timestamp."""
+    if row is None:
+        if not settings.KAMENG_TSA_URL:
+            return {"status": NOT_CONFIGURED, "label": _("no TSA configured"), "stamped_at": None, "tsa": "",
+                    "tsa_url": "", "serial": "", "attempts": 0, "error": "", "next_attempt_at": None}
+        return {"status": TimestampStatus.PENDING.value, "label": _("pending (not yet requested)"),
+                "stamped_at": None, "tsa": "", "tsa_url": "", "serial": "", "attempts": 0, "error": "",
+                "next_attempt_at": None}
+    if row.status == TimestampStatus.STAMPED:
+        label = _("stamped at %(time)s by %(tsa)s") % {
+            "time": timezone.localtime(row.gen_time).strftime("%Y-%m-%d %H:%M:%S %Z"), "tsa": row.tsa_name or row.tsa_url}
+    elif row.status == TimestampStatus.FAILED:
+        label = _("failed after %(n)s attempts: %(reason)s (retried at %(next)s)") % {
+            "n": row.attempts, "reason": row.last_error or "?",
+            "next": timezone.localtime(row.next_attempt_at).strftime("%Y-%m-%d %H:%M")}
+    elif row.attempts:
+        label = _("pending (attempt %(n)s failed: %(reason)s; next try at %(next)s)") % {
+            "n": row.attempts, "reason": row.last_error or "?",
+            "next": timezone.localtime(row.next_attempt_at).strftime("%Y-%m-%d %H:%M:%S")}
+    else:
+        label = _("pending")
+    return {"status": row.status, "label": label, "stamped_at": row.gen_time, "tsa": row.tsa_name,
+            "tsa_url": row.tsa_url, "serial": row.serial, "attempts": row.attempts,
+            "error": row.last_error if row.status != TimestampStatus.STAMPED else "",
+            "next_attempt_at": row.next_attempt_at if row.status != TimestampStatus.STAMPED else None}
+
+
+def item_timestamp(item: Evidence) -> EvidenceTimestamp | None:
+    try:
+        return item.timestamp
+    except EvidenceTimestamp.DoesNotExist:
+        return None
+
+
+def head_timestamp(case: Case, sequence: int) -> EvidenceTimestamp | None:
+    return EvidenceTimestamp.objects.filter(case=case, subject=TimestampSubject.HEAD, sequence=sequence).first()
+
+
+def timestamps_verify(case: Case, *, rows: list, entries: list[dict]) -> dict:
+    """Re-check every stored token against the configured TSA certificates: its signature, and that its
+    imprint is the item's recorded SHA-256 or the chain entry's hash at that sequence."""
+    stamps = list(EvidenceTimestamp.objects.filter(case=case).order_by("sequence", "subject"))
+    by_item = {row.pk: row for row in rows if isinstance(row, Evidence)}
+    found = []
+    counts = {"pending": 0, "stamped": 0, "failed": 0, "verified": 0}
+    trust = None
+    if settings.KAMENG_TSA_CA_FILE:
+        try:
+            trust = timestamps.Trust.from_files(settings.KAMENG_TSA_CA_FILE, settings.KAMENG_TSA_CERT_FILE or None)
+        except (OSError, ValueError):
+            trust = None
+    for stamp in stamps:
+        counts[stamp.status] += 1
+        if stamp.status != TimestampStatus.STAMPED:
+            continue
+        item = by_item.get(stamp.evidence_id) if stamp.subject == TimestampSubject.ITEM else None
+        if stamp.subject == TimestampSubject.ITEM:
+            expected = item.sha256 if item is not None else None
+            what = _("the timestamp of the file")
+        else:
+            entry = entries[stamp.sequence - 1] if 0 < stamp.sequence <= len(entries) else None
+            expected = entry.get("hash") if entry else None
+            what = _("the timestamp of chain head %(seq)s") % {"seq": stamp.sequence}
+        if expected is None:
+            found.append((stamp.sequence, item, _("%(what)s refers to an entry that is not in the chain")
+                          % {"what": what}))
+            continue
+        if stamp.digest != expected:
+            found.append((stamp.sequence, item, _("%(what)s was requested for another hash") % {"what": what}))
+            continue
+        if trust is None:
+            continue
+        try:
+            timestamps.verify_token(bytes(stamp.token), digest_hex=expected, trust=trust)
+        except timestamps.TimestampError as exc:
+            found.append((stamp.sequence, item, _("%(what)s does not verify: %(error)s") % {"what": what,
+                                                                                             "error": exc}))
+            continue
+        counts["verified"] += 1
+    head = chain_head(case)
+    latest = head_timestamp(case, head.length) if head.length else None
+    return {"configured": bool(settings.KAMENG_TSA_URL), "checked_against_ca": trust is not None, **counts,
+            "head": timestamp_status(latest) if head.length else None, "found": found}
+
+
+def case_timestamps(case: Case) -> list[EvidenceTimestamp]:
+    return list(EvidenceTimestamp.objects.filter(case=case).order_by("subject", "sequence"))
+
+
+def tsa_ca_pem() -> str:
+    """The configured TSA CA certificates (PEM), as they travel in a bundle."""
+    if not settings.KAMENG_TSA_CA_FILE:
+        return ""
+    try:
+        return timestamps.Trust.from_files(settings.KAMENG_TSA_CA_FILE).pem()
+    except (OSError, ValueError):
+        return ""

@@ -4,8 +4,11 @@ Storage and hashing live here (STYLE.md): the upload handler has already hashed 
 pass that wrote them; the service decides whether the file is acceptable, moves it to a random,
 unguessable storage name, and appends the chained entry under a lock on the case row."""
 
+import logging
 import os
+import random
 import secrets
+import ssl
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -30,11 +33,20 @@ from kameng_api.core.audit import audit_record
 from kameng_api.core.exceptions import Conflict, PayloadTooLarge
 from kameng_api.core.tasks import enqueue
 
-from . import chain, filetypes, selectors
+from . import chain, filetypes, selectors, timestamps
 from .codes import KIND_STAGE, MAY_PRECEDE_PURCHASE, EvidenceStatus, Stage
-from .models import Evidence, EvidenceChain, EvidenceRevocation, FileCheck
+from .models import (
+    Evidence,
+    EvidenceChain,
+    EvidenceRevocation,
+    EvidenceTimestamp,
+    FileCheck,
+    TimestampStatus,
+    TimestampSubject,
+)
 from .uploads import HashedUpload
 
+logger = logging.getLogger(__name__)
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_REASON = 2000
 
@@ -240,6 +252,7 @@ def evidence_add(*, actor, case: Case, upload: HashedUpload, kind: str, occurred
             if old is not None:
                 _revoke(actor=actor, case=case, head=head, evidence=old, action=EvidenceStatus.SUPERSEDED,
                         reason=reason, replaced_by=evidence, now=now)
+            timestamps_request(case=case, head=head, evidence=evidence)
             if stage == Stage.PROBLEM:
                 # Seed 004: save proof of the problem within 24 h of finding it; this item does.
                 deadline_meet(case=case, kind=DeadlineKind.EVIDENCE_PRESERVATION, at=now)
@@ -262,6 +275,7 @@ def evidence_withdraw(*, actor, evidence: Evidence, reason: str) -> Evidence:
                            code="evidence_not_active")
         _revoke(actor=actor, case=case, head=head, evidence=evidence, action=EvidenceStatus.WITHDRAWN, reason=reason,
                 replaced_by=None, now=now)
+        timestamps_request(case=case, head=head)
         audit_record(actor=actor, action="evidence_withdraw", obj=evidence, detail={"reason": reason})
     return evidence
 
@@ -334,3 +348,189 @@ def file_checks_sweep(*, now=None, older_than: timedelta | None = None, limit: i
     for case in cases:
         queued += file_check_request(actor=None, case=case)[1]
     return queued
+
+
+# --- RFC 3161 trusted timestamps ---------------------------------------------------------------------------
+# Each new item's SHA-256 and each new chain head get a pending EvidenceTimestamp row in the transaction that
+# made them; a task stamps it after commit (evidence is usable at once), retrying with back-off; the beat's
+# sweep is the safety net (a lost task, a dead worker, failed rows retried later, items from before a TSA
+# was configured). See evidence/timestamps.py for what a token must satisfy.
+
+def tsa_configured() -> bool:
+    return bool(settings.KAMENG_TSA_URL)
+
+
+def tsa_trust() -> timestamps.Trust:
+    return timestamps.Trust.from_files(settings.KAMENG_TSA_CA_FILE or None, settings.KAMENG_TSA_CERT_FILE or None)
+
+
+def timestamps_request(*, case: Case, head: EvidenceChain, evidence: Evidence | None = None) -> list[int]:
+    """Inside the writing transaction: pending rows for the new item (if any) and the new head; one task per
+    row after commit. Nothing when no TSA is configured."""
+    if not tsa_configured():
+        return []
+    from . import tasks
+
+    now = timezone.now()
+    rows = []
+    if evidence is not None:
+        rows.append(EvidenceTimestamp.objects.create(
+            case=case, subject=TimestampSubject.ITEM, evidence=evidence, sequence=evidence.sequence,
+            digest=evidence.sha256, next_attempt_at=now))
+    rows.append(EvidenceTimestamp.objects.create(
+        case=case, subject=TimestampSubject.HEAD, sequence=head.length, digest=head.head_hash, next_attempt_at=now))
+    ids = [row.pk for row in rows]
+    enqueue(tasks.timestamps_stamp, ids)  # one message per upload: the upload's cost stays as it was
+    return ids
+
+
+def timestamp_backoff(attempts: int, *, rand: float | None = None) -> float:
+    """Exponential back-off with equal jitter: the n-th retry waits between half and all of
+    min(cap, base × 2^(n-1)), so the items queued while a TSA was down do not all return at once."""
+    ceiling = min(settings.KAMENG_TSA_BACKOFF_CAP, settings.KAMENG_TSA_BACKOFF_BASE * 2 ** max(attempts - 1, 0))
+    r = random.random() if rand is None else rand  # noqa: S311 - jitter, not security
+    return ceiling / 2 + r * ceiling / 2
+
+
+def _tls_context():
+    if settings.KAMENG_TSA_TLS_CA_FILE:
+        return ssl.create_default_context(cafile=settings.KAMENG_TSA_TLS_CA_FILE)
+    return None
+
+
+def _ask_tsas(digest: str) -> tuple[bytes | None, timestamps.TokenFacts | None, str, list[str]]:
+    """Each configured TSA in order until one returns a token that checks out."""
+    trust = tsa_trust()
+    errors: list[str] = []
+    for url in settings.KAMENG_TSA_URL:
+        shown = timestamps.display_url(url)
+        query, nonce = timestamps.build_request(digest)
+        sent_at = timezone.now()
+        try:
+            token = timestamps.post_query(url, query, timeout=settings.KAMENG_TSA_TIMEOUT,
+                                          username=settings.KAMENG_TSA_USERNAME,
+                                          password=settings.KAMENG_TSA_PASSWORD, ssl_context=_tls_context())
+            facts = timestamps.verify_token(token, digest_hex=digest, trust=trust, nonce=nonce, sent_at=sent_at,
+                                            received_at=timezone.now(), max_skew=settings.KAMENG_TSA_MAX_SKEW)
+        except timestamps.TimestampError as exc:
+            errors.append(f"{shown}: {exc}")
+            logger.warning("timestamp from %s refused: %s", shown, exc)
+            continue
+        except Exception as exc:  # anything unexpected from one TSA must not stop the failover
+            errors.append(f"{shown}: {exc.__class__.__name__}: {exc}")
+            logger.exception("timestamp from %s failed", shown)
+            continue
+        facts.extra["nonce"] = nonce
+        return token, facts, shown, errors
+    if not settings.KAMENG_TSA_URL:
+        errors.append("no TSA configured")
+    return None, None, "", errors
+
+
+def timestamp_attempt(*, timestamp_id: int, max_attempts: int | None = None) -> str:
+    """One try at stamping one row: stamped, retry, failed or skipped. Safe to run twice at once: the
+    attempt is claimed under a row lock, and the token is written only while the row is still unstamped."""
+    from . import tasks
+
+    max_attempts = max_attempts or settings.KAMENG_TSA_MAX_ATTEMPTS
+    now = timezone.now()
+    lease = timedelta(seconds=settings.KAMENG_TSA_TIMEOUT * max(len(settings.KAMENG_TSA_URL), 1) + 60)
+    with transaction.atomic():
+        row = (EvidenceTimestamp.objects.select_for_update(skip_locked=True)
+               .filter(pk=timestamp_id, status__in=[TimestampStatus.PENDING, TimestampStatus.FAILED]).first())
+        if row is None or row.next_attempt_at > now or not tsa_configured():
+            return "skipped"
+        EvidenceTimestamp.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1, next_attempt_at=now + lease)
+    token, facts, url, errors = _ask_tsas(row.digest)
+    retry_in = None
+    with transaction.atomic():
+        row = EvidenceTimestamp.objects.select_for_update().get(pk=timestamp_id)
+        if row.status == TimestampStatus.STAMPED:
+            return "skipped"
+        now = timezone.now()
+        if token is not None and facts is not None:
+            row.status = TimestampStatus.STAMPED
+            row.token = token
+            row.tsa_url, row.tsa_name = url, facts.tsa_name[:300]
+            row.gen_time, row.serial, row.policy = facts.gen_time, facts.serial[:80], facts.policy[:200]
+            row.nonce = str(facts.extra.get("nonce", ""))
+            row.last_error = "; ".join(errors)[:2000]  # TSAs that failed before the one that answered
+            result = "stamped"
+        else:
+            row.last_error = "; ".join(errors)[:2000]
+            if row.attempts >= max_attempts:
+                row.status = TimestampStatus.FAILED
+                row.next_attempt_at = now + timedelta(seconds=settings.KAMENG_TSA_FAILED_RETRY)
+                logger.error("timestamp %s failed after %s attempts: %s", row.pk, row.attempts, row.last_error)
+                result = "failed"
+            else:
+                retry_in = timestamp_backoff(row.attempts)
+                row.next_attempt_at = now + timedelta(seconds=retry_in)
+                result = "retry"
+        row.save()
+        if retry_in is not None:
+            delay = retry_in
+            transaction.on_commit(lambda: _retry_later(tasks.timestamp_stamp, timestamp_id, delay))
+    return result
+
+
+def _retry_later(task, timestamp_id: int, seconds: float) -> None:
+    try:
+        task.apply_async(args=[timestamp_id], countdown=min(seconds, 600))
+    except Exception:
+        logger.exception("could not enqueue the retry of timestamp %s; the sweep will", timestamp_id)
+
+
+def timestamps_backfill(*, limit: int = 1000) -> int:
+    """Rows for items and current chain heads that have none (evidence from before a TSA was configured)."""
+    if not tsa_configured():
+        return 0
+    created = 0
+    now = timezone.now()
+    for item in Evidence.objects.filter(timestamp__isnull=True).order_by("pk")[:limit]:
+        EvidenceTimestamp.objects.create(case_id=item.case_id, subject=TimestampSubject.ITEM, evidence=item,
+                                         sequence=item.sequence, digest=item.sha256, next_attempt_at=now)
+        created += 1
+    stamped_head = EvidenceTimestamp.objects.filter(case_id=OuterRef("case_id"), subject=TimestampSubject.HEAD,
+                                                    sequence=OuterRef("length"))
+    for head in EvidenceChain.objects.filter(length__gt=0).exclude(Exists(stamped_head)).order_by("pk")[:limit]:
+        EvidenceTimestamp.objects.create(case_id=head.case_id, subject=TimestampSubject.HEAD, sequence=head.length,
+                                         digest=head.head_hash, next_attempt_at=now)
+        created += 1
+    return created
+
+
+def timestamps_sweep(*, now=None, limit: int = 2000) -> int:
+    """Beat: enqueue the rows that are due (never sent, a retry whose task went missing, a failed row whose
+    wait is over), after creating rows for anything not yet requested."""
+    from . import tasks
+
+    if not tsa_configured():
+        return 0
+    now = now or timezone.now()
+    timestamps_backfill(limit=limit)
+    grace = timedelta(seconds=settings.KAMENG_TSA_SWEEP_GRACE)
+    ids = list(EvidenceTimestamp.objects.filter(status__in=[TimestampStatus.PENDING, TimestampStatus.FAILED],
+                                                next_attempt_at__lte=now - grace)
+               .order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+    for pk in ids:
+        _retry_later(tasks.timestamp_stamp, pk, 0)
+    return len(ids)
+
+
+def timestamps_retry_now(*, actor, queryset) -> int:
+    """An operator's "retry now" (admin): failed or pending rows get a fresh series of attempts at once."""
+    rows = list(queryset.filter(status__in=[TimestampStatus.PENDING, TimestampStatus.FAILED]))
+    now = timezone.now()
+    for row in rows:
+        with transaction.atomic():
+            locked = EvidenceTimestamp.objects.select_for_update().get(pk=row.pk)
+            if locked.status == TimestampStatus.STAMPED:
+                continue
+            locked.status, locked.attempts, locked.next_attempt_at = TimestampStatus.PENDING, 0, now
+            locked.save()
+            audit_record(actor=actor, action="timestamp_retry", obj=locked, detail={"case": locked.case_id})
+            from . import tasks
+
+            enqueue(tasks.timestamp_stamp, locked.pk)
+    return len(rows)

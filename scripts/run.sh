@@ -9,6 +9,16 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
+if [ "${KAMENG_LOCAL_TSA:-0}" = "1" ]; then
+  # A local, untrusted RFC 3161 TSA for the demo; the worker and the API are pointed at it.
+  TSA_PORT=${KAMENG_LOCAL_TSA_PORT:-8318}
+  $BIN/python manage.py run_local_tsa --port "$TSA_PORT" --dir var/local-tsa >var/local-tsa.log 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 50); do [ -f var/local-tsa/openssl.cnf ] && break; sleep 0.2; done
+  export KAMENG_TSA_URL="http://127.0.0.1:${TSA_PORT}/"
+  export KAMENG_TSA_CA_FILE="$PWD/var/local-tsa/ca.pem"
+fi
+
 $BIN/celery -A kameng_api worker --loglevel=INFO --concurrency=2 >var/worker.log 2>&1 &
 pids+=($!)
 $BIN/celery -A kameng_api beat --loglevel=INFO --schedule var/celerybeat-schedule >var/beat.log 2>&1 &
@@ -32,6 +42,8 @@ cat <<TXT
     handler     case handler: transitions, escalates, resolves
     supervisor  supervisor: assigns, approves legal, edits platforms, reads the audit log
     analyst     analyst: statistics only
+
+  Trusted timestamps     ${KAMENG_TSA_URL:-no TSA configured (KAMENG_LOCAL_TSA=1 make run starts a local one)}
 
   Get a token:  curl -s -X POST http://127.0.0.1:${PORT}/api/v1/auth/token/ \\
                   -H 'Content-Type: application/json' -d '{"username":"handler","password":"kameng-demo-2026"}'

@@ -1,10 +1,29 @@
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from kameng_api.core.fields import IdField
 
+from .. import selectors
 from ..codes import EvidenceKind, Stage
 from ..models import Evidence
+
+TIMESTAMP_STATUSES = [("not_configured", "not_configured"), ("pending", "pending"), ("stamped", "stamped"),
+                      ("failed", "failed")]
+
+
+class TimestampStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=TIMESTAMP_STATUSES, help_text=(
+        "not_configured: no TSA is configured; pending: requested, the token has not arrived yet; stamped: a "
+        "verified RFC 3161 token is stored; failed: every attempt failed (see error), retried later."))
+    label = serializers.CharField(help_text="The status in words, e.g. 'stamped at <time> by <TSA>'.")
+    stamped_at = serializers.DateTimeField(allow_null=True, help_text="genTime of the token (the TSA's time).")
+    tsa = serializers.CharField(allow_blank=True, help_text="The TSA named in the token.")
+    tsa_url = serializers.CharField(allow_blank=True)
+    serial = serializers.CharField(allow_blank=True, help_text="The token's serial number.")
+    attempts = serializers.IntegerField()
+    error = serializers.CharField(allow_blank=True, help_text="Why the last attempt failed.")
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
 
 MAX_DESCRIPTION = 2000
 
@@ -15,12 +34,14 @@ class EvidenceSerializer(serializers.ModelSerializer):
     supersedes = serializers.IntegerField(source="supersedes_id", read_only=True, allow_null=True)
     superseded_by = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField()
+    timestamp = serializers.SerializerMethodField(help_text="The RFC 3161 trusted timestamp of the file's SHA-256.")
 
     class Meta:
         model = Evidence
         fields = ["id", "case", "sequence", "kind", "stage", "original_name", "sha256", "size", "content_type",
                   "occurred_at", "captured_at", "uploaded_by", "description", "status", "withdraw_reason",
-                  "withdrawn_at", "supersedes", "superseded_by", "prev_hash", "entry_hash", "download_url"]
+                  "withdrawn_at", "supersedes", "superseded_by", "prev_hash", "entry_hash", "download_url",
+                  "timestamp"]
         read_only_fields = fields
 
     def get_superseded_by(self, obj) -> int | None:
@@ -31,6 +52,10 @@ class EvidenceSerializer(serializers.ModelSerializer):
 
     def get_download_url(self, obj) -> str:
         return f"/api/v1/evidence/{obj.pk}/download/"
+
+    @extend_schema_field(TimestampStatusSerializer)
+    def get_timestamp(self, obj) -> dict:
+        return TimestampStatusSerializer(selectors.timestamp_status(selectors.item_timestamp(obj))).data
 
 
 class EvidenceUploadSerializer(serializers.Serializer):
@@ -128,6 +153,17 @@ class FilesCheckSerializer(serializers.Serializer):
     pending = PendingCheckSerializer(allow_null=True, help_text="A check queued or running now.")
 
 
+class TimestampsCheckSerializer(serializers.Serializer):
+    configured = serializers.BooleanField(help_text="Whether a TSA is configured.")
+    checked_against_ca = serializers.BooleanField(help_text="Whether the tokens' signatures were re-verified "
+                                                           "against the configured TSA CA certificates.")
+    pending = serializers.IntegerField()
+    stamped = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    verified = serializers.IntegerField(help_text="Stamped tokens whose signature and imprint check out now.")
+    head = TimestampStatusSerializer(allow_null=True, help_text="The timestamp of the current chain head.")
+
+
 class VerifySerializer(serializers.Serializer):
     intact = serializers.BooleanField(help_text="The chain, and the files as the last file check found them.")
     checked = serializers.IntegerField()
@@ -137,4 +173,5 @@ class VerifySerializer(serializers.Serializer):
     problems = ProblemSerializer(many=True)
     files = FilesCheckSerializer(help_text="The stored files, as the last background re-hash found them "
                                            "(`?deep=true` queues a new one).")
+    timestamps = TimestampsCheckSerializer(help_text="The RFC 3161 tokens of the items and chain heads, re-checked.")
 

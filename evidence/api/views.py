@@ -230,7 +230,8 @@ class VerifyView(CaseReadView):
         return [*super().get_throttles(), DeepVerifyThrottle()]
 
     @extend_schema(
-        summary="Recompute the case's hash chain; report the last background re-hash of its files",
+        summary="Recompute the case's hash chain and re-check its trusted timestamps; report the last "
+                "background re-hash of its files",
         parameters=[OpenApiParameter("deep", OpenApiTypes.BOOL, required=False,
                                      description="true: queue a new re-hash of every stored file (202). "
                                                  "A check already queued or running is joined, not repeated.")],
@@ -253,7 +254,8 @@ class BundleView(CaseReadView):
     renderer_classes = [JSONRenderer, BinaryRenderer]
 
     @extend_schema(
-        summary="The case bundle: one ZIP (manifest.json, files, timeline, letter), streamed",
+        summary="The case bundle: one ZIP (manifest.json, files, timeline, letter, RFC 3161 tokens and the TSA "
+                "certificates), streamed",
         parameters=[OpenApiParameter("lang", str, enum=["zh-hans", "en"], required=False,
                                      description="Language of the letter (default: the request's).")],
         responses={(200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY,

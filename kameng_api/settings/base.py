@@ -283,6 +283,7 @@ CELERY_BEAT_SCHEDULE["stats-rebuild"] = {"task": "stats.rebuild", "schedule": cr
 CELERY_BEAT_SCHEDULE["stats-detect-spikes"] = {"task": "stats.detect_spikes", "schedule": 900.0}
 CELERY_BEAT_SCHEDULE["evidence-file-checks"] = {"task": "evidence.file_checks_sweep", "schedule": 3600.0}
 CELERY_BEAT_SCHEDULE["core-idempotency-purge"] = {"task": "core.idempotency_purge", "schedule": 3600.0}
+CELERY_BEAT_SCHEDULE["evidence-timestamps-sweep"] = {"task": "evidence.timestamps_sweep", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Idempotency-Key replays are possible for this long; older records are purged.
@@ -335,3 +336,19 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 # Longest URL (path and query) the application serves: 414 in the error format beyond it. gunicorn's
 # limit_request_line (gunicorn.conf.py) is set above it, so gunicorn's HTML page never answers first.
 KAMENG_MAX_URL_LENGTH = env.int("KAMENG_MAX_URL_LENGTH", default=4096)
+
+# RFC 3161 trusted timestamps (evidence/timestamps.py). Empty URL list = no TSA configured: evidence works
+# as without it and its status says so. Several URLs are tried in order (failover).
+KAMENG_TSA_URL = env.list("KAMENG_TSA_URL", default=[])
+KAMENG_TSA_USERNAME = env.str("KAMENG_TSA_USERNAME", default="")
+KAMENG_TSA_PASSWORD = env.str("KAMENG_TSA_PASSWORD", default="")
+KAMENG_TSA_CA_FILE = env.str("KAMENG_TSA_CA_FILE", default="")  # PEM: the TSAs' root (and intermediate) CAs
+KAMENG_TSA_CERT_FILE = env.str("KAMENG_TSA_CERT_FILE", default="")  # optional PEM: pin the TSA signing certs
+KAMENG_TSA_TLS_CA_FILE = env.str("KAMENG_TSA_TLS_CA_FILE", default="")  # optional: CA bundle for https TSA URLs
+KAMENG_TSA_TIMEOUT = env.float("KAMENG_TSA_TIMEOUT", default=10.0)  # seconds per TSA
+KAMENG_TSA_MAX_SKEW = env.float("KAMENG_TSA_MAX_SKEW", default=300.0)  # seconds, plus the token's accuracy
+KAMENG_TSA_MAX_ATTEMPTS = env.int("KAMENG_TSA_MAX_ATTEMPTS", default=8)
+KAMENG_TSA_BACKOFF_BASE = env.float("KAMENG_TSA_BACKOFF_BASE", default=30.0)  # seconds
+KAMENG_TSA_BACKOFF_CAP = env.float("KAMENG_TSA_BACKOFF_CAP", default=3600.0)  # seconds
+KAMENG_TSA_FAILED_RETRY = env.float("KAMENG_TSA_FAILED_RETRY", default=6 * 3600.0)  # a failed row is retried
+KAMENG_TSA_SWEEP_GRACE = env.float("KAMENG_TSA_SWEEP_GRACE", default=60.0)  # seconds

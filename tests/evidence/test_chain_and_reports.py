@@ -165,11 +165,12 @@ def test_verify_detects_a_changed_withdrawal_and_a_deleted_row(handler, case, up
 
 
 def test_verify_of_an_empty_case(handler, case):
-    assert verify(handler, case) == {"intact": True, "checked": 0, "first_bad": None, "first_bad_sequence": None,
-                                     "head": "0" * 64, "problems": [], "files": {
-                                         "status": "never_checked", "checked_at": None, "intact": None,
-                                         "files_checked": 0, "up_to_sequence": 0, "covers_all": True,
-                                         "problems": [], "pending": None}}
+    assert verify(handler, case) == {
+        "intact": True, "checked": 0, "first_bad": None, "first_bad_sequence": None, "head": "0" * 64, "problems": [],
+        "timestamps": {"configured": False, "checked_against_ca": False, "pending": 0, "stamped": 0, "failed": 0,
+                       "verified": 0, "head": None},
+        "files": {"status": "never_checked", "checked_at": None, "intact": None, "files_checked": 0,
+                  "up_to_sequence": 0, "covers_all": True, "problems": [], "pending": None}}
 
 
 # --- completeness ------------------------------------------------------------------------------------------
