@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from cases.codes import CLOSED_STATUSES, Outcome, Status
 from cases.models import Merchant
 
-from . import rules
+from . import ranges, rules
 from .models import Metric
 
 SUM_COLUMNS = (
@@ -322,6 +322,36 @@ def platform_summaries(*, platform_ids: list[int], filters: StatsFilter) -> dict
     period_id = _standard_period(filters)
     if period_id is not None:
         return _period_summaries(period_id, platform_ids, filters)
+    if not (filters.product_type or filters.dispute_type):
+        with ranges.snapshot():
+            composed = _composed_summaries(platform_ids, filters)
+        if composed is not None:
+            return composed
+    return _daily_summaries(platform_ids, filters)
+
+
+def _composed_summaries(platform_ids: list[int], filters: StatsFilter) -> dict[int, dict] | None:
+    """Any period without a product or dispute type filter: months and edge days of the mergeable summaries
+    (stats/ranges.py), exact percentiles. None when the facts disagree with the summaries (only possible
+    when reading inside an outer transaction while a refresh commits)."""
+    org, first, last = filters.organization_id, filters.date_from, filters.date_to
+    sums = ranges.summed(platform_ids, org, first, last)
+    try:
+        durations = ranges.exact_percentiles(sums, org, first, last)
+    except LookupError:
+        return None
+    merchants = _merchant_rows(ranges.merchant_counts(platform_ids, org, first, last))
+    result = {}
+    for pid in platform_ids:
+        figures = _figures(sums[pid], durations.get(pid, {}))
+        figures["top_merchants"] = merchants.get(pid, [])
+        result[pid] = figures
+    return result
+
+
+def _daily_summaries(platform_ids: list[int], filters: StatsFilter) -> dict[int, dict]:
+    """With a product or dispute type filter: the daily tables over the period (whole months from the
+    monthly rollups when no such filter is set)."""
     months, days = _segments(filters)
     acc = {pid: _empty_sums() for pid in platform_ids}
     if days:
