@@ -108,7 +108,7 @@ def _summary_values(w: str, sums: list[tuple[str, str]]) -> list[tuple[str, str]
     for metric, column in METRICS:
         for j, low in enumerate(bounds):
             below = f" AND f.{column} < {bounds[j + 1]}" if j + 1 < len(bounds) else ""
-            values.append((histogram_column(metric, j), f"SUM(CASE WHEN f.{column} >= {low}{below} THEN {w} END)"))
+            values.append((histogram_column(metric, j), f"NULLIF(SUM(CASE WHEN f.{column} >= {low}{below} THEN {w} END), 0)"))
     return values
 
 
