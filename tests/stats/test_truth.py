@@ -2,7 +2,7 @@
 over standard and non-standard periods, filters and both scopes; no-responses and levels reached."""
 
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -65,9 +65,9 @@ def _fill(platform, organization, *, n, seed, first, last, handler_user):
     merchants = [Merchant.objects.get_or_create(platform=platform, name=f"{platform.name}店{i}")[0] for i in range(6)]
     span = (last - first).days + 1
     tz = timezone.get_default_timezone()
-    for i in range(n):
+    for _i in range(n):
         day = first + timedelta(days=rng.randrange(span))
-        created = timezone.datetime(day.year, day.month, day.day, rng.randrange(24), rng.randrange(60),
+        created = datetime(day.year, day.month, day.day, rng.randrange(24), rng.randrange(60),
                                     rng.randrange(60), tzinfo=tz)
         status = rng.choice(["intake", "negotiating", "platform_review", "third_party", "legal", "resolved",
                              "resolved", "rejected", "withdrawn"])
