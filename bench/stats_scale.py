@@ -279,7 +279,9 @@ def main() -> None:
     page_ids = list(Platform.objects.order_by("name", "id").values_list("id", flat=True))
     connection.close()
 
-    print(f"\nHTTP: gunicorn ({args.workers} sync workers, production settings, CONN_MAX_AGE=600 with health "
+    print("\nHTTP (\"CPU/request\": CPU time of the gunicorn workers and of their database backends per "
+          "request, which unlike latency does not grow when other jobs share the cores):")
+    print(f"gunicorn ({args.workers} sync workers, production settings, CONN_MAX_AGE=600 with health "
           f"checks) on 127.0.0.1:{args.port}; a client in another process, a new TCP connection per request, "
           f"{args.requests} requests per line, pages 1–{pages} in turn")
     endpoint = {}
@@ -287,23 +289,25 @@ def main() -> None:
         for label, first, last in questions:
             lat, _body = http_latencies(args.port, token, {"from": first, "to": last}, args.requests, pages)
             endpoint[label] = lat
-            print(f"  {label:<48} p50 {pct(lat, 50):6.1f} ms  p95 {pct(lat, 95):6.1f} ms  [target p95 < 50 ms]")
+            print(f"  {label:<48} p50 {pct(lat, 50):6.1f} ms  p95 {pct(lat, 95):6.1f} ms  [target p95 < 50 ms]  "
+                  f"{cpu_line()}")
         default_first, default_last = questions[0][1], questions[0][2]
         lat, _body = http_latencies(args.port, token, {"from": default_first, "to": default_last,
                                                         "product_type": "membership"}, args.requests // 2, pages)
         print(f"  {'the last 365 days, ?product_type=membership':<48} p50 {pct(lat, 50):6.1f} ms  "
-              f"p95 {pct(lat, 95):6.1f} ms  (daily tables)")
+              f"p95 {pct(lat, 95):6.1f} ms  (daily tables)  {cpu_line()}")
         csv_lat, _body = http_latencies(args.port, token, {"from": default_first, "to": default_last, "format": "csv"},
                                         max(5, args.requests // 6), 0)
         print(f"  {'CSV, all ' + str(args.platforms) + ' platforms, the last 365 days':<48} p50 "
-              f"{pct(csv_lat, 50):6.1f} ms  p95 {pct(csv_lat, 95):6.1f} ms")
+              f"{pct(csv_lat, 50):6.1f} ms  p95 {pct(csv_lat, 95):6.1f} ms  {cpu_line()}")
         odd_label, odd_first, odd_last = questions[2]
         _lat, odd_page1 = http_latencies(args.port, token, {"from": odd_first, "to": odd_last}, 1, 1)
     with gunicorn(args, conn_max_age=0):
         lat, _body = http_latencies(args.port, token, {"from": default_first, "to": default_last},
                                     args.requests // 2, pages)
         print(f"  {'(same default question, CONN_MAX_AGE=0)':<48} p50 {pct(lat, 50):6.1f} ms  "
-              f"p95 {pct(lat, 95):6.1f} ms  (a new database connection per request)")
+              f"p95 {pct(lat, 95):6.1f} ms  (a new database connection per request; server CPU "
+              f"{CPU['server']:.1f} ms/request)")
 
     tz = timezone.get_default_timezone()
 
@@ -396,6 +400,10 @@ def refresh_figures(args, connection, stats_rebuild, stats_refresh) -> None:
     print(f"first refresh after midnight (computes the new rolling year): {seconds:.2f} s ({result})")
 
 
+def cpu_line() -> str:
+    return f"CPU/request: server {CPU['server']:.1f} ms + database {CPU['database']:.1f} ms"
+
+
 def compare(body: dict, raw_answer: dict) -> str:
     """The endpoint's figures against the raw-row answer (counts, rates, percentiles, levels)."""
     from cases.codes import Status
@@ -433,14 +441,17 @@ class gunicorn:  # noqa: N801 - used as a context manager
         import secrets
         import socket
         import subprocess
+        import tempfile
 
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kameng_api.settings.production",
                "DATABASE_URL": self.args.database_url, "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
                "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "DJANGO_SECURE_SSL_REDIRECT": "false",
-               "THROTTLE_USER": "1000000/min", "DJANGO_CONN_MAX_AGE": str(self.conn_max_age), "LOG_LEVEL": "WARNING"}
+               "THROTTLE_USER": "1000000/min", "DJANGO_CONN_MAX_AGE": str(self.conn_max_age), "LOG_LEVEL": "WARNING",
+               "DJANGO_STATIC_ROOT": tempfile.mkdtemp(prefix="kameng-bench-static-")}
         self.server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "kameng_api.wsgi", "--workers", str(self.args.workers), "--bind",
              f"127.0.0.1:{self.args.port}", "--log-level", "warning"], cwd=ROOT, env=env)
+        SERVER["pid"] = self.server.pid
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -471,6 +482,9 @@ def http_latencies(port: int, token: str, query: dict, n: int, pages: int) -> tu
     out, body = [], {}
     warm = 4
     for i in range(n + warm):
+        if i == warm:
+            workers, backends = _children(SERVER["pid"]), _backends()
+            cpu = _cpu_ms(workers), _cpu_ms(backends)
         q = {k: str(v) for k, v in query.items()}
         if pages:
             q["page"] = str(1 + i % pages)
@@ -488,7 +502,47 @@ def http_latencies(port: int, token: str, query: dict, n: int, pages: int) -> tu
             out.append(elapsed)
         if i == warm and query.get("format") != "csv":
             body = json.loads(payload)
+    CPU["server"] = (_cpu_ms(workers) - cpu[0]) / max(n, 1)
+    CPU["database"] = (_cpu_ms(backends) - cpu[1]) / max(n, 1)
     return out, body
+
+
+# CPU time per request of the gunicorn workers and of their PostgreSQL backends: the work a request costs,
+# which, unlike its latency, does not grow when other jobs share the machine's cores.
+SERVER: dict = {}
+CPU: dict = {}
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue
+    return out
+
+
+def _backends() -> list[int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND pid <> pg_backend_pid() AND backend_type = 'client backend'")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _cpu_ms(pids: list[int]) -> float:
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, ValueError, IndexError):
+            continue
+    return ticks * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":
