@@ -284,11 +284,12 @@ def main() -> None:
     print(f"gunicorn ({args.workers} sync workers, production settings, CONN_MAX_AGE=600 with health "
           f"checks) on 127.0.0.1:{args.port}; a client in another process, a new TCP connection per request, "
           f"{args.requests} requests per line, pages 1–{pages} in turn")
-    endpoint = {}
+    endpoint, endpoint_cpu = {}, {}
     with gunicorn(args, conn_max_age=600):
         for label, first, last in questions:
             lat, _body = http_latencies(args.port, token, {"from": first, "to": last}, args.requests, pages)
             endpoint[label] = lat
+            endpoint_cpu[label] = CPU["server"] + CPU["database"]
             print(f"  {label:<48} p50 {pct(lat, 50):6.1f} ms  p95 {pct(lat, 95):6.1f} ms  [target p95 < 50 ms]  "
                   f"{cpu_line()}")
         default_first, default_last = questions[0][1], questions[0][2]
@@ -300,6 +301,7 @@ def main() -> None:
                                         max(5, args.requests // 6), 0)
         print(f"  {'CSV, all ' + str(args.platforms) + ' platforms, the last 365 days':<48} p50 "
               f"{pct(csv_lat, 50):6.1f} ms  p95 {pct(csv_lat, 95):6.1f} ms  {cpu_line()}")
+        endpoint_cpu["csv"] = CPU["server"] + CPU["database"]
         odd_label, odd_first, odd_last = questions[2]
         _lat, odd_page1 = http_latencies(args.port, token, {"from": odd_first, "to": odd_last}, 1, 1)
     with gunicorn(args, conn_max_age=0):
@@ -315,13 +317,19 @@ def main() -> None:
         return {"org": org.id, "start": datetime.combine(first, dtime.min, tzinfo=tz),
                 "end": datetime.combine(last + timedelta(days=1), dtime.min, tzinfo=tz)}
 
+    raw_cpu = {}
+
     def raw(first, last, platform_ids_of, n):
         out = []
         with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = cursor.fetchone()[0]
+            cpu = _cpu_ms([backend])
             for i in range(n):
                 t0 = time.perf_counter()
                 answer = baseline_answer(cursor, span(first, last), platform_ids_of(i))
                 out.append((time.perf_counter() - t0) * 1000)
+            raw_cpu["database"] = (_cpu_ms([backend]) - cpu) / n
         return out, answer
 
     def page_of(i):
@@ -334,15 +342,18 @@ def main() -> None:
           f"a persistent connection, JIT off, after a warm-up; each of the {pages} pages once, the CSV's question "
           f"{args.baseline_runs} times):")
     raw_page, _answer = raw(default_first, default_last, page_of, pages)  # every page once, as the endpoint
+    cpu_page = raw_cpu["database"]
     raw_odd, _answer = raw(odd_first, odd_last, page_of, pages)
+    cpu_odd = raw_cpu["database"]
     raw_all, _answer = raw(default_first, default_last, lambda i: None, args.baseline_runs)
+    cpu_all = raw_cpu["database"]
     _t, check = raw(odd_first, odd_last, lambda i: page_ids[:25], 1)
     print(f"  a page of 25 platforms, the last 365 days          p50 {pct(raw_page, 50):6.0f} ms  "
-          f"p95 {pct(raw_page, 95):6.0f} ms")
+          f"p95 {pct(raw_page, 95):6.0f} ms  database CPU {cpu_page:.0f} ms")
     print(f"  a page of 25 platforms, 365 days ending last month p50 {pct(raw_odd, 50):6.0f} ms  "
-          f"p95 {pct(raw_odd, 95):6.0f} ms")
+          f"p95 {pct(raw_odd, 95):6.0f} ms  database CPU {cpu_odd:.0f} ms")
     print(f"  all {args.platforms} platforms, the last 365 days (the CSV's question) p50 {pct(raw_all, 50):6.0f} ms  "
-          f"p95 {pct(raw_all, 95):6.0f} ms")
+          f"p95 {pct(raw_all, 95):6.0f} ms  database CPU {cpu_all:.0f} ms")
     page_default = endpoint[questions[0][0]]
     page_odd = endpoint[odd_label]
     print("\nRatios (raw SQL ÷ endpoint over HTTP, the same question)  [target >= 20x]:")
@@ -352,6 +363,9 @@ def main() -> None:
           f"{pct(raw_odd, 95) / pct(page_odd, 95):5.1f}x at p95")
     print(f"  CSV of all platforms:             {pct(raw_all, 50) / pct(csv_lat, 50):5.1f}x at p50, "
           f"{pct(raw_all, 95) / pct(csv_lat, 95):5.1f}x at p95")
+    print("  CPU time (raw SQL's database CPU ÷ the endpoint's server + database CPU per request): "
+          f"page {cpu_page / endpoint_cpu[questions[0][0]]:.1f}x, 365 days ending last month "
+          f"{cpu_odd / endpoint_cpu[odd_label]:.1f}x, CSV {cpu_all / endpoint_cpu['csv']:.1f}x")
     print(f"\nSame figures? page 1, {odd_label}: {compare(odd_page1, check)}")
 
 
