@@ -69,8 +69,9 @@ def sum_columns() -> list[str]:
 
 
 def _scope(alias: str, platform_ids: list[int], organization_id: int | None) -> tuple[str, list]:
-    sql = f"{alias}.platform_id IN ({', '.join(['%s'] * len(platform_ids))})"
-    params = [*platform_ids]
+    from .selectors import platform_in
+
+    sql, params = platform_in(f"{alias}.platform_id", platform_ids)
     if organization_id is not None:
         sql += f" AND {alias}.organization_id = %s"
         params.append(organization_id)
