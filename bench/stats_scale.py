@@ -1,13 +1,16 @@
 """Statistics at scale: load N cases (default 1,000,000) over 500 platforms and 2 years into a
-PostgreSQL database of its own (dropped and recreated each run), then print
+PostgreSQL database of its own (dropped and recreated each run unless --reuse), then print
 
-- the time of the full rebuild of the summary tables,
-- the time of an incremental refresh after 1,000 new cases,
-- p50/p95 latency of GET /api/v1/stats/platforms/ for a year (Django test client, an analyst),
-- the same figures by a plain GROUP BY over the cases table, and the ratio.
+- the time of the full rebuild of the summary tables and of incremental refreshes,
+- p50/p95 of GET /api/v1/stats/platforms/ over HTTP — a real gunicorn server with the production
+  settings (persistent database connections), a client in this process, an analyst's token — for the
+  default period, a calendar year, 365 days ending last month, a quarter, a custom period, a product-type
+  filter and the CSV of every platform (and the default question again with CONN_MAX_AGE=0),
+- the same questions answered by SQL over the raw cases and escalations (the same page of platforms and
+  period; all platforms for the CSV), the ratios, and whether both give the same figures.
 
     python bench/stats_scale.py [--cases 1000000] [--platforms 500] [--requests 60] [--reuse]
-        [--database-url postgres://postgres@127.0.0.1:5432/kameng_bench]
+        [--port 8601] [--database-url postgres://postgres@127.0.0.1:5432/kameng_bench]
 
 --reuse keeps a database that already holds at least --cases cases (from an earlier run) instead of
 dropping and reloading it (the load takes minutes); the summary tables are rebuilt either way.
@@ -126,28 +129,72 @@ SELECT ids.orgs[1 + (i %% 3)], 'N' || %(run)s || '-' || i, ids.platforms[1 + (i 
 FROM generate_series(1, %(n)s) i CROSS JOIN ids
 """
 
-# What the summary tables replace: every figure straight from cases and escalations.
-def baseline_sql(platform_filter: str) -> str:
-    return f"""
-SELECT c.platform_id, COUNT(*),
-    COUNT(*) FILTER (WHERE c.status = 'resolved'),
-    COUNT(*) FILTER (WHERE c.status IN ('resolved','rejected','withdrawn')),
-    COUNT(*) FILTER (WHERE c.outcome = 'favourable'),
-    SUM(c.amount_paid), SUM(c.amount_recovered), AVG(c.consumer_rating), MAX(x.max_level),
-    COUNT(*) FILTER (WHERE x.p_esc), COUNT(*) FILTER (WHERE x.p_min IS NOT NULL),
-    percentile_cont(0.5) WITHIN GROUP (ORDER BY x.p_min), percentile_cont(0.9) WITHIN GROUP (ORDER BY x.p_min),
-    percentile_cont(0.5) WITHIN GROUP (ORDER BY FLOOR(EXTRACT(EPOCH FROM c.closed_at - c.created_at) / 60))
-        FILTER (WHERE c.status = 'resolved'),
-    percentile_cont(0.9) WITHIN GROUP (ORDER BY FLOOR(EXTRACT(EPOCH FROM c.closed_at - c.created_at) / 60))
-        FILTER (WHERE c.status = 'resolved')
-FROM cases_case c
-LEFT JOIN (SELECT case_id, MAX(level) AS max_level, bool_or(channel = 'platform') AS p_esc,
-                  MIN(FLOOR(EXTRACT(EPOCH FROM responded_at - submitted_at) / 60))
-                      FILTER (WHERE channel = 'platform') AS p_min
-           FROM escalation_escalation GROUP BY case_id) x ON x.case_id = c.id
-WHERE c.organization_id = %(org)s AND c.created_at >= %(start)s AND c.created_at < %(end)s {platform_filter}
-GROUP BY c.platform_id
-"""  # noqa: S608 - the filter is a constant
+# The same question the endpoint answers, straight from the raw cases and escalations: every figure of
+# the platforms asked for (counts per status and dispute type, outcomes, rates, exact percentiles, amounts,
+# levels reached, rating, top merchants with names), by the definitions of README "Statistics".
+BASELINE_SQL = """
+WITH scope AS (
+    SELECT c.id, c.platform_id, c.merchant_id, c.status, c.dispute_type, c.outcome, c.amount_paid,
+        c.amount_recovered, c.consumer_rating, c.created_at, c.closed_at
+    FROM cases_case c
+    WHERE c.organization_id = %(org)s AND c.created_at >= %(start)s AND c.created_at < %(end)s {platforms}
+), x AS (
+    SELECT e.case_id, MAX(e.level) AS max_level, bool_or(e.channel = 'platform') AS p_esc,
+        bool_or(e.channel = 'platform' AND e.responded_at IS NOT NULL AND e.outcome <> 'no_response') AS p_resp,
+        bool_or(e.channel = 'platform' AND e.responded_at IS NOT NULL AND e.outcome <> 'no_response'
+                AND (e.due_at IS NULL OR e.responded_at <= e.due_at)) AS p_win,
+        MIN(FLOOR(EXTRACT(EPOCH FROM e.responded_at - e.submitted_at) / 60)) FILTER (
+            WHERE e.channel = 'platform' AND e.outcome <> 'no_response' AND e.responded_at >= e.submitted_at) AS p_min
+    FROM escalation_escalation e JOIN scope c ON c.id = e.case_id GROUP BY e.case_id
+), f AS MATERIALIZED (
+    SELECT c.platform_id, c.merchant_id, c.status, c.dispute_type, c.outcome, c.amount_paid, c.amount_recovered,
+        c.consumer_rating, x.p_esc, x.p_resp, x.p_win, x.p_min,
+        CASE WHEN c.status = 'resolved' AND c.closed_at >= c.created_at
+             THEN FLOOR(EXTRACT(EPOCH FROM c.closed_at - c.created_at) / 60) END AS r_min,
+        GREATEST(CASE c.status WHEN 'negotiating' THEN 1 WHEN 'platform_review' THEN 2 WHEN 'third_party' THEN 3
+                 WHEN 'legal' THEN 4 ELSE 0 END, COALESCE(x.max_level, 0)) AS lvl
+    FROM scope c LEFT JOIN x ON x.case_id = c.id
+)
+SELECT 0, platform_id, NULL, ARRAY[COUNT(*),
+    {statuses},
+    COUNT(*) FILTER (WHERE outcome = 'favourable'), COUNT(*) FILTER (WHERE outcome = 'partial'),
+    COUNT(*) FILTER (WHERE outcome = 'unfavourable'),
+    SUM(amount_paid), COALESCE(SUM(amount_recovered), 0), COALESCE(SUM(consumer_rating), 0), COUNT(consumer_rating),
+    COUNT(*) FILTER (WHERE lvl = 1), COUNT(*) FILTER (WHERE lvl = 2), COUNT(*) FILTER (WHERE lvl = 3),
+    COUNT(*) FILTER (WHERE lvl = 4),
+    COUNT(*) FILTER (WHERE p_esc), COUNT(*) FILTER (WHERE p_resp), COUNT(*) FILTER (WHERE p_win),
+    COUNT(p_min), percentile_cont(0.5) WITHIN GROUP (ORDER BY p_min), percentile_cont(0.9) WITHIN GROUP (ORDER BY p_min),
+    COUNT(r_min), percentile_cont(0.5) WITHIN GROUP (ORDER BY r_min), percentile_cont(0.9) WITHIN GROUP (ORDER BY r_min)
+    ]::float8[]
+FROM f GROUP BY platform_id
+UNION ALL SELECT 1, platform_id, dispute_type, ARRAY[COUNT(*)]::float8[] FROM f GROUP BY platform_id, dispute_type
+UNION ALL SELECT 2, platform_id, merchant_id::text, ARRAY[COUNT(*)]::float8[] FROM f WHERE merchant_id IS NOT NULL
+    GROUP BY platform_id, merchant_id
+"""  # noqa: S608 - built from constants
+
+
+def baseline_answer(cursor, params: dict, platform_ids: list[int] | None) -> dict:
+    """Run the raw-row question and build what the endpoint returns for it (top merchants named)."""
+    from cases.codes import Status
+
+    statuses = ", ".join(f"COUNT(*) FILTER (WHERE status = '{s}')" for s in Status.values)
+    platforms = "AND c.platform_id = ANY(%(ids)s)" if platform_ids is not None else ""
+    cursor.execute(BASELINE_SQL.format(statuses=statuses, platforms=platforms), {**params, "ids": platform_ids})
+    figures, merchants = {}, {}
+    for kind, platform_id, key, values in cursor.fetchall():
+        if kind == 0:
+            figures[platform_id] = {"values": values, "disputes": {}}
+        elif kind == 1:
+            figures.setdefault(platform_id, {"values": None, "disputes": {}})["disputes"][key] = int(values[0])
+        else:
+            merchants.setdefault(platform_id, []).append((-int(values[0]), int(key)))
+    top = {pid: sorted(rows)[:5] for pid, rows in merchants.items()}
+    ids = sorted({m for rows in top.values() for _n, m in rows})
+    cursor.execute("SELECT id, name FROM cases_merchant WHERE id = ANY(%(ids)s)", {"ids": ids})
+    names = dict(cursor.fetchall())
+    for pid, rows in top.items():
+        figures[pid]["top_merchants"] = [(names.get(m), -n) for n, m in rows]
+    return figures
 
 
 def main() -> None:
@@ -158,7 +205,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--baseline-runs", type=int, default=5)
     parser.add_argument("--reuse", action="store_true", help="keep an already loaded database")
+    parser.add_argument("--http-only", action="store_true",
+                        help="skip the rebuild and refresh figures (summaries already built by an earlier run)")
     parser.add_argument("--verbose", action="store_true", help="time each SQL statement of the refresh")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", "8601")))
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--database-url", default=os.environ.get(
         "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kameng_bench"))
     args = parser.parse_args()
@@ -171,13 +222,13 @@ def main() -> None:
     import django
 
     django.setup()
-    from datetime import datetime, timedelta
+    from datetime import date, datetime, timedelta
     from datetime import time as dtime
 
     from django.core.management import call_command
     from django.db import connection
     from django.utils import timezone
-    from rest_framework.test import APIClient
+    from rest_framework.authtoken.models import Token
 
     from cases.codes import Role
     from cases.models import Organization, Platform, User
@@ -206,15 +257,132 @@ def main() -> None:
     how = "reused" if reuse else "load (SQL generate_series)"
     print(f"{how}: {time.perf_counter() - start:.1f} s, {cases:,} cases, {escalations:,} escalations")
 
+    if not args.http_only:
+        refresh_figures(args, connection, stats_rebuild, stats_refresh)
+    org = Organization.objects.order_by("id").first()
+    analyst, _created = User.objects.get_or_create(username="bench-analyst",
+                                                   defaults={"organization": org, "role": Role.ANALYST})
+    token = Token.objects.get_or_create(user=analyst)[0].key
+    today = timezone.localdate()
+    last_month_end = today.replace(day=1) - timedelta(days=1)
+    quarter = (today.month - 1) // 3 * 3 + 1
+    quarter_end = date(today.year, quarter, 1) - timedelta(days=1)
+    quarter_start = date(quarter_end.year, quarter_end.month - 2, 1)
+    questions = [
+        ("the last 365 days (default; precomputed)", today - timedelta(days=364), today),
+        (f"calendar year {today.year - 1} (precomputed)", date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)),
+        ("365 days ending last month", last_month_end - timedelta(days=364), last_month_end),
+        (f"the quarter {quarter_start} – {quarter_end}", quarter_start, quarter_end),
+        ("a custom period of 291 days", today - timedelta(days=300), today - timedelta(days=10)),
+    ]
+    pages = max(1, -(-args.platforms // 25))
+    page_ids = list(Platform.objects.order_by("name", "id").values_list("id", flat=True))
+    connection.close()
+
+    print("\nHTTP (\"CPU/request\": CPU time of the gunicorn workers and of their database backends per "
+          "request, which unlike latency does not grow when other jobs share the cores):")
+    print(f"gunicorn ({args.workers} sync workers, production settings, CONN_MAX_AGE=600 with health "
+          f"checks) on 127.0.0.1:{args.port}; a client in another process, a new TCP connection per request, "
+          f"{args.requests} requests per line, pages 1–{pages} in turn")
+    endpoint, endpoint_cpu = {}, {}
+    with gunicorn(args, conn_max_age=600):
+        for label, first, last in questions:
+            lat, _body = http_latencies(args.port, token, {"from": first, "to": last}, args.requests, pages)
+            endpoint[label] = lat
+            endpoint_cpu[label] = CPU["server"] + CPU["database"]
+            print(f"  {label:<48} p50 {pct(lat, 50):6.1f} ms  p95 {pct(lat, 95):6.1f} ms  [target p95 < 50 ms]  "
+                  f"{cpu_line()}")
+        default_first, default_last = questions[0][1], questions[0][2]
+        lat, _body = http_latencies(args.port, token, {"from": default_first, "to": default_last,
+                                                        "product_type": "membership"}, args.requests // 2, pages)
+        print(f"  {'the last 365 days, ?product_type=membership':<48} p50 {pct(lat, 50):6.1f} ms  "
+              f"p95 {pct(lat, 95):6.1f} ms  (daily tables)  {cpu_line()}")
+        csv_lat, _body = http_latencies(args.port, token, {"from": default_first, "to": default_last, "format": "csv"},
+                                        max(5, args.requests // 6), 0)
+        print(f"  {'CSV, all ' + str(args.platforms) + ' platforms, the last 365 days':<48} p50 "
+              f"{pct(csv_lat, 50):6.1f} ms  p95 {pct(csv_lat, 95):6.1f} ms  {cpu_line()}")
+        endpoint_cpu["csv"] = CPU["server"] + CPU["database"]
+        odd_label, odd_first, odd_last = questions[2]
+        _lat, odd_page1 = http_latencies(args.port, token, {"from": odd_first, "to": odd_last}, 1, 1)
+    with gunicorn(args, conn_max_age=0):
+        lat, _body = http_latencies(args.port, token, {"from": default_first, "to": default_last},
+                                    args.requests // 2, pages)
+        print(f"  {'(same default question, CONN_MAX_AGE=0)':<48} p50 {pct(lat, 50):6.1f} ms  "
+              f"p95 {pct(lat, 95):6.1f} ms  (a new database connection per request; server CPU "
+              f"{CPU['server']:.1f} ms/request)")
+
+    tz = timezone.get_default_timezone()
+
+    def span(first, last):
+        return {"org": org.id, "start": datetime.combine(first, dtime.min, tzinfo=tz),
+                "end": datetime.combine(last + timedelta(days=1), dtime.min, tzinfo=tz)}
+
+    raw_cpu = {}
+
+    def raw(first, last, platform_ids_of, n):
+        out = []
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = cursor.fetchone()[0]
+            cpu = _cpu_ms([backend])
+            for i in range(n):
+                t0 = time.perf_counter()
+                answer = baseline_answer(cursor, span(first, last), platform_ids_of(i))
+                out.append((time.perf_counter() - t0) * 1000)
+            raw_cpu["database"] = (_cpu_ms([backend]) - cpu) / n
+        return out, answer
+
+    def page_of(i):
+        return page_ids[(i % pages) * 25:(i % pages) * 25 + 25]
+
+    with connection.cursor() as cursor:  # the row estimates of the CTEs would make PostgreSQL JIT-compile the
+        cursor.execute("SET jit = off")  # query (2–3 s of the run); the fair baseline runs without it
+    raw(default_first, default_last, page_of, 1)  # warm the cache as the server's first requests did
+    print(f"\nThe same questions by SQL over the raw cases and escalations (one statement + merchant names, "
+          f"a persistent connection, JIT off, after a warm-up; each of the {pages} pages once, the CSV's question "
+          f"{args.baseline_runs} times):")
+    raw_page, _answer = raw(default_first, default_last, page_of, pages)  # every page once, as the endpoint
+    cpu_page = raw_cpu["database"]
+    raw_odd, _answer = raw(odd_first, odd_last, page_of, pages)
+    cpu_odd = raw_cpu["database"]
+    raw_all, _answer = raw(default_first, default_last, lambda i: None, args.baseline_runs)
+    cpu_all = raw_cpu["database"]
+    _t, check = raw(odd_first, odd_last, lambda i: page_ids[:25], 1)
+    print(f"  a page of 25 platforms, the last 365 days          p50 {pct(raw_page, 50):6.0f} ms  "
+          f"p95 {pct(raw_page, 95):6.0f} ms  database CPU {cpu_page:.0f} ms")
+    print(f"  a page of 25 platforms, 365 days ending last month p50 {pct(raw_odd, 50):6.0f} ms  "
+          f"p95 {pct(raw_odd, 95):6.0f} ms  database CPU {cpu_odd:.0f} ms")
+    print(f"  all {args.platforms} platforms, the last 365 days (the CSV's question) p50 {pct(raw_all, 50):6.0f} ms  "
+          f"p95 {pct(raw_all, 95):6.0f} ms  database CPU {cpu_all:.0f} ms")
+    page_default = endpoint[questions[0][0]]
+    page_odd = endpoint[odd_label]
+    print("\nRatios (raw SQL ÷ endpoint over HTTP, the same question)  [target >= 20x]:")
+    print(f"  page, the last 365 days:          {pct(raw_page, 50) / pct(page_default, 50):5.1f}x at p50, "
+          f"{pct(raw_page, 95) / pct(page_default, 95):5.1f}x at p95")
+    print(f"  page, 365 days ending last month: {pct(raw_odd, 50) / pct(page_odd, 50):5.1f}x at p50, "
+          f"{pct(raw_odd, 95) / pct(page_odd, 95):5.1f}x at p95")
+    print(f"  CSV of all platforms:             {pct(raw_all, 50) / pct(csv_lat, 50):5.1f}x at p50, "
+          f"{pct(raw_all, 95) / pct(csv_lat, 95):5.1f}x at p95")
+    print("  CPU time (raw SQL's database CPU ÷ the endpoint's server + database CPU per request): "
+          f"page {cpu_page / endpoint_cpu[questions[0][0]]:.1f}x, 365 days ending last month "
+          f"{cpu_odd / endpoint_cpu[odd_label]:.1f}x, CSV {cpu_all / endpoint_cpu['csv']:.1f}x")
+    print(f"\nSame figures? page 1, {odd_label}: {compare(odd_page1, check)}")
+
+
+def refresh_figures(args, connection, stats_rebuild, stats_refresh) -> None:
+    from datetime import timedelta
+
     seconds, result = timed(stats_rebuild)
     print(f"full rebuild: {seconds:.2f} s ({result['cases']:,} cases)")
     with connection.cursor() as cursor:
         cursor.execute("SELECT (SELECT count(*) FROM stats_dailystat), (SELECT count(*) FROM stats_durationbucket), "
                        "(SELECT count(*) FROM stats_monthstat), (SELECT count(*) FROM stats_periodstat), "
-                       "(SELECT count(*) FROM stats_statsperiod)")
-        daily, buckets, monthly, period_rows, periods = cursor.fetchone()
+                       "(SELECT count(*) FROM stats_statsperiod), (SELECT count(*) FROM stats_daysummary), "
+                       "(SELECT count(*) FROM stats_monthsummary)")
+        daily, buckets, monthly, period_rows, periods, day_summaries, month_summaries = cursor.fetchone()
     print(f"summary rows: {daily:,} daily, {buckets:,} duration buckets, {monthly:,} monthly, "
-          f"{period_rows:,} in {periods} standard periods")
+          f"{period_rows:,} in {periods} standard periods; composable: {day_summaries:,} day and "
+          f"{month_summaries:,} month summaries")
 
     with connection.cursor() as cursor:
         cursor.execute("CREATE TEMP TABLE IF NOT EXISTS ids AS SELECT "
@@ -245,64 +413,150 @@ def main() -> None:
     seconds, result = timed(stats_refresh)
     print(f"first refresh after midnight (computes the new rolling year): {seconds:.2f} s ({result})")
 
-    org = Organization.objects.order_by("id").first()
-    analyst, _created = User.objects.get_or_create(username="bench-analyst",
-                                                   defaults={"organization": org, "role": Role.ANALYST})
-    client = APIClient()
-    client.force_authenticate(analyst)
-    today = timezone.localdate()
-    year = {"from": (today - timedelta(days=364)).isoformat(), "to": today.isoformat()}
-    pages = max(1, -(-args.platforms // 25))
 
-    def latencies(query: dict, n: int, paged=True):
-        out = []
-        for i in range(n + 3):
-            q = {**query, "page": 1 + i % pages} if paged else query
-            t, response = timed(client.get, "/api/v1/stats/platforms/", q)
-            assert response.status_code == 200, response.content[:300]
-            if i >= 3:
-                out.append(t * 1000)
-        return out
+def cpu_line() -> str:
+    return f"CPU/request: server {CPU['server']:.1f} ms + database {CPU['database']:.1f} ms"
 
-    api = latencies(year, args.requests)
-    calendar = latencies({"from": f"{today.year - 1}-01-01", "to": f"{today.year - 1}-12-31"}, args.requests // 2)
-    odd = latencies({"from": (today - timedelta(days=300)).isoformat(), "to": (today - timedelta(days=10)).isoformat()},
-                    args.requests // 2)
-    filtered = latencies({**year, "product_type": "membership"}, args.requests // 2)
-    csv_all = latencies({**year, "format": "csv"}, max(3, args.requests // 10), paged=False)
-    print(f"GET stats/platforms/ (a year, page of 25): p50 {pct(api, 50):.1f} ms, p95 {pct(api, 95):.1f} ms"
-          "  [target p95 < 50 ms]")
-    print(f"  calendar year {today.year - 1}: p50 {pct(calendar, 50):.1f} ms, p95 {pct(calendar, 95):.1f} ms")
-    print(f"  a non-standard range of 291 days (general path): p50 {pct(odd, 50):.1f} ms, "
-          f"p95 {pct(odd, 95):.1f} ms")
-    print(f"  with ?product_type=membership: p50 {pct(filtered, 50):.1f} ms, p95 {pct(filtered, 95):.1f} ms")
-    print(f"  ?format=csv (all {args.platforms} platforms): p50 {pct(csv_all, 50):.1f} ms, "
-          f"p95 {pct(csv_all, 95):.1f} ms")
 
-    tz = timezone.get_default_timezone()
-    sql_params = {"org": org.id, "start": datetime.combine(today - timedelta(days=364), dtime.min, tzinfo=tz),
-                  "end": datetime.combine(today + timedelta(days=1), dtime.min, tzinfo=tz)}
-    first_page = list(Platform.objects.order_by("name", "id").values_list("id", flat=True)[:25])
+def compare(body: dict, raw_answer: dict) -> str:
+    """The endpoint's figures against the raw-row answer (counts, rates, percentiles, levels)."""
+    from cases.codes import Status
 
-    def baseline(sql, extra=None):
-        out = []
-        with connection.cursor() as cursor:
-            for _ in range(args.baseline_runs):
-                t0 = time.perf_counter()
-                cursor.execute(sql, {**sql_params, **(extra or {})})
-                cursor.fetchall()
-                out.append((time.perf_counter() - t0) * 1000)
-        return out
+    n_status = len(Status.values)
+    mismatches, checked = [], 0
+    for row in body["results"]:
+        values = (raw_answer.get(row["platform"]["id"]) or {}).get("values")
+        if values is None:
+            values = [0] * (n_status + 24)
+        got = [row["complaints"], *(row["by_status"][s] for s in Status.values)]
+        want = [int(v or 0) for v in values[:1 + n_status]]
+        rest = values[1 + n_status:]
+        got += [row["escalation_levels"][k] for k in "1234"]
+        want += [int(v or 0) for v in rest[7:11]]
+        got += [row["platform_response_rate"]["numerator"], row["platform_response_rate"]["denominator"],
+                row["platform_response_minutes"]["count"], row["resolution_minutes"]["count"]]
+        want += [int(rest[12] or 0), int(rest[11] or 0), int(rest[14] or 0), int(rest[17] or 0)]
+        for name, index in (("platform_response_minutes", 15), ("resolution_minutes", 18)):
+            for key, offset in (("median", 0), ("p90", 1)):
+                if row[name][key] is not None:
+                    got.append(row[name][key])
+                    want.append(round(float(rest[index + offset]), 2))
+        checked += len(got)
+        if got != want:
+            mismatches.append(row["platform"]["name"])
+    return f"{checked} figures compared, " + (f"differences in {mismatches}" if mismatches else "all equal")
 
-    full = baseline(baseline_sql(""))
-    page = baseline(baseline_sql("AND c.platform_id = ANY(%(ids)s)"), {"ids": first_page})
-    print(f"plain GROUP BY over cases (a year, all platforms): p50 {pct(full, 50):.0f} ms, p95 {pct(full, 95):.0f} ms")
-    print(f"plain GROUP BY over cases (a year, the 25 platforms of page 1): p50 {pct(page, 50):.0f} ms, "
-          f"p95 {pct(page, 95):.0f} ms")
-    print(f"ratio, endpoint page vs all-platform GROUP BY: {pct(full, 50) / pct(api, 50):.0f}x at p50, "
-          f"{pct(full, 95) / pct(api, 95):.0f}x at p95  [target >= 20x]")
-    print(f"ratio, endpoint page vs same-25-platform GROUP BY: {pct(page, 50) / pct(api, 50):.1f}x at p50")
-    print(f"ratio, CSV of all platforms vs all-platform GROUP BY: {pct(full, 50) / pct(csv_all, 50):.1f}x at p50")
+
+class gunicorn:  # noqa: N801 - used as a context manager
+    def __init__(self, args, conn_max_age: int):
+        self.args, self.conn_max_age = args, conn_max_age
+
+    def __enter__(self):
+        import secrets
+        import socket
+        import subprocess
+        import tempfile
+
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kameng_api.settings.production",
+               "DATABASE_URL": self.args.database_url, "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
+               "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "DJANGO_SECURE_SSL_REDIRECT": "false",
+               "THROTTLE_USER": "1000000/min", "DJANGO_CONN_MAX_AGE": str(self.conn_max_age), "LOG_LEVEL": "WARNING",
+               "DJANGO_STATIC_ROOT": tempfile.mkdtemp(prefix="kameng-bench-static-")}
+        self.server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "kameng_api.wsgi", "--workers", str(self.args.workers), "--bind",
+             f"127.0.0.1:{self.args.port}", "--log-level", "warning"], cwd=ROOT, env=env)
+        SERVER["pid"] = self.server.pid
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.args.port), timeout=1).close()
+                return self
+            except OSError:
+                if time.monotonic() > deadline or self.server.poll() is not None:
+                    raise RuntimeError("gunicorn did not start") from None
+                time.sleep(0.2)
+
+    def __exit__(self, *exc):
+        import signal
+        import subprocess
+
+        self.server.send_signal(signal.SIGTERM)
+        try:
+            self.server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.server.kill()
+
+
+def http_latencies(port: int, token: str, query: dict, n: int, pages: int) -> tuple[list[float], dict]:
+    """n timed GETs (after a warm-up round, one per worker) of stats/platforms/ as the analyst."""
+    import http.client
+    import json
+    from urllib.parse import urlencode
+
+    out, body = [], {}
+    warm = 4
+    for i in range(n + warm):
+        if i == warm:
+            workers, backends = _children(SERVER["pid"]), _backends()
+            cpu = _cpu_ms(workers), _cpu_ms(backends)
+        q = {k: str(v) for k, v in query.items()}
+        if pages:
+            q["page"] = str(1 + i % pages)
+        t0 = time.perf_counter()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        conn.request("GET", "/api/v1/stats/platforms/?" + urlencode(q),
+                     headers={"Authorization": f"Token {token}", "Host": "127.0.0.1"})
+        response = conn.getresponse()
+        payload = response.read()
+        conn.close()
+        elapsed = (time.perf_counter() - t0) * 1000
+        if response.status != 200:
+            raise RuntimeError(f"{response.status}: {payload[:300]!r}")
+        if i >= warm:
+            out.append(elapsed)
+        if i == warm and query.get("format") != "csv":
+            body = json.loads(payload)
+    CPU["server"] = (_cpu_ms(workers) - cpu[0]) / max(n, 1)
+    CPU["database"] = (_cpu_ms(backends) - cpu[1]) / max(n, 1)
+    return out, body
+
+
+# CPU time per request of the gunicorn workers and of their PostgreSQL backends: the work a request costs,
+# which, unlike its latency, does not grow when other jobs share the machine's cores.
+SERVER: dict = {}
+CPU: dict = {}
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue
+    return out
+
+
+def _backends() -> list[int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND pid <> pg_backend_pid() AND backend_type = 'client backend'")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _cpu_ms(pids: list[int]) -> float:
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, ValueError, IndexError):
+            continue
+    return ticks * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

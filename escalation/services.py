@@ -477,6 +477,9 @@ def escalation_answer(*, actor, escalation: Escalation, response: str | None = N
                            % {"outcome": escalation.outcome}, code="escalation_closed")
         if response is None and outcome is None and responded_at is None:
             raise ValidationError({"response": _("Give the response, its time or the outcome.")})
+        if outcome == EscalationOutcome.NO_RESPONSE:
+            return _escalation_close_unanswered(actor=actor, escalation=escalation, response=response,
+                                                responded_at=responded_at, now=now)
         responded_at = responded_at or escalation.responded_at or now
         if responded_at > now + CLOCK_SKEW:
             raise ValidationError({"responded_at": _("This time is in the future.")})
@@ -492,9 +495,7 @@ def escalation_answer(*, actor, escalation: Escalation, response: str | None = N
         escalation.save()
         open_clocks = escalation.deadlines.filter(status=DeadlineStatus.OPEN)
         answer_kind = rules.ANSWER_DEADLINE_OF_CHANNEL[escalation.channel]
-        if escalation.outcome == EscalationOutcome.NO_RESPONSE:
-            open_clocks.update(status=DeadlineStatus.CANCELLED, suspended_at=None)
-        elif escalation.outcome in FINAL_OUTCOMES:
+        if escalation.outcome in FINAL_OUTCOMES:
             open_clocks.update(status=DeadlineStatus.MET, met_at=responded_at, suspended_at=None)
         else:
             open_clocks.filter(kind=answer_kind).update(status=DeadlineStatus.MET, met_at=responded_at,
@@ -511,5 +512,25 @@ def escalation_answer(*, actor, escalation: Escalation, response: str | None = N
         case_event_record(case=case, actor=actor, kind=EventKind.ESCALATION_ANSWERED, occurred_at=responded_at,
                           data={"escalation": escalation.pk, "channel": escalation.channel,
                                 "outcome": escalation.outcome})
+    escalation.refresh_from_db()
+    return escalation
+
+
+def _escalation_close_unanswered(*, actor, escalation: Escalation, response: str | None,
+                                 responded_at: datetime | None, now: datetime) -> Escalation:
+    """`no_response`: the channel never answered, so the escalation closes without an answer time (an earlier
+    interim answer's time is cleared too: statistics count only escalations that end answered). Its clocks
+    are cancelled, not met. Runs inside escalation_answer's transaction, on the locked row."""
+    if responded_at is not None:
+        raise ValidationError({"responded_at": _("A no-response has no answer time; leave responded_at out.")})
+    if response is not None:
+        escalation.response = response
+    escalation.responded_at = None
+    escalation.outcome = EscalationOutcome.NO_RESPONSE
+    escalation.save()
+    escalation.deadlines.filter(status=DeadlineStatus.OPEN).update(status=DeadlineStatus.CANCELLED, suspended_at=None)
+    case_event_record(case=escalation.case, actor=actor, kind=EventKind.ESCALATION_ANSWERED, occurred_at=now,
+                      data={"escalation": escalation.pk, "channel": escalation.channel,
+                            "outcome": escalation.outcome})
     escalation.refresh_from_db()
     return escalation

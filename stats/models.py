@@ -16,7 +16,12 @@ changed cases' facts (old −1, new +1) with an upsert, so it touches only the r
 """
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from cases.codes import DisputeType, Status
+
+from . import rules
 
 
 class Metric(models.IntegerChoices):
@@ -54,9 +59,18 @@ class CaseFact(Fact):
     case_id = models.BigIntegerField(primary_key=True)
 
     class Meta:
-        # Trailing duration columns: ranking a platform's durations over a period is an index-only scan.
-        indexes = [models.Index(fields=["platform_id", "organization_id", "day", "resolution_minutes",
-                                        "platform_response_minutes"], name="stats_fact_platform_org_day")]
+        indexes = [
+            # Trailing duration columns and the merchant: ranking a platform's durations over a period, or
+            # counting its merchants over a few days, is an index-only scan.
+            models.Index(fields=["platform_id", "organization_id", "day", "resolution_minutes",
+                                 "platform_response_minutes"], include=["merchant_id"],
+                         name="stats_fact_platform_org_day_m"),
+            # A platform's durations in order: the exact value inside one histogram bucket (selectors).
+            models.Index(fields=["platform_id", "organization_id", "platform_response_minutes", "day"],
+                         condition=Q(platform_response_minutes__isnull=False), name="stats_fact_response_order"),
+            models.Index(fields=["platform_id", "organization_id", "resolution_minutes", "day"],
+                         condition=Q(resolution_minutes__isnull=False), name="stats_fact_resolution_order"),
+        ]
         verbose_name = _("case fact")
         verbose_name_plural = _("case facts")
 
@@ -85,6 +99,58 @@ class Counts(models.Model):
 
     class Meta:
         abstract = True
+
+
+HISTOGRAM_PREFIX = {Metric.PLATFORM_RESPONSE: "resp", Metric.RESOLUTION: "reso"}
+
+
+def histogram_column(metric: int, bucket: int) -> str:
+    return f"{HISTOGRAM_PREFIX[metric]}_{bucket:02d}"
+
+
+def _summary_columns() -> dict:
+    """Counts per status and dispute type, and per duration bucket (rules.DURATION_BUCKETS) for both
+    metrics. Histogram columns are NULL when empty, so a day row with a few durations stays small."""
+    columns = {f"st_{status}": models.IntegerField(default=0) for status in Status.values}
+    columns.update({f"dt_{dispute}": models.IntegerField(default=0) for dispute in DisputeType.values})
+    for metric in HISTOGRAM_PREFIX:
+        columns.update({histogram_column(metric, j): models.IntegerField(null=True)
+                        for j in range(len(rules.DURATION_BUCKETS))})
+    return columns
+
+
+# Counts + the columns above: everything the figures of a group of cases need, with nothing but sums, so
+# the summaries of months and days compose into any period (and a partial month is the month minus the
+# days outside the period).
+Summary = type("Summary", (Counts,), {
+    "__module__": __name__, "__doc__": "Mergeable figures of the cases of one platform opened in one span.",
+    "Meta": type("Meta", (), {"abstract": True}), **_summary_columns()})
+
+
+class DaySummary(Summary):
+    organization_id = models.BigIntegerField()
+    platform_id = models.BigIntegerField()
+    day = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["platform_id", "day", "organization_id"],
+                                               name="stats_daysum_key")]
+
+    def __str__(self):
+        return f"{self.platform_id} {self.day}: {self.opened}"
+
+
+class MonthSummary(Summary):
+    organization_id = models.BigIntegerField()
+    platform_id = models.BigIntegerField()
+    month = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["platform_id", "month", "organization_id"],
+                                               name="stats_monthsum_key")]
+
+    def __str__(self):
+        return f"{self.platform_id} {self.month}: {self.opened}"
 
 
 class DailyStat(Counts):

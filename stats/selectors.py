@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from cases.codes import CLOSED_STATUSES, Outcome, Status
 from cases.models import Merchant
 
-from . import rules
+from . import ranges, rules
 from .models import Metric
 
 SUM_COLUMNS = (
@@ -26,6 +26,15 @@ SUM_COLUMNS = (
     "level_1", "level_2", "level_3", "level_4",
 )
 TOP_MERCHANTS = 5
+STATUSES, OUTCOMES = tuple(Status.values), tuple(Outcome.values)
+
+
+def platform_in(column: str, platform_ids: list[int]) -> tuple[str, list]:
+    """`column` among the ids (platforms, merchants): one array parameter on PostgreSQL (a CSV of every platform would
+    otherwise send and parse hundreds of placeholders per query), an IN list elsewhere."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(platform_ids)]
+    return f"{column} IN ({', '.join(['%s'] * len(platform_ids))})", list(platform_ids)
 
 
 @dataclass(frozen=True)
@@ -44,8 +53,8 @@ def _param(value):
 def _where(filters: StatsFilter, platform_ids: list[int], alias: str, days=None, months=None) -> tuple[str, list]:
     """Conditions on platform, period and filters. `days`: [(first, last)] day ranges (default the whole
     period); `months`: (first month, month after the last) for the monthly tables instead."""
-    marks = ", ".join(["%s"] * len(platform_ids))
-    sql, params = [f"{alias}.platform_id IN ({marks})"], [*platform_ids]
+    condition, ids = platform_in(f"{alias}.platform_id", platform_ids)
+    sql, params = [condition], [*ids]
     if months is not None:
         sql.append(f"{alias}.month >= %s AND {alias}.month < %s")
         params += [_param(months[0]), _param(months[1])]
@@ -122,10 +131,10 @@ def _figures(acc: dict, durations: dict) -> dict:
     resolution = durations.get(Metric.RESOLUTION, {})
     return {
         "complaints": int(sums.get("opened", 0)),
-        "by_status": {s: int(by_status.get(s, 0)) for s in Status.values},
+        "by_status": {s: int(by_status.get(s, 0)) for s in STATUSES},
         "by_dispute_type": {k: int(v) for k, v in sorted(acc["by_dispute_type"].items()) if v},
         "closed": closed,
-        "outcomes": {o: int(sums.get(o, 0)) for o in Outcome.values},
+        "outcomes": {o: int(sums.get(o, 0)) for o in OUTCOMES},
         "resolution_rate": _rate(int(by_status.get(Status.RESOLVED, 0)), closed),
         "favourable_rate": _rate(int(sums.get("favourable", 0)), closed),
         "platform_response_rate": _rate(int(sums.get("platform_responded", 0)),
@@ -151,7 +160,7 @@ def _add(acc: dict, row: dict) -> None:
     sums = acc["sums"]
     for column in SUM_COLUMNS:
         sums[column] += row[column] or 0
-    for status in Status.values:
+    for status in STATUSES:
         acc["by_status"][status] += row[f"st_{status}"] or 0
     if row["dispute_type"] is not None:
         acc["by_dispute_type"][row["dispute_type"]] += row["opened"] or 0
@@ -271,8 +280,11 @@ def _merchant_rows(rows: list[tuple]) -> dict[int, list[dict]]:
     for platform_id, merchant_id, n in rows:
         best[platform_id].append((-int(n), merchant_id))
     chosen = {pid: sorted(items)[:TOP_MERCHANTS] for pid, items in best.items()}
-    names = dict(Merchant.objects.filter(id__in=[m for items in chosen.values() for _n, m in items])
-                 .values_list("id", "name"))
+    wanted = sorted({m for items in chosen.values() for _n, m in items})
+    names = {}
+    if wanted:
+        condition, params = platform_in("id", wanted)
+        names = dict(_fetch_rows(f"SELECT id, name FROM {Merchant._meta.db_table} WHERE {condition}", params))
     return {pid: [{"id": m, "name": names.get(m, ""), "complaints": -n} for n, m in items]
             for pid, items in chosen.items()}
 
@@ -289,9 +301,9 @@ def _standard_period(filters: StatsFilter) -> int | None:
 
 def _period_summaries(period_id: int, platform_ids: list[int], filters: StatsFilter) -> dict[int, dict]:
     """Figures of a standard period: a few indexed rows per platform, already final."""
-    marks = ", ".join(["%s"] * len(platform_ids))
-    where = f"s.period_id = %s AND s.organization_id = %s AND s.platform_id IN ({marks})"
-    params = [period_id, filters.organization_id or 0, *platform_ids]
+    condition, ids = platform_in("s.platform_id", platform_ids)
+    where = f"s.period_id = %s AND s.organization_id = %s AND {condition}"
+    params = [period_id, filters.organization_id or 0, *ids]
     acc = {pid: _empty_sums() for pid in platform_ids}
     for row in _fetch(f"SELECT s.platform_id, NULL AS dispute_type, {_SELECT_SUMS} FROM stats_periodstat s "
                       f"WHERE {where} GROUP BY s.platform_id", params):
@@ -322,6 +334,36 @@ def platform_summaries(*, platform_ids: list[int], filters: StatsFilter) -> dict
     period_id = _standard_period(filters)
     if period_id is not None:
         return _period_summaries(period_id, platform_ids, filters)
+    if not (filters.product_type or filters.dispute_type):
+        with ranges.snapshot():
+            composed = _composed_summaries(platform_ids, filters)
+        if composed is not None:
+            return composed
+    return _daily_summaries(platform_ids, filters)
+
+
+def _composed_summaries(platform_ids: list[int], filters: StatsFilter) -> dict[int, dict] | None:
+    """Any period without a product or dispute type filter: months and edge days of the mergeable summaries
+    (stats/ranges.py), exact percentiles. None when the facts disagree with the summaries (only possible
+    when reading inside an outer transaction while a refresh commits)."""
+    org, first, last = filters.organization_id, filters.date_from, filters.date_to
+    sums = ranges.summed(platform_ids, org, first, last)
+    try:
+        durations = ranges.exact_percentiles(sums, org, first, last)
+    except LookupError:
+        return None
+    merchants = _merchant_rows(ranges.merchant_counts(platform_ids, org, first, last))
+    result = {}
+    for pid in platform_ids:
+        figures = _figures(sums[pid], durations.get(pid, {}))
+        figures["top_merchants"] = merchants.get(pid, [])
+        result[pid] = figures
+    return result
+
+
+def _daily_summaries(platform_ids: list[int], filters: StatsFilter) -> dict[int, dict]:
+    """With a product or dispute type filter: the daily tables over the period (whole months from the
+    monthly rollups when no such filter is set)."""
     months, days = _segments(filters)
     acc = {pid: _empty_sums() for pid in platform_ids}
     if days:

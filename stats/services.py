@@ -21,8 +21,11 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from cases.codes import DisputeType, Status
+from escalation import rules as escalation_rules
+
 from . import rules
-from .models import RefreshState
+from .models import HISTOGRAM_PREFIX, RefreshState, histogram_column
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +41,7 @@ FACT_COLUMNS = (
     "source_updated_at",
 )
 METRICS = ((1, "platform_response_minutes"), (2, "resolution_minutes"))
-SUMMARY_TABLES = ("stats_dailystat", "stats_durationbucket", "stats_monthstat", "stats_monthdispute",
+SUMMARY_TABLES = ("stats_daysummary", "stats_monthsummary", "stats_dailystat", "stats_durationbucket", "stats_monthstat", "stats_monthdispute",
                   "stats_monthmerchant", "stats_monthbucket")
 PERIOD_TABLES = ("stats_periodstat", "stats_perioddispute", "stats_periodmerchant", "stats_periodduration")
 
@@ -63,6 +66,11 @@ def _later(a: str, b: str) -> str:
     """The later of two timestamps, `a` when `b` is NULL."""
     fn = "GREATEST" if connection.vendor == "postgresql" else "MAX"
     return f"{fn}({a}, COALESCE({b}, {a}))"
+
+
+def _greatest(a: str, b: str) -> str:
+    fn = "GREATEST" if connection.vendor == "postgresql" else "MAX"
+    return f"{fn}({a}, {b})"
 
 
 def _month(col: str) -> str:
@@ -90,6 +98,20 @@ def _sums(w: str) -> list[tuple[str, str]]:
     ]
 
 
+def _summary_values(w: str, sums: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The columns of the day and month summaries: the sums, counts per status and dispute type, and the
+    fixed-bucket histograms of both durations (NULL when empty)."""
+    values = [*sums]
+    values += [(f"st_{s}", f"SUM(CASE WHEN f.status = '{s}' THEN {w} ELSE 0 END)") for s in Status.values]
+    values += [(f"dt_{d}", f"SUM(CASE WHEN f.dispute_type = '{d}' THEN {w} ELSE 0 END)") for d in DisputeType.values]
+    bounds = rules.DURATION_BUCKETS
+    for metric, column in METRICS:
+        for j, low in enumerate(bounds):
+            below = f" AND f.{column} < {bounds[j + 1]}" if j + 1 < len(bounds) else ""
+            values.append((histogram_column(metric, j), f"NULLIF(SUM(CASE WHEN f.{column} >= {low}{below} THEN {w} END), 0)"))
+    return values
+
+
 def _aggregates(w: str, join: str = "", org: str = "f.organization_id", period: str = "p.id") -> list[tuple]:
     """(table, key columns, key expressions, [(value column, aggregate)], extra condition) of every
     summary table. `join` adds `stats_statsperiod p` for the period tables (or is empty for the others)."""
@@ -99,7 +121,10 @@ def _aggregates(w: str, join: str = "", org: str = "f.organization_id", period: 
     day_x = ["f.platform_id", "f.day", "f.organization_id", "f.product_type", "f.dispute_type"]
     month = ["platform_id", "month", "organization_id"]
     month_x = ["f.platform_id", _month("f.day"), "f.organization_id"]
+    summary = _summary_values(w, sums)
     out = [
+        ("stats_daysummary", day[:3], day_x[:3], summary, ""),
+        ("stats_monthsummary", month, month_x, summary, ""),
         ("stats_dailystat", [*day, "status"], [*day_x, "f.status"], sums, ""),
         ("stats_monthstat", [*month, "status"], [*month_x, "f.status"], sums, ""),
         ("stats_monthdispute", [*month, "dispute_type"], [*month_x, "f.dispute_type"], [("opened", f"SUM({w})")], ""),
@@ -124,6 +149,15 @@ def _aggregates(w: str, join: str = "", org: str = "f.organization_id", period: 
     return out
 
 
+def _merge(table: str, column: str) -> str:
+    """How the upsert adds a signed difference to a stored figure."""
+    if column.startswith("amount_"):
+        return f"{column} = ROUND({table}.{column} + excluded.{column}, 2)"
+    if column.startswith(tuple(f"{p}_" for p in HISTOGRAM_PREFIX.values())):  # sparse: NULL is empty
+        return f"{column} = NULLIF(COALESCE({table}.{column}, 0) + COALESCE(excluded.{column}, 0), 0)"
+    return f"{column} = {table}.{column} + excluded.{column}"
+
+
 def _aggregate_sql(source: str, w: str, upsert: bool, join: str = "", org: str = "f.organization_id",
                    where: str = "") -> list[str]:
     statements = []
@@ -133,9 +167,7 @@ def _aggregate_sql(source: str, w: str, upsert: bool, join: str = "", org: str =
                f"SELECT {', '.join(key_x + [a for _c, a in values])} FROM {source} f {join} "
                f"WHERE {conditions} GROUP BY {', '.join(x for x in key_x if not x.isdigit())}")
         if upsert:
-            sets = ", ".join(
-                f"{c} = ROUND({table}.{c} + excluded.{c}, 2)" if c.startswith("amount_") else
-                f"{c} = {table}.{c} + excluded.{c}" for c, _a in values)
+            sets = ", ".join(_merge(table, c) for c, _a in values)
             sql += f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"
         statements.append(sql)
     return statements
@@ -143,13 +175,17 @@ def _aggregate_sql(source: str, w: str, upsert: bool, join: str = "", org: str =
 
 def _fact_select_sql(where_case: str = "", where_escalation: str = "") -> str:
     on_platform = "e.channel = 'platform'"
-    answered = f"{on_platform} AND e.responded_at IS NOT NULL"
+    # A real answer: an answer time, and not closed as "no response" (README, "Statistics").
+    answered = f"{on_platform} AND e.responded_at IS NOT NULL AND e.outcome <> 'no_response'"
+    # The level reached: the highest of the escalations and of the case status (escalation's own rule).
+    by_status = ("CASE c.status " + " ".join(f"WHEN '{status}' THEN {level}" for status, level
+                                             in sorted(escalation_rules.LEVEL_OF_STATUS.items())) + " ELSE 0 END")
     return f"""
 SELECT c.id, c.organization_id, c.platform_id, c.merchant_id, {_local_day("c.created_at")},
     c.product_type, c.dispute_type, c.status, c.outcome, c.amount_paid, c.amount_recovered,
     c.consumer_rating,
     CASE WHEN c.status = 'resolved' THEN {_minutes("c.created_at", "c.closed_at")} END,
-    x.max_level,
+    NULLIF({_greatest(by_status, "COALESCE(x.max_level, 0)")}, 0),
     COALESCE(x.p_esc, 0) = 1, COALESCE(x.p_resp, 0) = 1, COALESCE(x.p_win, 0) = 1, x.p_minutes,
     {_later("c.updated_at", "x.updated_at")}
 FROM cases_case c
@@ -346,6 +382,14 @@ def stats_refresh() -> dict:
     return {"rebuilt": stats_rebuild()}
 
 
+def _analyze(cursor, table: str) -> None:
+    """Fresh planner statistics for a work table just filled: without them PostgreSQL assumes whatever the
+    table held at the last autovacuum (often nothing) and may scan every case or fact instead of using the
+    indexes (a refresh of 1,000 cases grew from 0.3 s to 4.7 s). ANALYZE runs inside the transaction."""
+    if connection.vendor == "postgresql":
+        cursor.execute(f"ANALYZE {table}")
+
+
 def _apply_changes(cursor, since) -> tuple[int, int]:
     cursor.execute("DELETE FROM stats_dirtycase")
     cursor.execute("DELETE FROM stats_deltafact")
@@ -355,6 +399,7 @@ def _apply_changes(cursor, since) -> tuple[int, int]:
         "UNION SELECT case_id FROM escalation_escalation WHERE updated_at > %s",
         [since, since],
     )
+    _analyze(cursor, "stats_dirtycase")
     # Seen in an earlier run and unchanged since: the fact's stamp equals the rows' latest updated_at.
     cursor.execute(f"""
         DELETE FROM stats_dirtycase WHERE case_id IN (
@@ -367,6 +412,7 @@ def _apply_changes(cursor, since) -> tuple[int, int]:
     changed = cursor.fetchone()[0]
     if not changed:
         return 0, 0
+    _analyze(cursor, "stats_dirtycase")
     dirty = "IN (SELECT case_id FROM stats_dirtycase)"
     columns = ", ".join(FACT_COLUMNS)
     cursor.execute(f"INSERT INTO stats_deltafact (sign, {columns}) "
@@ -376,8 +422,7 @@ def _apply_changes(cursor, since) -> tuple[int, int]:
     cursor.execute(f"INSERT INTO stats_deltafact (sign, {columns}) "
                    f"SELECT 1, {columns} FROM stats_casefact WHERE case_id {dirty}")
     # A case whose figures did not change (only its stamp did) cancels out: drop both of its rows.
-    if connection.vendor == "postgresql":
-        cursor.execute("ANALYZE stats_deltafact")  # a good plan for the joins below
+    _analyze(cursor, "stats_deltafact")
     same = ", ".join(c for c in FACT_COLUMNS if c != "source_updated_at")
     cursor.execute(f"DELETE FROM stats_deltafact WHERE case_id IN (SELECT case_id FROM stats_deltafact "
                    f"GROUP BY {same} HAVING COUNT(*) = 2 AND SUM(sign) = 0)")
@@ -401,6 +446,7 @@ def _apply_changes(cursor, since) -> tuple[int, int]:
     cursor.execute("SELECT COUNT(*) FROM stats_dirtyduration")
     duration_groups = cursor.fetchone()[0]
     if duration_groups:
+        _analyze(cursor, "stats_dirtyduration")
         cursor.execute("DELETE FROM stats_periodduration WHERE EXISTS (SELECT 1 FROM stats_dirtyduration d "
                        "WHERE d.period_id = stats_periodduration.period_id "
                        "AND d.organization_id = stats_periodduration.organization_id "

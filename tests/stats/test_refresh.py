@@ -8,11 +8,13 @@ from escalation.models import Escalation
 from stats.models import (
     CaseFact,
     DailyStat,
+    DaySummary,
     DurationBucket,
     MonthBucket,
     MonthDispute,
     MonthMerchant,
     MonthStat,
+    MonthSummary,
     PeriodDispute,
     PeriodDuration,
     PeriodMerchant,
@@ -41,7 +43,8 @@ def snapshot():
         return sorted((periods[row[0]], *(str(v) for v in row[1:]))
                       for row in model.objects.values_list("period_id", *names))
 
-    return ([rows(m) for m in (CaseFact, DailyStat, DurationBucket, MonthStat, MonthDispute, MonthMerchant, MonthBucket)]
+    return ([rows(m) for m in (CaseFact, DailyStat, DurationBucket, MonthStat, MonthDispute, MonthMerchant, MonthBucket,
+                               DaySummary, MonthSummary)]
             + [sorted(periods.values())]
             + [period_rows(m) for m in (PeriodStat, PeriodDispute, PeriodMerchant, PeriodDuration)])
 

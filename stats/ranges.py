@@ -1,0 +1,256 @@
+# ruff: noqa: S608 - the SQL is built from constants; values always go through placeholders
+"""Any period, composed of mergeable summaries: whole months from `stats_monthsummary` and the days at
+its edges from `stats_daysummary` — or, when fewer rows, an edge month minus the days outside the period.
+
+Every column of those summaries is a sum (counts, amounts, counts per status and dispute type, and
+fixed-bucket histograms of both durations), so adding and subtracting rows gives the figures of exactly
+the days asked for. A request reads at most a few dozen rows per platform whatever the number of cases.
+
+Percentiles stay exact: the summed histogram says which bucket holds the rank p·(n−1) and how many values
+lie below it; one index scan of the case facts inside that bucket (`stats_fact_*_order`) then returns the
+value at that rank and the next, interpolated as percentile_cont does. That scan reads the platform's
+facts within one bucket, a few percent of them.
+"""
+
+from collections import defaultdict
+from contextlib import contextmanager
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import connection, transaction
+
+from cases.codes import DisputeType, Status
+
+from . import rules
+from .models import HISTOGRAM_PREFIX, histogram_column
+
+METRIC_COLUMNS = {1: "platform_response_minutes", 2: "resolution_minutes"}
+LOOKUPS_PER_QUERY = 400
+
+
+def _param(value):
+    return value.isoformat() if isinstance(value, date) and connection.vendor == "sqlite" else value
+
+
+def _month_after(month: date) -> date:
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def spans(date_from: date, date_to: date) -> tuple[tuple[date, date] | None, list, list]:
+    """(first and last whole month to add, day ranges to add, day ranges to subtract). Each month the
+    period touches is read either as its days inside the period, or as the month minus its days outside
+    the period, whichever reads fewer rows."""
+    months, plus, minus = [], [], []
+    month = date_from.replace(day=1)
+    while month <= date_to:
+        last = _month_after(month) - timedelta(days=1)
+        a, b = max(month, date_from), min(last, date_to)
+        inside = (b - a).days + 1
+        outside = (last - month).days + 1 - inside
+        if 1 + outside < inside:
+            months.append(month)
+            if a > month:
+                minus.append((month, a - timedelta(days=1)))
+            if b < last:
+                minus.append((b + timedelta(days=1), last))
+        else:
+            plus.append((a, b))
+        month = _month_after(month)
+    return ((months[0], months[-1]) if months else None), plus, minus
+
+
+def sum_columns() -> list[str]:
+    from .selectors import SUM_COLUMNS
+
+    columns = [*SUM_COLUMNS, *(f"st_{s}" for s in Status.values), *(f"dt_{d}" for d in DisputeType.values)]
+    for metric in HISTOGRAM_PREFIX:
+        columns += [histogram_column(metric, j) for j in range(len(rules.DURATION_BUCKETS))]
+    return columns
+
+
+def _scope(alias: str, platform_ids: list[int], organization_id: int | None) -> tuple[str, list]:
+    from .selectors import platform_in
+
+    sql, params = platform_in(f"{alias}.platform_id", platform_ids)
+    if organization_id is not None:
+        sql += f" AND {alias}.organization_id = %s"
+        params.append(organization_id)
+    return sql, params
+
+
+def _days(alias: str, ranges: list) -> tuple[str, list]:
+    return ("(" + " OR ".join(f"{alias}.day BETWEEN %s AND %s" for _r in ranges) + ")",
+            [_param(d) for r in ranges for d in r])
+
+
+@contextmanager
+def snapshot():
+    """The summaries and the facts read from one snapshot (a refresh commits both at once), so the rank
+    located in a histogram is the rank found in the facts. Inside an outer transaction: that one."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
+
+
+def summed(platform_ids: list[int], organization_id: int | None, date_from: date, date_to: date) -> dict:
+    """{platform: {"sums", "by_status", "by_dispute_type", "histograms": {metric: [counts]}}} over the period."""
+    months, plus, minus = spans(date_from, date_to)
+    columns = sum_columns()
+    listed = ", ".join(f"s.{c}" for c in columns)
+    parts, params = [], []
+    scope, scope_params = _scope("s", platform_ids, organization_id)
+    if months:
+        parts.append(f"SELECT s.platform_id, 1 AS sign, {listed} FROM stats_monthsummary s "
+                     f"WHERE {scope} AND s.month >= %s AND s.month <= %s")
+        params += [*scope_params, _param(months[0]), _param(months[1])]
+    for sign, day_ranges in ((1, plus), (-1, minus)):
+        if day_ranges:
+            days, day_params = _days("s", day_ranges)
+            parts.append(f"SELECT s.platform_id, {sign} AS sign, {listed} FROM stats_daysummary s "
+                         f"WHERE {scope} AND {days}")
+            params += [*scope_params, *day_params]
+    select = ", ".join(f"SUM(u.sign * u.{c}) AS {c}" for c in columns)
+    sql = f"SELECT u.platform_id, 1 AS sign, {select} FROM ({' UNION ALL '.join(parts)}) u GROUP BY u.platform_id"
+    out = {pid: {"sums": defaultdict(int), "by_status": defaultdict(int), "by_dispute_type": defaultdict(int),
+                 "histograms": {m: [0] * len(rules.DURATION_BUCKETS) for m in HISTOGRAM_PREFIX}}
+           for pid in platform_ids}
+    bucket_of = {histogram_column(m, j): (m, j) for m in HISTOGRAM_PREFIX for j in range(len(rules.DURATION_BUCKETS))}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [c[0] for c in cursor.description]
+        for row in cursor.fetchall():
+            pid, sign = row[0], row[1]
+            acc = out[pid]
+            for name, value in zip(names[2:], row[2:], strict=True):
+                if not value:
+                    continue
+                if name in bucket_of:
+                    metric, j = bucket_of[name]
+                    acc["histograms"][metric][j] += sign * int(value)
+                elif name.startswith("st_"):
+                    acc["by_status"][name[3:]] += sign * int(value)
+                elif name.startswith("dt_"):
+                    acc["by_dispute_type"][name[3:]] += sign * int(value)
+                elif name.startswith("amount_"):
+                    acc["sums"][name] += sign * Decimal(str(value))
+                else:
+                    acc["sums"][name] += sign * int(value)
+    return out
+
+
+def _locate(histogram: list[int], rank: int) -> tuple[int, int]:
+    """(bucket holding the 0-based rank, the rank's position inside that bucket)."""
+    below = 0
+    for j, n in enumerate(histogram):
+        if below + n > rank:
+            return j, rank - below
+        below += n
+    raise ValueError(rank)
+
+
+def exact_percentiles(summed_rows: dict, organization_id: int | None, date_from: date, date_to: date) -> dict:
+    """{platform: {metric: {"values": {"median", "p90"}, "count"}}}: exact, percentile_cont over the facts."""
+    lookups = {}  # (platform, metric, bucket, offset) -> how many values from there
+    wanted = []  # (platform, metric, name, key, rest, den, count)
+    for pid, acc in summed_rows.items():
+        for metric, histogram in acc["histograms"].items():
+            count = sum(histogram)
+            if count <= 0:
+                continue
+            for name, (num, den) in rules.PERCENTILES.items():
+                low, rest = divmod((count - 1) * num, den)
+                bucket, offset = _locate(histogram, low)
+                key = (pid, metric, bucket, offset)
+                lookups[key] = max(lookups.get(key, 1), 2 if rest else 1)
+                wanted.append((pid, metric, name, key, rest, den, count))
+    found = _fetch_values(lookups, organization_id, date_from, date_to)
+    result = defaultdict(dict)
+    for pid, metric, name, key, rest, den, count in wanted:
+        values = found.get(key, [])
+        if len(values) < (2 if rest else 1):
+            raise LookupError(key)  # the facts disagree with the summaries: the caller falls back
+        value = values[0] + (values[1] - values[0]) * rest / den if rest else values[0]
+        entry = result[pid].setdefault(metric, {"values": {}, "count": count})
+        entry["values"][name] = round(float(value), 2)
+    return result
+
+
+def _fetch_values(lookups: dict, organization_id: int | None, date_from: date, date_to: date) -> dict:
+    keys = list(lookups)
+    found = defaultdict(list)
+    for start in range(0, len(keys), LOOKUPS_PER_QUERY):
+        chunk = keys[start:start + LOOKUPS_PER_QUERY]
+        sql, params = (_lateral_sql if connection.vendor == "postgresql" else _union_sql)(
+            chunk, lookups, organization_id, date_from, date_to)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            for k, x in cursor.fetchall():
+                found[chunk[k]].append(int(x))
+    return found
+
+
+def _fact_conditions(column: str, organization_id: int | None) -> str:
+    org = " AND f.organization_id = %s" if organization_id is not None else ""
+    return f"f.platform_id = {{g}}{org} AND f.day >= %s AND f.day <= %s AND f.{column} >= {{lo}}"
+
+
+def _lateral_sql(chunk, lookups, organization_id, date_from, date_to) -> tuple[str, list]:
+    """PostgreSQL: one statement, planned once; each lookup is an ordered index scan that stops after
+    offset + 1 or 2 rows."""
+    parts, params = [], []
+    for metric, column in METRIC_COLUMNS.items():
+        rows = [(k, key) for k, key in enumerate(chunk) if key[1] == metric]
+        if not rows:
+            continue
+        params += [[k for k, _key in rows], [key[0] for _k, key in rows],
+                   [rules.DURATION_BUCKETS[key[2]] for _k, key in rows], [lookups[key] for _k, key in rows],
+                   [key[3] for _k, key in rows]]
+        where = _fact_conditions(column, organization_id).format(g="t.g", lo="t.lo")
+        parts.append("SELECT t.k, v.x FROM unnest(%s::integer[], %s::bigint[], %s::integer[], %s::integer[], "
+                     "%s::integer[]) AS t(k, g, lo, lim, off) CROSS JOIN LATERAL ("
+                     f"SELECT f.{column} AS x FROM stats_casefact f WHERE {where} "
+                     f"ORDER BY f.{column} LIMIT t.lim OFFSET t.off) v")
+        params += [p for p in (organization_id,) if p is not None] + [date_from, date_to]
+    return " UNION ALL ".join(parts) + " ORDER BY 1, 2", params
+
+
+def _union_sql(chunk, lookups, organization_id, date_from, date_to) -> tuple[str, list]:
+    """Other databases: one subquery per lookup."""
+    parts, params = [], []
+    for k, (pid, metric, bucket, offset) in enumerate(chunk):
+        column = METRIC_COLUMNS[metric]
+        where = _fact_conditions(column, organization_id).format(g="%s", lo="%s")
+        parts.append(f"SELECT {k} AS k, x FROM (SELECT f.{column} AS x FROM stats_casefact f WHERE {where} "
+                     f"ORDER BY f.{column} LIMIT %s OFFSET %s)")
+        params += [pid, *([organization_id] if organization_id is not None else []), _param(date_from),
+                   _param(date_to), rules.DURATION_BUCKETS[bucket], lookups[chunk[k]], offset]
+    return " UNION ALL ".join(parts) + " ORDER BY 1, 2", params
+
+
+def merchant_counts(platform_ids: list[int], organization_id: int | None, date_from: date,
+                    date_to: date) -> list[tuple]:
+    """(platform, merchant, complaints) over the period: whole months from the monthly merchant rollup, the
+    edge days (added or subtracted) counted from the facts through a covering index."""
+    months, plus, minus = spans(date_from, date_to)
+    parts, params = [], []
+    if months:
+        scope, scope_params = _scope("s", platform_ids, organization_id)
+        parts.append(f"SELECT s.platform_id, s.merchant_id, SUM(s.n) AS n FROM stats_monthmerchant s "
+                     f"WHERE {scope} AND s.month >= %s AND s.month <= %s GROUP BY s.platform_id, s.merchant_id")
+        params += [*scope_params, _param(months[0]), _param(months[1])]
+    for sign, ranges in ((1, plus), (-1, minus)):
+        for first, last in ranges:  # one branch per range: an index-only scan (an OR would read the heap)
+            scope, scope_params = _scope("f", platform_ids, organization_id)
+            parts.append(f"SELECT f.platform_id, f.merchant_id, {sign} * COUNT(*) AS n FROM stats_casefact f "
+                         f"WHERE {scope} AND f.day >= %s AND f.day <= %s AND f.merchant_id IS NOT NULL "
+                         "GROUP BY f.platform_id, f.merchant_id")
+            params += [*scope_params, _param(first), _param(last)]
+    sql = (f"SELECT platform_id, merchant_id, SUM(n) FROM ({' UNION ALL '.join(parts)}) u "
+           "GROUP BY platform_id, merchant_id HAVING SUM(n) > 0")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
