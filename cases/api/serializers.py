@@ -4,6 +4,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from kameng_api.core.fields import IdField, SafePrimaryKeyRelatedField
+from kameng_api.core.representation import CompiledRepresentation
 
 from ..codes import ClaimKind, DisputeType, Outcome, PaymentChannel, ProductType, Status
 from ..masking import mask_id_number, mask_name, mask_phone
@@ -57,7 +58,7 @@ class ConsumerSerializer(serializers.Serializer):
         return value
 
 
-class MaskedConsumerSerializer(serializers.Serializer):
+class MaskedConsumerSerializer(CompiledRepresentation, serializers.Serializer):
     """Lists show the consumer masked (张*, 138****5678)."""
 
     name = serializers.SerializerMethodField()
@@ -74,7 +75,7 @@ class MaskedConsumerSerializer(serializers.Serializer):
         return mask_id_number(obj.id_number)
 
 
-class ClaimSerializer(serializers.ModelSerializer):
+class ClaimSerializer(CompiledRepresentation, serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=ClaimKind.choices)
     amount = money_field(required=False, allow_null=True,
                          help_text="CNY. Left out for punitive claims, it is computed (3× the price, ≥ 500).")
@@ -85,7 +86,7 @@ class ClaimSerializer(serializers.ModelSerializer):
         fields = ["kind", "amount", "unreasonable"]
 
 
-class CaseSerializer(serializers.ModelSerializer):
+class CaseSerializer(CompiledRepresentation, serializers.ModelSerializer):
     platform = SafePrimaryKeyRelatedField(queryset=Platform.objects.all())
     merchant_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     order_number = serializers.CharField(max_length=64)
@@ -240,3 +241,13 @@ class TokenRequestSerializer(serializers.Serializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
+
+
+class MeSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=[("user", "user"), ("api_key", "api_key")],
+                                   help_text="A staff user (token or session) or a partner app's key.")
+    id = serializers.CharField(help_text="The user's id, or `api-key-<id>` for a key.")
+    username = serializers.CharField(help_text="The username, or `api-key:<prefix>` for a key.")
+    organization = serializers.IntegerField(allow_null=True, help_text="The caller's organization (id).")
+    role = serializers.CharField(allow_blank=True,
+                                 help_text="intake, handler, supervisor, analyst, or partner for a key.")

@@ -3,6 +3,7 @@ from drf_standardized_errors.openapi_validation_errors import extend_validation_
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -25,6 +26,7 @@ from .serializers import (
     CaseListSerializer,
     CaseSerializer,
     MerchantSerializer,
+    MeSerializer,
     PlatformSerializer,
     TokenRequestSerializer,
     TokenSerializer,
@@ -193,3 +195,22 @@ class MerchantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     def get_queryset(self):
         return selectors.merchant_list()
+
+
+class MeView(APIView):
+    """Who the caller is, from the credentials alone (no other read): the cheapest authenticated request."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=["auth"], summary="Who am I (user or partner key, organization, role)",
+                   responses={200: MeSerializer})
+    def get(self, request):
+        user = request.user
+        api_key = getattr(user, "api_key", None)
+        return Response(MeSerializer({
+            "kind": "api_key" if api_key is not None else "user",
+            "id": str(user.pk),
+            "username": user.get_username() if api_key is None else user.username,
+            "organization": getattr(user, "organization_id", None),
+            "role": getattr(user, "role", "") or "",
+        }).data)

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from kameng_api.core.fields import IdField
+from kameng_api.core.representation import CompiledRepresentation
 
 from ..codes import EvidenceKind, Stage
 from ..models import Evidence
@@ -8,7 +9,7 @@ from ..models import Evidence
 MAX_DESCRIPTION = 2000
 
 
-class EvidenceSerializer(serializers.ModelSerializer):
+class EvidenceSerializer(CompiledRepresentation, serializers.ModelSerializer):
     case = serializers.IntegerField(source="case_id", read_only=True)
     uploaded_by = serializers.CharField(source="uploaded_by_label", read_only=True)
     supersedes = serializers.IntegerField(source="supersedes_id", read_only=True, allow_null=True)
