@@ -82,7 +82,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     }
 
     def get_queryset(self):
-        return selectors.case_list(user=self.request.user)
+        return selectors.case_list(user=self.request.user, listing=self.action == "list")
 
     def get_serializer_class(self):
         return CaseListSerializer if self.action == "list" else CaseSerializer

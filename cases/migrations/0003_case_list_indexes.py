@@ -10,8 +10,12 @@ TRIGRAM_SQL = [
     "CREATE INDEX IF NOT EXISTS case_reference_trgm_idx ON cases_case USING gin (UPPER(reference::text) gin_trgm_ops)",
     "CREATE INDEX IF NOT EXISTS case_order_number_trgm_idx ON cases_case "
     "USING gin (UPPER(order_number::text) gin_trgm_ops)",
+    # A term that starts with "KM-" can only match a reference at its start (cases/filters.py): a prefix
+    # range on this index, instead of the trigrams every reference shares ("KM-", "202"...).
+    "CREATE INDEX IF NOT EXISTS case_reference_prefix_idx ON cases_case (UPPER(reference::text) text_pattern_ops)",
 ]
-TRIGRAM_DROP = ["DROP INDEX IF EXISTS case_reference_trgm_idx", "DROP INDEX IF EXISTS case_order_number_trgm_idx"]
+TRIGRAM_DROP = ["DROP INDEX IF EXISTS case_reference_trgm_idx", "DROP INDEX IF EXISTS case_order_number_trgm_idx",
+                "DROP INDEX IF EXISTS case_reference_prefix_idx"]
 
 
 def _run(statements):

@@ -107,7 +107,7 @@ class Pagination(BasePagination):
     cursor_query_param = CURSOR_PARAM
 
     def __init__(self):
-        self.count_limit = getattr(settings, "KAMENG_LIST_COUNT_EXACT_UP_TO", 10_000)
+        self.count_limit = getattr(settings, "KAMENG_LIST_COUNT_EXACT_UP_TO", 1000)
 
     # --- request parsing ---------------------------------------------------------------------------
 
@@ -160,15 +160,13 @@ class Pagination(BasePagination):
 
     @staticmethod
     def _window(queryset: QuerySet, offset: int, limit: int) -> list:
-        """Rows offset..offset+limit. Past the first page, only the ids are read at the offset (an
-        index-only scan where the list's index covers the filter), then the rows by primary key."""
+        """Rows offset..offset+limit. Past the first page, the offset is walked over ids only (an
+        index-only scan where the list's index covers the filter) and only the page's rows are read, by
+        primary key, in the same statement."""
         query = queryset.query
         if offset == 0 or query.distinct or query.values_select or query.annotations or query.combinator:
             return list(queryset[offset: offset + limit])
-        ids = list(queryset.values_list("pk", flat=True)[offset: offset + limit])
-        if not ids:
-            return []
-        return list(queryset.filter(pk__in=ids))
+        return list(queryset.filter(pk__in=queryset.values("pk")[offset: offset + limit]))
 
     def _page_links(self, page: int, *, has_next: bool) -> None:
         url = self.request.build_absolute_uri()
@@ -261,7 +259,7 @@ class Pagination(BasePagination):
             "properties": {
                 "count": {"type": "integer", "example": 123,
                           "description": "Matching rows: exact up to a bound (KAMENG_LIST_COUNT_EXACT_UP_TO, "
-                                         "10,000 by default), PostgreSQL's estimate above it."},
+                                         "1,000 by default), PostgreSQL's estimate above it."},
                 "count_exact": {"type": "boolean", "example": True,
                                 "description": "false when `count` is an estimate (more rows than the bound)."},
                 "next": {"type": "string", "nullable": True, "format": "uri",

@@ -264,3 +264,7 @@ EVIDENCE_UPLOAD_TEMP_DIR = env.str("EVIDENCE_UPLOAD_TEMP_DIR", default="") or No
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# Lists (kameng_api/core/pagination.py): `count` is exact up to this many matching rows, PostgreSQL's
+# estimate above it (`count_exact` false).
+KAMENG_LIST_COUNT_EXACT_UP_TO = env.int("KAMENG_LIST_COUNT_EXACT_UP_TO", default=1000)
