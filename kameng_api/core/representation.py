@@ -7,6 +7,8 @@ answers are the same on every row. `CompiledRepresentation` works them out once 
 output is identical to DRF's (the tests compare them); any field it does not know is rendered by DRF.
 """
 
+import copy
+import decimal
 import inspect
 import types
 
@@ -33,6 +35,25 @@ def _datetime_renderer(field):
             return field.to_representation(value)
         text = value.astimezone(tz).isoformat()
         return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return render
+
+
+def _decimal_renderer(field):
+    """A stored decimal already has the field's places (numeric(12, 2)): DRF's quantize would return it
+    unchanged, so it is formatted directly; any other value goes through DRF."""
+    coerce = getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
+    if not coerce or field.localize or field.decimal_places is None or getattr(field, "normalize_output", False):
+        return field.to_representation
+    exponent = -field.decimal_places
+    max_digits = field.max_digits
+
+    def render(value):
+        if type(value) is decimal.Decimal and value.is_finite():
+            sign, digits, exp = value.as_tuple()
+            if exp == exponent and (max_digits is None or len(digits) <= max_digits):
+                return f"{value:f}"
+        return field.to_representation(value)
 
     return render
 
@@ -80,6 +101,8 @@ def _plan_for(field, model):
     elif isinstance(field, drf_fields.ChoiceField | drf_fields.CharField) and not isinstance(
             field, drf_fields.MultipleChoiceField):
         renderer = _STR(field)
+    elif isinstance(field, drf_fields.DecimalField):
+        renderer = _decimal_renderer(field)
     elif isinstance(field, drf_fields.BooleanField):
         renderer = _BOOL(field)
     elif isinstance(field, drf_fields.IntegerField):
@@ -95,6 +118,17 @@ class CompiledRepresentation:
     """Mix into a Serializer (before the DRF base) to render rows with a plan made once."""
 
     _compiled_plan = None
+
+    def get_fields(self):
+        """DRF builds a model serializer's fields by introspecting the model for every serializer
+        instance (every request); the fields depend only on the class, so they are built once per class
+        and each instance gets its own copy."""
+        cls = type(self)
+        template = cls.__dict__.get("_fields_template")
+        if template is None:
+            template = super().get_fields()
+            cls._fields_template = template
+        return copy.deepcopy(template)
 
     def _compile(self):
         plan = []
