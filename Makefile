@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PORT ?= 8000
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench bench-tools clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,8 +33,13 @@ lint: install
 	DJANGO_DEFAULT_FROM_EMAIL='Kameng API <noreply@example.cn>' KAMENG_ENV_FILE=/dev/null \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING --settings=kameng_api.settings.production
 
-bench: install  ## benchmarks under bench/ (print figures; never assert)
+bench: install bench-tools  ## benchmarks under bench/ (print figures; never assert)
 	$(BIN)/python bench/run_all.py
+
+bench-tools:  ## wrk, the HTTP load generator of bench/api_throughput.py (Debian package; else its asyncio client)
+	@command -v wrk >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && \
+		{ apt-get install -y wrk >/dev/null 2>&1 || sudo -n apt-get install -y wrk >/dev/null 2>&1; }; } || \
+		echo "wrk is not installed: bench/api_throughput.py uses its asyncio client instead"
 
 clean:
 	rm -rf $(VENV) var

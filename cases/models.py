@@ -215,6 +215,21 @@ class CaseQuerySet(models.QuerySet):
         return self.filter(status__in=OPEN_STATUSES)
 
 
+# The case list is read by organization, newest first, with at most one of these filters leading: one
+# index per filter, the organization first and the list order last, so a page (and a bounded count)
+# reads only its own index entries whatever the filter or the depth. A partner key's list has its own.
+# Search by reference / order number uses trigram indexes (PostgreSQL, migration 0003).
+LIST_ORDER = ["-created_at", "-id"]
+LIST_INDEXES = [
+    models.Index(fields=["organization", *LIST_ORDER], name="case_list_idx"),
+    *(models.Index(fields=["organization", column, *LIST_ORDER], name=f"case_list_{short}_idx")
+      for column, short in (("status", "status"), ("platform", "platform"), ("dispute_type", "dispute"),
+                            ("product_type", "product"), ("assignee", "assignee"))),
+    models.Index(fields=["organization", *LIST_ORDER], name="case_list_partner_idx",
+                 condition=models.Q(filed_by_key__isnull=False)),
+]
+
+
 class Case(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="cases",
                                      verbose_name=_("organization"))
@@ -291,8 +306,9 @@ class Case(models.Model):
             models.CheckConstraint(condition=models.Q(amount_paid__gt=Decimal("0")),
                                    name="case_amount_paid_positive"),
         ]
-        indexes = [models.Index(fields=["organization", "status"]), models.Index(fields=["platform", "created_at"]),
-                   models.Index(fields=["updated_at"], name="case_updated_at_idx")]
+        indexes = [models.Index(fields=["platform", "created_at"]),
+                   models.Index(fields=["updated_at"], name="case_updated_at_idx"),
+                   *LIST_INDEXES]
         verbose_name = _("case")
         verbose_name_plural = _("cases")
 

@@ -5,12 +5,13 @@ from django.db.models import Q, QuerySet
 from .models import Case, Merchant, Platform, User
 
 
-def case_list(*, user, filters: dict | None = None) -> QuerySet[Case]:
-    qs = (
-        Case.objects.for_user(user)
-        .select_related("platform", "merchant", "consumer", "assignee")
-        .prefetch_related("claims")
-    )
+def case_list(*, user, filters: dict | None = None, listing: bool = False) -> QuerySet[Case]:
+    """`listing`: only what a list row shows (the merchant's name, the masked consumer, the claims; the
+    platform and the assignee are shown as ids), so a page reads no row it does not render."""
+    qs = Case.objects.for_user(user)
+    qs = (qs.select_related("merchant", "consumer") if listing
+          else qs.select_related("platform", "merchant", "consumer", "assignee"))
+    qs = qs.prefetch_related("claims")
     if filters:
         from .filters import CaseFilter
 

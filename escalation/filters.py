@@ -12,7 +12,7 @@ class DeadlineFilter(FilterSet):
                                            help_text="Due before this time (ISO 8601).")
     overdue = StrictBooleanFilter(method="filter_overdue", help_text="true: already past due; false: not yet.")
     case = IdFilter(field_name="case_id", help_text="Only this case's deadlines.")
-    kind = filters.MultipleChoiceFilter(choices=DeadlineKind.choices)
+    kind = filters.MultipleChoiceFilter(choices=DeadlineKind.choices, distinct=False)
     provisional = StrictBooleanFilter(help_text="Counted Monday–Friday: that year's schedule is not entered.")
 
     class Meta:

@@ -37,7 +37,9 @@ class Alert(models.Model):
             # restarted worker cannot add a second; an extended deadline is alerted again for its new date.
             models.UniqueConstraint(fields=["deadline", "kind", "due_at"], name="alert_once_per_deadline_kind"),
         ]
-        indexes = [models.Index(fields=["organization", "acknowledged_at"])]
+        indexes = [models.Index(fields=["organization", "acknowledged_at"]),
+                   # The alerts list: the organization's, newest first.
+                   models.Index(fields=["organization", "-created_at", "-id"], name="alert_list_idx")]
         verbose_name = _("alert")
         verbose_name_plural = _("alerts")
 

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from kameng_api.core.audit import personal_data_shown
 from kameng_api.core.fields import IdField, SafePrimaryKeyRelatedField, no_bidi_controls
+from kameng_api.core.representation import CompiledRepresentation
 
 from ..codes import ClaimKind, DisputeType, Outcome, PaymentChannel, ProductType, Status
 from ..masking import mask_id_number, mask_name, mask_phone
@@ -60,7 +61,7 @@ class ConsumerSerializer(serializers.Serializer):
         return value
 
 
-class MaskedConsumerSerializer(serializers.Serializer):
+class MaskedConsumerSerializer(CompiledRepresentation, serializers.Serializer):
     """Lists show the consumer masked (张*, 138****5678)."""
 
     name = serializers.SerializerMethodField()
@@ -77,7 +78,7 @@ class MaskedConsumerSerializer(serializers.Serializer):
         return mask_id_number(obj.id_number)
 
 
-class ClaimSerializer(serializers.ModelSerializer):
+class ClaimSerializer(CompiledRepresentation, serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=ClaimKind.choices)
     amount = money_field(required=False, allow_null=True,
                          help_text="CNY. Left out for punitive claims, it is computed (3× the price, ≥ 500).")
@@ -88,7 +89,7 @@ class ClaimSerializer(serializers.ModelSerializer):
         fields = ["kind", "amount", "unreasonable"]
 
 
-class CaseSerializer(serializers.ModelSerializer):
+class CaseSerializer(CompiledRepresentation, serializers.ModelSerializer):
     platform = SafePrimaryKeyRelatedField(queryset=Platform.objects.all())
     merchant_name = serializers.CharField(max_length=200, required=False, allow_blank=True,
                                           validators=[no_bidi_controls])
@@ -257,8 +258,11 @@ class TokenSerializer(serializers.Serializer):
 
 
 class MeSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["user", "api_key"])
-    username = serializers.CharField()
-    organization = serializers.CharField(allow_null=True, help_text="The organization's slug.")
-    role = serializers.CharField(allow_null=True)
-    token_expiry = serializers.DateTimeField(allow_null=True)
+    kind = serializers.ChoiceField(choices=[("user", "user"), ("api_key", "api_key")],
+                                   help_text="A staff user (token or session) or a partner app's key.")
+    id = serializers.CharField(help_text="The user's id, or `api-key-<id>` for a key.")
+    username = serializers.CharField(help_text="The username, or `api-key:<prefix>` for a key.")
+    organization = serializers.IntegerField(allow_null=True, help_text="The caller's organization (id).")
+    role = serializers.CharField(allow_blank=True,
+                                 help_text="intake, handler, supervisor, analyst, or partner for a key.")
+    token_expiry = serializers.DateTimeField(allow_null=True, help_text="When this staff token expires (null for a key or a session).")

@@ -84,19 +84,22 @@ class TokenView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@extend_schema(tags=["auth"], responses={200: MeSerializer}, summary="Who the caller is")
 class MeView(APIView):
+    """Who the caller is, from the credentials alone (no other read): the cheapest authenticated request."""
+
     roles = {"get": EVERYONE}
 
+    @extend_schema(tags=["auth"], summary="Who am I (user or partner key, organization, role)",
+                   responses={200: MeSerializer})
     def get(self, request):
         user = request.user
-        partner = getattr(user, "api_key", None) is not None
-        organization = getattr(user, "organization", None)
+        api_key = getattr(user, "api_key", None)
         return Response(MeSerializer({
-            "kind": "api_key" if partner else "user",
-            "username": user.username,
-            "organization": organization.slug if organization else None,
-            "role": getattr(user, "role", None) or None,
+            "kind": "api_key" if api_key is not None else "user",
+            "id": str(user.pk),
+            "username": user.get_username() if api_key is None else user.username,
+            "organization": getattr(user, "organization_id", None),
+            "role": getattr(user, "role", "") or "",
             "token_expiry": request.auth.expiry if isinstance(request.auth, AuthToken) else None,
         }).data)
 
@@ -124,7 +127,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     }
 
     def get_queryset(self):
-        return selectors.case_list(user=self.request.user)
+        return selectors.case_list(user=self.request.user, listing=self.action == "list")
 
     def get_serializer_class(self):
         return CaseListSerializer if self.action == "list" else CaseSerializer

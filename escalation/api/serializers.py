@@ -1,6 +1,8 @@
 from django.utils import timezone
 from rest_framework import serializers
 
+from kameng_api.core.representation import CompiledRepresentation
+
 from ..codes import Channel, EscalationOutcome, SkipReason
 from ..models import CalendarDay, Deadline, Escalation
 
@@ -39,7 +41,7 @@ class EscalationAnswerSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=ANSWER_OUTCOMES, required=False)
 
 
-class DeadlineSerializer(serializers.ModelSerializer):
+class DeadlineSerializer(CompiledRepresentation, serializers.ModelSerializer):
     case_reference = serializers.CharField(source="case.reference", read_only=True)
     overdue = serializers.SerializerMethodField()
     suspended = serializers.SerializerMethodField()
@@ -68,7 +70,13 @@ class DeadlineSerializer(serializers.ModelSerializer):
                 "confirmed": version.confirmed}
 
     def get_overdue(self, obj) -> bool:
-        return obj.status == "open" and obj.suspended_at is None and obj.due_at < timezone.now()
+        return obj.status == "open" and obj.suspended_at is None and obj.due_at < self._now()
+
+    def _now(self):
+        """One "now" for a whole list (a list reuses this serializer for every row)."""
+        if getattr(self, "_now_value", None) is None:
+            self._now_value = timezone.now()
+        return self._now_value
 
     def get_suspended(self, obj) -> bool:
         return obj.suspended_at is not None

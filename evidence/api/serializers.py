@@ -3,6 +3,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from kameng_api.core.fields import IdField
+from kameng_api.core.representation import CompiledRepresentation
 
 from .. import selectors
 from ..codes import EvidenceKind, Stage
@@ -28,7 +29,7 @@ class TimestampStatusSerializer(serializers.Serializer):
 MAX_DESCRIPTION = 2000
 
 
-class EvidenceSerializer(serializers.ModelSerializer):
+class EvidenceSerializer(CompiledRepresentation, serializers.ModelSerializer):
     case = serializers.IntegerField(source="case_id", read_only=True)
     uploaded_by = serializers.CharField(source="uploaded_by_label", read_only=True)
     supersedes = serializers.IntegerField(source="supersedes_id", read_only=True, allow_null=True)

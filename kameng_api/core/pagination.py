@@ -1,6 +1,285 @@
-from rest_framework.pagination import PageNumberPagination
+"""List pagination: `?page=` (numbered pages) and `?cursor=` (keyset), with a `count` that never scans
+every row.
+
+- `?page=N&page_size=M` works as it always did. Deep pages read only the ids of the page from the
+  list's index (a "deferred join"), then the page's rows by primary key.
+- `?cursor=` pages by position in the list order (keyset): `?cursor=` with an empty value starts at the
+  top, the `next`/`previous` links carry opaque cursors. Rows added or removed while a client pages do not
+  shift it: no row is returned twice and none is skipped. The cost of a page does not grow with depth.
+- `count` is exact up to `KAMENG_LIST_COUNT_EXACT_UP_TO` matching rows (counted with a LIMIT, so at most
+  that many index entries are read); above it, PostgreSQL's planner estimate is given (never below the
+  bound) and `count_exact` is false. SQLite, which has no estimate, counts exactly.
+"""
+
+import base64
+import binascii
+import json
+from collections import OrderedDict
+
+from django.conf import settings
+from django.db import connections
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import BasePagination, _positive_int
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+CURSOR_PARAM = "cursor"
 
 
-class Pagination(PageNumberPagination):
+def encode_cursor(values: list, *, reverse: bool) -> str:
+    """An opaque token for a position in a list: the ordering values of the row it follows."""
+    payload = {"v": [v.isoformat() if hasattr(v, "isoformat") else str(v) if v is not None else None
+                     for v in values]}
+    if reverse:
+        payload["r"] = 1
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(token: str) -> tuple[list, bool]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        payload = json.loads(raw)
+        values = payload["v"]
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise ValueError
+        return values, bool(payload.get("r"))
+    except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError):
+        raise _invalid_cursor() from None
+
+
+def _invalid_cursor():
+    return ValidationError({CURSOR_PARAM: [_("Invalid cursor: use the next or previous link of a list.")]},
+                           code="invalid_cursor")
+
+
+def list_ordering(queryset: QuerySet) -> list[tuple[str, bool]] | None:
+    """The list's order as (concrete local field name, descending), ending in the primary key so that it
+    is total; None when the order is not made of the model's own non-null columns (no keyset then)."""
+    model = queryset.model
+    names = list(queryset.query.order_by) or list(model._meta.ordering)
+    ordering = []
+    for name in names:
+        if not isinstance(name, str):
+            return None
+        descending = name.startswith("-")
+        field_name = name.lstrip("-")
+        if field_name == "pk":
+            field_name = model._meta.pk.name
+        try:
+            field = model._meta.get_field(field_name)
+        except Exception:  # noqa: BLE001 - a relation path or an annotation
+            return None
+        if not getattr(field, "concrete", False) or field.null or getattr(field, "many_to_many", False):
+            return None
+        ordering.append((field.attname, descending))
+        if field.primary_key:
+            return ordering
+    return [*ordering, (model._meta.pk.attname, ordering[-1][1] if ordering else False)]
+
+
+def count_bounded(queryset: QuerySet, limit: int) -> tuple[int, bool]:
+    """(count, exact). Reads at most `limit` + 1 matching index entries."""
+    queryset = queryset.order_by()
+    counted = queryset[: limit + 1].count()
+    if counted <= limit:
+        return counted, True
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return queryset.count(), True
+    sql, params = queryset.values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    estimate = int(plan[0]["Plan"]["Plan Rows"])
+    return max(limit + 1, estimate), False
+
+
+class Pagination(BasePagination):
+    page_size = settings.REST_FRAMEWORK.get("PAGE_SIZE", 25)
+    page_query_param = "page"
     page_size_query_param = "page_size"
     max_page_size = 200
+    cursor_query_param = CURSOR_PARAM
+
+    def __init__(self):
+        self.count_limit = getattr(settings, "KAMENG_LIST_COUNT_EXACT_UP_TO", 1000)
+
+    # --- request parsing ---------------------------------------------------------------------------
+
+    def get_page_size(self, request) -> int:
+        try:
+            return _positive_int(request.query_params[self.page_size_query_param], strict=True,
+                                 cutoff=self.max_page_size)
+        except (KeyError, ValueError):
+            return self.page_size
+
+    def _page_number(self, request) -> int:
+        raw = request.query_params.get(self.page_query_param, 1)
+        try:
+            return _positive_int(raw, strict=True)
+        except (TypeError, ValueError):
+            raise NotFound(_("Invalid page.")) from None
+
+    # --- paging ------------------------------------------------------------------------------------
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        self.size = self.get_page_size(request)
+        self.next_link = self.previous_link = None
+        if not isinstance(queryset, QuerySet):
+            return self._paginate_sequence(list(queryset))
+        if self.cursor_query_param in request.query_params:
+            return self._paginate_cursor(queryset, request.query_params[self.cursor_query_param])
+        return self._paginate_pages(queryset)
+
+    def _paginate_sequence(self, rows: list) -> list:
+        page = self._page_number(self.request)
+        start = (page - 1) * self.size
+        self.count, self.count_exact = len(rows), True
+        window = rows[start:start + self.size]
+        if not window and page != 1:
+            raise NotFound(_("Invalid page."))
+        self._page_links(page, has_next=start + self.size < len(rows))
+        return window
+
+    def _paginate_pages(self, queryset: QuerySet) -> list:
+        page = self._page_number(self.request)
+        offset = (page - 1) * self.size
+        window = self._window(queryset, offset, self.size + 1)
+        if not window and page != 1:
+            raise NotFound(_("Invalid page."))
+        has_next = len(window) > self.size
+        self.count, self.count_exact = count_bounded(queryset, self.count_limit)
+        self._page_links(page, has_next=has_next)
+        return window[: self.size]
+
+    @staticmethod
+    def _window(queryset: QuerySet, offset: int, limit: int) -> list:
+        """Rows offset..offset+limit. Past the first page, the offset is walked over ids only (an
+        index-only scan where the list's index covers the filter) and only the page's rows are read, by
+        primary key, in the same statement."""
+        query = queryset.query
+        if offset == 0 or query.distinct or query.values_select or query.annotations or query.combinator:
+            return list(queryset[offset: offset + limit])
+        return list(queryset.filter(pk__in=queryset.values("pk")[offset: offset + limit]))
+
+    def _page_links(self, page: int, *, has_next: bool) -> None:
+        url = self.request.build_absolute_uri()
+        if has_next:
+            self.next_link = replace_query_param(url, self.page_query_param, page + 1)
+        if page > 1:
+            self.previous_link = (remove_query_param(url, self.page_query_param) if page == 2
+                                  else replace_query_param(url, self.page_query_param, page - 1))
+
+    def _paginate_cursor(self, queryset: QuerySet, token: str) -> list:
+        ordering = list_ordering(queryset)
+        if ordering is None:
+            raise ValidationError({CURSOR_PARAM: [_("This list cannot be paged by cursor; use page.")]},
+                                  code="cursor_not_supported")
+        fields = [name for name, _desc in ordering]
+        reverse = False
+        qs = queryset
+        if token:
+            raw_values, reverse = decode_cursor(token)
+            if len(raw_values) != len(ordering):
+                raise _invalid_cursor()
+            values = [self._to_python(queryset.model, name, raw) for name, raw in zip(fields, raw_values,
+                                                                                       strict=True)]
+            qs = qs.filter(self._after(ordering, values, reverse=reverse))
+        order_by = [("-" if desc != reverse else "") + name for name, desc in ordering]
+        rows = list(qs.order_by(*order_by)[: self.size + 1])
+        more = len(rows) > self.size
+        rows = rows[: self.size]
+        if reverse:
+            rows.reverse()
+        url = self.request.build_absolute_uri()
+        if rows:
+            first = [getattr(rows[0], name) for name in fields]
+            last = [getattr(rows[-1], name) for name in fields]
+            if more or reverse:
+                self.next_link = replace_query_param(url, self.cursor_query_param,
+                                                     encode_cursor(last, reverse=False))
+            if (more and reverse) or (token and not reverse):
+                self.previous_link = replace_query_param(url, self.cursor_query_param,
+                                                         encode_cursor(first, reverse=True))
+        self.count, self.count_exact = count_bounded(queryset, self.count_limit)
+        return rows
+
+    @staticmethod
+    def _to_python(model, attname: str, raw: str):
+        field = next(f for f in model._meta.concrete_fields if f.attname == attname)
+        try:
+            value = field.to_python(raw)
+        except Exception:  # noqa: BLE001 - any malformed value is an invalid cursor
+            raise _invalid_cursor() from None
+        if value is None:
+            raise _invalid_cursor()
+        return value
+
+    @staticmethod
+    def _after(ordering: list[tuple[str, bool]], values: list, *, reverse: bool) -> Q:
+        """Rows strictly after the position in the list order (before it when reverse). The leading
+        range (first field <= / >= its value) lets the database start from the position in the index."""
+        condition = Q()
+        equal = Q()
+        for (name, desc), value in zip(ordering, values, strict=True):
+            op = "lt" if desc != reverse else "gt"
+            condition |= equal & Q(**{f"{name}__{op}": value})
+            equal &= Q(**{name: value})
+        first_name, first_desc = ordering[0]
+        leading = Q(**{f"{first_name}__{'lte' if first_desc != reverse else 'gte'}": values[0]})
+        return leading & condition
+
+    # --- response ----------------------------------------------------------------------------------
+
+    def get_paginated_response(self, data):
+        return Response(OrderedDict([
+            ("count", self.count),
+            ("count_exact", self.count_exact),
+            ("next", self.next_link),
+            ("previous", self.previous_link),
+            ("results", data),
+        ]))
+
+    def get_next_link(self):
+        return self.next_link
+
+    def get_previous_link(self):
+        return self.previous_link
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["count", "results"],
+            "properties": {
+                "count": {"type": "integer", "example": 123,
+                          "description": "Matching rows: exact up to a bound (KAMENG_LIST_COUNT_EXACT_UP_TO, "
+                                         "1,000 by default), PostgreSQL's estimate above it."},
+                "count_exact": {"type": "boolean", "example": True,
+                                "description": "false when `count` is an estimate (more rows than the bound)."},
+                "next": {"type": "string", "nullable": True, "format": "uri",
+                         "example": "https://kameng.example.cn/api/v1/cases/?page=4"},
+                "previous": {"type": "string", "nullable": True, "format": "uri",
+                             "example": "https://kameng.example.cn/api/v1/cases/?page=2"},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {"name": self.page_query_param, "required": False, "in": "query",
+             "description": "A page number within the paginated result set.", "schema": {"type": "integer"}},
+            {"name": self.page_size_query_param, "required": False, "in": "query",
+             "description": f"Rows per page (at most {self.max_page_size}).", "schema": {"type": "integer"}},
+            {"name": self.cursor_query_param, "required": False, "in": "query",
+             "description": "Keyset paging: send it empty to start at the top of the list, then follow the "
+                            "`next`/`previous` links (opaque cursors). Pages stay stable while rows are added: "
+                            "no row twice, none skipped; deep pages cost the same as the first. Takes "
+                            "precedence over `page`.",
+             "schema": {"type": "string"}},
+        ]

@@ -1,6 +1,8 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from kameng_api.core.representation import CompiledRepresentation
+
 from ..codes import WEBHOOK_EVENTS
 from ..models import Alert, Delivery, WebhookEndpoint
 
@@ -15,7 +17,7 @@ class AlertDeadlineSerializer(serializers.Serializer):
     status = serializers.CharField()
 
 
-class AlertSerializer(serializers.ModelSerializer):
+class AlertSerializer(CompiledRepresentation, serializers.ModelSerializer):
     reference = serializers.CharField(source="case.reference", read_only=True)
     deadline = AlertDeadlineSerializer(read_only=True)
     acknowledged = serializers.SerializerMethodField()

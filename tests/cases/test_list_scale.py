@@ -1,0 +1,334 @@
+"""Lists at scale: constant query counts, keyset (cursor) paging, the bounded count, every filter, and
+list output identical to DRF's generic rendering."""
+
+import base64
+import json
+from datetime import timedelta
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext, override_settings
+from django.utils import timezone
+from rest_framework import serializers
+from rest_framework.test import APIClient
+
+from cases.models import Case, Claim, Merchant
+from escalation.models import Deadline
+from kameng_api.core.representation import CompiledRepresentation
+from notifications.models import Alert
+from tests.factories import CaseFactory, PlatformFactory
+
+URL = "/api/v1/cases/"
+PLATFORM_FIELDS = {"status": "status", "dispute_type": "dispute_type", "product_type": "product_type"}
+
+
+def assert_error(response, status, attr=None):
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert body["type"] in ("validation_error", "client_error")
+    if attr:
+        assert body["errors"][0]["attr"] == attr
+
+
+def clone_cases(template: Case, n: int, *, start=None, step=timedelta(minutes=1), tie_every=0) -> list[Case]:
+    """`n` more cases like `template` (its consumer, merchant and a claim each), created at distinct
+    times going back from `start`; with `tie_every`, groups of that many share one time (ties)."""
+    start = start or template.created_at
+    rows = []
+    for i in range(n):
+        slot = i // tie_every if tie_every else i
+        rows.append(Case(
+            organization_id=template.organization_id, reference=f"KM-2025-{i + 1:06d}",
+            platform_id=template.platform_id, merchant_id=template.merchant_id, consumer_id=template.consumer_id,
+            order_number=f"BULK{i:07d}", product_type=template.product_type, amount_paid=template.amount_paid,
+            payment_channel=template.payment_channel, purchased_at=template.purchased_at,
+            delivered_at=template.delivered_at, problem_found_at=template.problem_found_at,
+            dispute_type=template.dispute_type, status=template.status,
+        ))
+    created = Case.objects.bulk_create(rows)
+    for i, case in enumerate(created):
+        slot = i // tie_every if tie_every else i
+        case.created_at = start - step * (slot + 1)
+    Case.objects.bulk_update(created, ["created_at"])
+    Claim.objects.bulk_create([Claim(case=c, kind="refund", amount=c.amount_paid) for c in created])
+    return created
+
+
+def follow(client, url, params=None, link="next", limit=500):
+    """Every page of a list by its links; returns the ids in order and the number of pages."""
+    ids, pages = [], 0
+    response = client.get(url, params or {})
+    while True:
+        assert response.status_code == 200, response.content
+        body = response.json()
+        ids += [row["id"] for row in body["results"]]
+        pages += 1
+        assert pages < limit
+        if not body[link]:
+            return ids, pages
+        response = client.get(body[link])
+
+
+@pytest.fixture
+def many_cases(org, platform):
+    template = CaseFactory(organization=org, platform=platform, merchant=Merchant.objects.create(
+        platform=platform, name="某卡店"))
+    return [template, *clone_cases(template, 1000)]
+
+
+def queries(client, url, params) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url, params)
+    assert response.status_code == 200, response.content
+    return len(captured)
+
+
+@pytest.mark.parametrize("size,page", [(1, 1000), (10, 1), (10, 100), (50, 1), (50, 20), (200, 1), (200, 5)])
+def test_case_list_query_count_does_not_grow_with_page_size_or_depth(handler, many_cases, size, page):
+    baseline = queries(handler, URL, {"page_size": 1, "page": 1})
+    assert queries(handler, URL, {"page_size": size, "page": page}) == baseline
+
+
+def test_case_list_query_count_is_the_same_by_cursor_deep_or_not(handler, many_cases):
+    first = handler.get(URL, {"cursor": "", "page_size": 10}).json()
+    deep_cursor = None
+    url = first["next"]
+    for _ in range(50):
+        body = handler.get(url).json()
+        url = body["next"]
+        deep_cursor = parse_qs(urlparse(url).query)["cursor"][0]
+    assert queries(handler, URL, {"cursor": "", "page_size": 10}) == queries(
+        handler, URL, {"cursor": deep_cursor, "page_size": 200})
+
+
+def test_deep_page_holds_the_rows_of_that_position(handler, many_cases):
+    everything = list(Case.objects.order_by("-created_at", "-id").values_list("id", flat=True))
+    body = handler.get(URL, {"page_size": 10, "page": 87}).json()
+    assert [r["id"] for r in body["results"]] == everything[860:870]
+    assert "page=88" in body["next"] and "page=86" in body["previous"]
+
+
+def test_cursor_walk_returns_every_case_once_while_cases_are_added(handler, intake, org, platform):
+    template = CaseFactory(organization=org, platform=platform)
+    existing = [template, *clone_cases(template, 40, tie_every=3)]  # groups of three share created_at
+    expected = list(Case.objects.order_by("-created_at", "-id").values_list("id", flat=True))
+    seen = []
+    response = handler.get(URL, {"cursor": "", "page_size": 7})
+    n = 0
+    while True:
+        body = response.json()
+        seen += [row["id"] for row in body["results"]]
+        # a new complaint arrives between two pages, and an old one is edited
+        n += 1
+        CaseFactory(organization=org, platform=platform, order_number=f"NEW-{n}")
+        if not body["next"]:
+            break
+        response = handler.get(body["next"])
+    assert seen == expected  # same order, no duplicate, no gap; the new cases are newer than the walk
+    assert len(set(seen)) == len(existing)
+
+
+def test_cursor_previous_links_walk_back_over_the_same_pages(handler, many_cases):
+    forward, pages = follow(handler, URL, {"cursor": "", "page_size": 60})
+    assert pages == 17 and len(forward) == 1001 and len(set(forward)) == 1001
+    # from the last page back to the first
+    body = handler.get(URL, {"cursor": "", "page_size": 60}).json()
+    while body["next"]:
+        last = body
+        body = handler.get(body["next"]).json()
+    backward = [row["id"] for row in body["results"]]
+    while body["previous"]:
+        body = handler.get(body["previous"]).json()
+        backward = [row["id"] for row in body["results"]] + backward
+    assert backward == forward
+    assert last["previous"]
+
+
+def test_first_cursor_page_has_no_previous_and_counts(handler, many_cases):
+    body = handler.get(URL, {"cursor": ""}).json()
+    assert body["previous"] is None and body["next"] and len(body["results"]) == 25
+    assert body["count"] >= 1001 - 1 and isinstance(body["count_exact"], bool)
+
+
+@pytest.mark.parametrize("cursor", [
+    "garbage!", base64.urlsafe_b64encode(b"not json").decode(),
+    base64.urlsafe_b64encode(json.dumps({"v": ["2026-01-01T00:00:00+00:00"]}).encode()).decode(),
+    base64.urlsafe_b64encode(json.dumps({"v": ["yesterday", "12"]}).encode()).decode(),
+    base64.urlsafe_b64encode(json.dumps({"v": [1, 2]}).encode()).decode(),
+])
+def test_a_bad_cursor_is_a_400_naming_it(handler, org, cursor):
+    CaseFactory(organization=org)
+    assert_error(handler.get(URL, {"cursor": cursor}), 400, attr="cursor")
+
+
+def test_a_list_whose_order_cannot_be_keyed_refuses_a_cursor(handler, platform):
+    assert_error(handler.get("/api/v1/merchants/", {"cursor": ""}), 400, attr="cursor")
+
+
+def test_numbered_pages_keep_working(handler, org):
+    for i in range(5):
+        CaseFactory(organization=org)
+    body = handler.get(URL, {"page_size": 2, "page": 2}).json()
+    assert body["count"] == 5 and body["count_exact"] is True and len(body["results"]) == 2
+    assert "page=3" in body["next"] and "page=" not in body["previous"]
+    assert handler.get(URL, {"page_size": 2, "page": 3}).json()["next"] is None
+    assert handler.get(URL, {"page_size": 2, "page": 4}).status_code == 404
+    assert handler.get(URL, {"page": "x"}).status_code == 404
+
+
+def test_count_is_exact_up_to_the_bound_and_says_so_above_it(handler, org):
+    template = CaseFactory(organization=org)
+    clone_cases(template, 7)
+    with override_settings(KAMENG_LIST_COUNT_EXACT_UP_TO=8):
+        body = handler.get(URL).json()
+        assert (body["count"], body["count_exact"]) == (8, True)
+        assert handler.get(URL, {"status": "intake", "page_size": 3}).json()["count"] == 8
+    with override_settings(KAMENG_LIST_COUNT_EXACT_UP_TO=5):
+        body = handler.get(URL).json()
+        if connection.vendor == "postgresql":
+            assert body["count_exact"] is False and body["count"] >= 6  # the planner's estimate, never below
+        else:
+            assert (body["count"], body["count_exact"]) == (8, True)  # SQLite has no estimate: exact
+        # filtered lists count only their rows
+        assert handler.get(URL, {"status": "legal"}).json()["count"] == 0
+
+
+def test_count_of_another_organization_is_not_seen(handler, org, other_org):
+    CaseFactory(organization=other_org)
+    CaseFactory(organization=org)
+    assert handler.get(URL).json()["count"] == 1
+    assert handler.get(URL, {"cursor": ""}).json()["count"] == 1
+
+
+def test_every_filter_matches_exactly_the_rows_it_names(handler, make_user, org):
+    p1, p2 = PlatformFactory(), PlatformFactory()
+    someone = make_user()
+    now = timezone.now()
+    cases = [
+        CaseFactory(organization=org, platform=p1, status="negotiating", dispute_type="fraud",
+                    product_type="game_card", order_number="JD-77821-A"),
+        CaseFactory(organization=org, platform=p2, status="negotiating", dispute_type="invalid_code",
+                    product_type="membership", assignee=someone, order_number="TB-99-km-2026"),
+        CaseFactory(organization=org, platform=p2, status="legal", dispute_type="fraud",
+                    product_type="game_card", order_number="PDD-1"),
+    ]
+    Case.objects.filter(pk=cases[0].pk).update(created_at=now - timedelta(days=10))
+    for case in cases:
+        case.refresh_from_db()
+
+    def ids(params, **extra):
+        by_page = {r["id"] for r in handler.get(URL, {**params, "page_size": 200}).json()["results"]}
+        walked, _ = follow(handler, URL, {**params, "cursor": "", "page_size": 1})
+        assert set(walked) == by_page and len(walked) == len(by_page)
+        return by_page
+
+    def expect(predicate):
+        return {c.pk for c in cases if predicate(c)}
+
+    assert ids({"status": "negotiating"}) == expect(lambda c: c.status == "negotiating")
+    assert ids({"status": ["negotiating", "legal"]}) == expect(lambda c: True)
+    assert ids({"platform": p2.pk}) == expect(lambda c: c.platform_id == p2.pk)
+    assert ids({"dispute_type": "fraud"}) == expect(lambda c: c.dispute_type == "fraud")
+    assert ids({"product_type": "membership"}) == expect(lambda c: c.product_type == "membership")
+    assert ids({"assignee": someone.pk}) == expect(lambda c: c.assignee_id == someone.pk)
+    middle = (now - timedelta(days=5)).isoformat()
+    assert ids({"created_after": middle}) == expect(lambda c: c.created_at >= now - timedelta(days=5))
+    assert ids({"created_before": middle}) == expect(lambda c: c.created_at < now - timedelta(days=5))
+    assert ids({"status": "negotiating", "platform": p2.pk}) == {cases[1].pk}
+    # search: reference (whole, prefix, lower case, a middle piece) or order number (contains)
+    assert ids({"search": cases[2].reference}) == {cases[2].pk}
+    assert ids({"search": cases[2].reference.lower()}) == {cases[2].pk}
+    assert ids({"search": "KM-"}) == expect(lambda c: True)
+    assert ids({"search": cases[0].reference[3:]}) == {cases[0].pk}
+    assert ids({"search": "77821"}) == {cases[0].pk}
+    assert ids({"search": "pdd"}) == {cases[2].pk}
+    # "km-2026" begins a reference, and sits inside an order number: both are found
+    assert ids({"search": "km-2026"}) == expect(lambda c: c.reference.startswith("KM-2026"))
+    assert cases[1].pk in ids({"search": "-km-2026"})
+
+
+def test_partner_key_lists_only_partner_filed_cases_by_cursor_too(partner, partner_key, org):
+    filed = CaseFactory(organization=org, filed_by_key=partner_key[0])
+    CaseFactory(organization=org)
+    walked, _ = follow(partner, URL, {"cursor": "", "page_size": 1})
+    assert walked == [filed.pk]
+    assert partner.get(URL).json()["count"] == 1
+
+
+def _generic(monkeypatch):
+    """Render with DRF's own loop instead of the compiled plan."""
+    monkeypatch.setattr(CompiledRepresentation, "to_representation", serializers.Serializer.to_representation)
+
+
+def test_case_list_output_is_what_drf_renders(handler, make_user, org, monkeypatch):
+    someone = make_user()
+    CaseFactory(organization=org, assignee=someone, delivered_at=None, face_value="12.50",
+                description="卡密已被使用", claims=[{"kind": "refund", "amount": "10.00"},
+                                                 {"kind": "compensation", "amount": None}])
+    CaseFactory(organization=org, status="resolved", outcome="favourable", amount_recovered="3.30",
+                closed_at=timezone.now())
+    compiled = handler.get(URL).json()
+    detail = handler.get(f"{URL}{compiled['results'][0]['id']}/").json()
+    _generic(monkeypatch)
+    assert handler.get(URL).json() == compiled
+    assert handler.get(f"{URL}{compiled['results'][0]['id']}/").json() == detail
+    assert compiled["results"][1]["consumer"]["name"].endswith("*")
+
+
+def test_deadline_and_alert_lists_render_as_drf_does(handler, org, monkeypatch):
+    case = CaseFactory(organization=org)
+    now = timezone.now()
+    deadline = Deadline.objects.create(case=case, kind="platform_answer", starts_at=now - timedelta(days=3),
+                                       due_at=now - timedelta(hours=1), working_days=3)
+    Deadline.objects.create(case=case, kind="merchant_answer", starts_at=now, due_at=now + timedelta(days=2),
+                            hours=48)
+    Alert.objects.create(organization=org, case=case, deadline=deadline, kind="overdue", due_at=deadline.due_at,
+                         fires_at=deadline.due_at)
+    compiled = [handler.get(u).json() for u in ("/api/v1/deadlines/", "/api/v1/alerts/")]
+    assert [d["overdue"] for d in compiled[0]["results"]] == [True, False]
+    assert compiled[1]["count"] == 1 and compiled[1]["results"][0]["reference"] == case.reference
+    _generic(monkeypatch)
+    assert [handler.get(u).json() for u in ("/api/v1/deadlines/", "/api/v1/alerts/")] == compiled
+
+
+@pytest.mark.parametrize("size,page", [(1, 1), (1, 40), (20, 2), (200, 1)])
+def test_deadline_and_alert_lists_query_count_is_constant(handler, org, size, page):
+    template = CaseFactory(organization=org)
+    cases = [template, *clone_cases(template, 40)]
+    now = timezone.now()
+    deadlines = Deadline.objects.bulk_create([
+        Deadline(case=c, kind="platform_answer", starts_at=now, due_at=now + timedelta(hours=i), hours=i)
+        for i, c in enumerate(cases)])
+    Alert.objects.bulk_create([Alert(organization=org, case_id=d.case_id, deadline=d, kind="due_soon_24h",
+                                     due_at=d.due_at, fires_at=now) for d in deadlines])
+    for url in ("/api/v1/deadlines/", "/api/v1/alerts/"):
+        assert queries(handler, url, {"page_size": size, "page": page}) == queries(
+            handler, url, {"page_size": 1, "page": 1})
+        walked, _ = follow(handler, url, {"cursor": "", "page_size": 9})
+        assert len(walked) == len(set(walked)) == 41
+
+
+def test_alerts_of_another_organization_stay_hidden(handler, org, other_org):
+    theirs = CaseFactory(organization=other_org)
+    now = timezone.now()
+    deadline = Deadline.objects.create(case=theirs, kind="platform_answer", starts_at=now, due_at=now, hours=1)
+    Alert.objects.create(organization=other_org, case=theirs, deadline=deadline, kind="overdue", due_at=now,
+                         fires_at=now)
+    assert handler.get("/api/v1/alerts/").json()["count"] == 0
+
+
+def test_me_says_who_the_caller_is(handler, partner, partner_key, org, anon, make_user):
+    me = handler.get("/api/v1/auth/me/").json()
+    assert me["kind"] == "user" and me["role"] == "handler" and me["organization"] == org.pk
+    key = partner.get("/api/v1/auth/me/").json()
+    assert key == {"kind": "api_key", "id": f"api-key-{partner_key[0].pk}",
+                   "username": f"api-key:{partner_key[0].prefix}", "organization": org.pk, "role": "partner",
+                   "token_expiry": None}
+    assert_error(anon.get("/api/v1/auth/me/"), 401)
+    token_client = APIClient()
+    user = make_user(role="analyst")
+    token = token_client.post("/api/v1/auth/token/", {"username": user.username,
+                                                      "password": "correct-horse-battery"}).json()["token"]
+    token_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert token_client.get("/api/v1/auth/me/").json()["role"] == "analyst"
