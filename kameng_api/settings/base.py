@@ -74,6 +74,19 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # a node survives a database restart or failover
+# Statistics reads may go to a streaming replica (kameng_api/core/replica.py); every write and every
+# refresh stays on the primary. A replica that lags more than KAMENG_REPLICA_MAX_LAG seconds or does not
+# answer is skipped, with a log line, and the primary answers instead.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["kameng_api.core.replica.ReplicaRouter"]
+KAMENG_REPLICA_MAX_LAG = env.float("KAMENG_REPLICA_MAX_LAG", default=30.0)  # seconds
+KAMENG_REPLICA_CHECK_INTERVAL = env.float("KAMENG_REPLICA_CHECK_INTERVAL", default=5.0)  # seconds
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "cases.User"
@@ -191,6 +204,24 @@ SPECTACULAR_SETTINGS = {
 
 # Celery: JSON only, acks late, time limits (STYLE.md, Background work).
 REDIS_URL = env.str("REDIS_URL", default="")
+
+# Stateless web nodes: nothing a request needs lives in one node's memory or disk. Sessions (admin) and
+# staff tokens are rows in the database, idempotency records too; with REDIS_URL the cache (throttle
+# counters) is shared by every node. Without it (`make run`, one process) a local-memory cache is enough.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+CACHE_URL = env.str("CACHE_URL", default="") or REDIS_URL
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": CACHE_URL,
+        "KEY_PREFIX": "kameng",
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kameng"}
+}
+# A pending Idempotency-Key whose request never finished (its node died) is taken over after this long.
+KAMENG_IDEMPOTENCY_STALE_SECONDS = env.int("KAMENG_IDEMPOTENCY_STALE_SECONDS", default=900)
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {"visibility_timeout": 3600}
@@ -215,6 +246,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
+# Graceful shutdown: on SIGTERM a worker stops taking tasks and lets running ones finish (warm shutdown);
+# a task still running after the soft-shutdown window is given back to the broker, never lost (acks late).
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", default=20.0)
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 # Periodic tasks, one entry per line so each app's stay separate.
 CELERY_BEAT_SCHEDULE: dict = {}
