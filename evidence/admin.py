@@ -3,7 +3,6 @@ with an image preview and the hashes. Previews go through an admin view that che
 because media files are never served publicly."""
 
 from django.contrib import admin
-from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -14,6 +13,7 @@ from kameng_api.core.admin import OrganizationScopedAdmin
 
 from . import filetypes
 from .models import Evidence, EvidenceRevocation
+from .storage import open_stored
 
 PREVIEWABLE = frozenset(filetypes.IMAGE) - {"image/heic"}
 FIELDS = ["sequence", "kind", "stage", "preview", "original_name", "content_type", "size", "occurred_at",
@@ -86,7 +86,7 @@ class EvidenceAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
         obj = self.get_queryset(request).filter(pk=pk).first()
         if obj is None or filetypes.base_type(obj.content_type) not in PREVIEWABLE:
             raise Http404
-        response = FileResponse(default_storage.open(obj.file.name, "rb"), content_type=obj.content_type)
+        response = FileResponse(open_stored(obj.file.name), content_type=obj.content_type)
         response["X-Content-Type-Options"] = "nosniff"
         response["Content-Security-Policy"] = "default-src 'none'; sandbox"
         response["Cache-Control"] = "private, no-store"

@@ -3,13 +3,13 @@ evidence is simply not found)."""
 
 import hashlib
 
-from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 
 from cases.models import Case
 
 from . import chain
 from .models import Evidence, EvidenceChain, EvidenceRevocation
+from .storage import open_stored
 
 READ_CHUNK = 1024 * 1024
 
@@ -28,10 +28,11 @@ def evidence_get(*, user, evidence_id) -> Evidence:
 
 
 def file_sha256(name: str) -> str | None:
-    """SHA-256 of a stored file, streamed; None if the file is missing."""
+    """SHA-256 of a stored file, streamed from the disk or the object store; None if the file is missing.
+    An object store that does not answer is a 503 (StorageUnavailable), never reported as tampering."""
     digest = hashlib.sha256()
     try:
-        with default_storage.open(name, "rb") as fh:
+        with open_stored(name) as fh:
             while chunk := fh.read(READ_CHUNK):
                 digest.update(chunk)
     except (FileNotFoundError, OSError):

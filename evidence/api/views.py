@@ -1,4 +1,3 @@
-from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.utils import translation
 from drf_spectacular.types import OpenApiTypes
@@ -21,6 +20,7 @@ from kameng_api.core.permissions import CASE_CREATORS, CASE_READERS, CASE_WRITER
 from .. import bundle, filetypes, selectors, services
 from ..completeness import completeness
 from ..models import Evidence
+from ..storage import open_stored
 from ..timeline import timeline
 from ..uploads import EvidenceUploadHandler, HashedUpload
 from . import examples
@@ -149,7 +149,7 @@ class EvidenceViewSet(viewsets.GenericViewSet):
     def download(self, request, pk=None):
         evidence = self.get_object()
         try:
-            handle = default_storage.open(evidence.file.name, "rb")
+            handle = open_stored(evidence.file.name)
         except FileNotFoundError:
             raise Http404 from None
         audit_record(actor=request.user, action="evidence_download", obj=evidence, request=request,
@@ -162,6 +162,7 @@ class EvidenceViewSet(viewsets.GenericViewSet):
         response["Content-Security-Policy"] = "default-src 'none'; sandbox"
         response["Cache-Control"] = "private, no-store"
         response["X-Evidence-SHA256"] = evidence.sha256
+        response["Content-Length"] = str(evidence.size)
         return response
 
     @extend_schema(summary="Withdraw an item with a reason (handlers and supervisors)", request=WithdrawSerializer,

@@ -111,7 +111,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 if env.str("S3_BUCKET", default=""):
-    # Any S3-compatible store (MinIO, OSS, COS) through django-storages.
+    # Any S3-compatible store (SeaweedFS, MinIO, OSS, COS, AWS) through django-storages; evidence/storage.py
+    # streams to and from it. Objects stay private: private ACL, and no URL to them is ever handed out.
     STORAGES["default"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -119,8 +120,12 @@ if env.str("S3_BUCKET", default=""):
             "endpoint_url": env.str("S3_ENDPOINT_URL", default=None),
             "access_key": env.str("S3_ACCESS_KEY", default=None),
             "secret_key": env.str("S3_SECRET_KEY", default=None),
+            "region_name": env.str("S3_REGION", default=None),
+            "addressing_style": env.str("S3_ADDRESSING_STYLE", default="path"),
+            "signature_version": "s3v4",
             "default_acl": "private",
             "querystring_auth": True,
+            "querystring_expire": 300,
             "file_overwrite": False,
         },
     }
@@ -297,6 +302,9 @@ LOGGING = {
 # nowhere is an uploaded file held in memory (no MemoryFileUploadHandler), other form data is capped.
 EVIDENCE_MAX_UPLOAD_BYTES = env.int("EVIDENCE_MAX_UPLOAD_BYTES", default=2 * 1024**3)
 EVIDENCE_UPLOAD_TEMP_DIR = env.str("EVIDENCE_UPLOAD_TEMP_DIR", default="") or None
+# On S3 an upload is sent in parts of this size, at most this many at once (memory: about (n + 1) parts).
+EVIDENCE_S3_PART_BYTES = env.int("EVIDENCE_S3_PART_BYTES", default=8 * 1024 * 1024)
+EVIDENCE_S3_PARTS_IN_FLIGHT = env.int("EVIDENCE_S3_PARTS_IN_FLIGHT", default=2)
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
