@@ -81,14 +81,15 @@ def part_size() -> int:
 class MultipartWriter:
     """Writes one object as it arrives: buffers one part, sends full parts from a helper thread (boto3
     releases the GIL on the socket), keeps at most `in_flight` parts waiting. A file smaller than one
-    part is sent with one PUT on `complete()`. `abort()` leaves nothing behind in the bucket."""
+    part is sent with one PUT on `complete()`. `abort()` leaves nothing behind in the bucket. Memory: the part
+being filled plus the parts in flight, each handed to the sender without a copy."""
 
     def __init__(self, name: str):
         self.name = name
         self.client, self.bucket, key = _s3()
         self.key = key(name)
         self.part_size = part_size()
-        self.in_flight = max(1, getattr(settings, "EVIDENCE_S3_PARTS_IN_FLIGHT", 2))
+        self.in_flight = max(1, getattr(settings, "EVIDENCE_S3_PARTS_IN_FLIGHT", 1))
         self.upload_id: str | None = None
         self.parts: list[dict] = []
         self._buffer = bytearray()
@@ -101,13 +102,16 @@ class MultipartWriter:
             self.params["ACL"] = acl
 
     def write(self, data: bytes) -> None:
-        self._buffer += data
-        while len(self._buffer) >= self.part_size:
-            part = bytes(self._buffer[: self.part_size])
-            del self._buffer[: self.part_size]
-            self._send(part)
+        view = memoryview(data)
+        while view:
+            room = self.part_size - len(self._buffer)
+            self._buffer += view[:room]
+            view = view[room:]
+            if len(self._buffer) == self.part_size:
+                part, self._buffer = self._buffer, bytearray()  # handed over whole, never copied
+                self._send(part)
 
-    def _send(self, part: bytes) -> None:
+    def _send(self, part: bytearray) -> None:
         errors = _client_errors()
         try:
             if self.upload_id is None:
@@ -122,7 +126,7 @@ class MultipartWriter:
         self.parts.append({"PartNumber": number})
         self._pending.append(self._executor.submit(self._upload_part, number, part))
 
-    def _upload_part(self, number: int, part: bytes) -> None:
+    def _upload_part(self, number: int, part: bytearray) -> None:
         answer = self.client.upload_part(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
                                          PartNumber=number, Body=part)
         self.parts[number - 1]["ETag"] = answer["ETag"]
@@ -134,7 +138,8 @@ class MultipartWriter:
                 self.client.put_object(Bucket=self.bucket, Key=self.key, Body=bytes(self._buffer), **self.params)
             else:
                 if self._buffer:
-                    self._send(bytes(self._buffer))
+                    part, self._buffer = self._buffer, bytearray()
+                    self._send(part)
                 while self._pending:
                     self._pending.popleft().result()
                 self.client.complete_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,

@@ -101,12 +101,14 @@ class SeaweedFS:
                 "S3_SECRET_KEY": S3_SECRET_KEY, "S3_REGION": "us-east-1"}
 
     def storages(self, bucket: str) -> dict:
+        """STORAGES as base.py builds them from S3_BUCKET and friends."""
+        from kameng_api.settings.base import s3_client_config
+
         return {
             "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
                 "bucket_name": bucket, "endpoint_url": self.endpoint, "access_key": S3_ACCESS_KEY,
                 "secret_key": S3_SECRET_KEY, "region_name": "us-east-1", "default_acl": "private",
-                "querystring_auth": True, "file_overwrite": False, "addressing_style": "path",
-                "signature_version": "s3v4"}},
+                "querystring_auth": True, "file_overwrite": False, "client_config": s3_client_config()}},
             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
         }
 

@@ -110,6 +110,19 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+
+
+def s3_client_config(addressing_style: str = "path"):
+    """botocore settings for S3-compatible stores: checksums only where the API requires them (many
+    S3-compatible servers refuse the newer default ones, and they cost a pass over every byte), bounded
+    timeouts, a few retries."""
+    from botocore.config import Config
+
+    return Config(s3={"addressing_style": addressing_style}, signature_version="s3v4",
+                  request_checksum_calculation="when_required", response_checksum_validation="when_required",
+                  connect_timeout=5, read_timeout=60, retries={"max_attempts": 3, "mode": "standard"})
+
+
 if env.str("S3_BUCKET", default=""):
     # Any S3-compatible store (SeaweedFS, MinIO, OSS, COS, AWS) through django-storages; evidence/storage.py
     # streams to and from it. Objects stay private: private ACL, and no URL to them is ever handed out.
@@ -121,8 +134,7 @@ if env.str("S3_BUCKET", default=""):
             "access_key": env.str("S3_ACCESS_KEY", default=None),
             "secret_key": env.str("S3_SECRET_KEY", default=None),
             "region_name": env.str("S3_REGION", default=None),
-            "addressing_style": env.str("S3_ADDRESSING_STYLE", default="path"),
-            "signature_version": "s3v4",
+            "client_config": s3_client_config(env.str("S3_ADDRESSING_STYLE", default="path")),
             "default_acl": "private",
             "querystring_auth": True,
             "querystring_expire": 300,
@@ -302,9 +314,10 @@ LOGGING = {
 # nowhere is an uploaded file held in memory (no MemoryFileUploadHandler), other form data is capped.
 EVIDENCE_MAX_UPLOAD_BYTES = env.int("EVIDENCE_MAX_UPLOAD_BYTES", default=2 * 1024**3)
 EVIDENCE_UPLOAD_TEMP_DIR = env.str("EVIDENCE_UPLOAD_TEMP_DIR", default="") or None
-# On S3 an upload is sent in parts of this size, at most this many at once (memory: about (n + 1) parts).
+# On S3 an upload is sent in parts of this size while the next part fills, at most this many parts being
+# sent at once (memory per upload: about (n + 1) parts).
 EVIDENCE_S3_PART_BYTES = env.int("EVIDENCE_S3_PART_BYTES", default=8 * 1024 * 1024)
-EVIDENCE_S3_PARTS_IN_FLIGHT = env.int("EVIDENCE_S3_PARTS_IN_FLIGHT", default=2)
+EVIDENCE_S3_PARTS_IN_FLIGHT = env.int("EVIDENCE_S3_PARTS_IN_FLIGHT", default=1)
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
