@@ -14,3 +14,14 @@ if os.environ.get("KAMENG_TEST_EMAIL_DIR"):
     EMAIL_FILE_PATH = os.environ["KAMENG_TEST_EMAIL_DIR"]
 KAMENG_WEBHOOK_BLOCK_PRIVATE = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+if os.environ.get("KAMENG_TEST_SMTP_PORT"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = "127.0.0.1"
+    EMAIL_PORT = int(os.environ["KAMENG_TEST_SMTP_PORT"])
+    EMAIL_TIMEOUT = 10
+if os.environ.get("KAMENG_TEST_FAST_BEAT"):
+    # The deadline scan and the delivery sweep every second or two, so deadlines pass during a short run.
+    CELERY_BEAT_SCHEDULE = {
+        "notifications-deadline-scan": {"task": "notifications.deadlines_scan", "schedule": 1.5},
+        "notifications-delivery-sweep": {"task": "notifications.deliveries_sweep", "schedule": 2.0},
+    }

