@@ -11,10 +11,11 @@ COPY escalation ./escalation
 COPY notifications ./notifications
 COPY stats ./stats
 COPY locale ./locale
-COPY manage.py ./
+COPY manage.py gunicorn.conf.py ./
 RUN pip install --no-cache-dir -e . \
     && DJANGO_SECRET_KEY=build-only python manage.py collectstatic --noinput \
     && useradd --create-home kameng && mkdir -p /app/var/media && chown -R kameng /app/var
 USER kameng
 EXPOSE 8000
-CMD ["gunicorn", "kameng_api.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "120"]
+STOPSIGNAL SIGTERM
+CMD ["gunicorn", "kameng_api.wsgi:application", "-c", "gunicorn.conf.py", "--bind", "0.0.0.0:8000"]

@@ -153,3 +153,23 @@ def test_an_unreachable_object_store_is_a_503_and_writes_nothing(seaweedfs, buck
     assert not Evidence.objects.filter(case=case).exists()
     settings.STORAGES = seaweedfs.storages(bucket)
     assert objects(seaweedfs, bucket) == {}
+
+
+def test_the_storage_command_creates_the_bucket_and_aborts_abandoned_uploads(seaweedfs, settings):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    name = f"kameng-new-{os.urandom(4).hex()}"
+    settings.STORAGES = seaweedfs.storages(name)
+    with pytest.raises(CommandError):
+        call_command("evidence_storage", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("evidence_storage", "--create-bucket", stdout=out)
+    assert f"created bucket {name}" in out.getvalue() and "evidence storage ok (S3)" in out.getvalue()
+
+    client = seaweedfs.client()
+    client.create_multipart_upload(Bucket=name, Key="evidence/ab/abandoned")  # a node died mid-upload
+    out = io.StringIO()
+    call_command("evidence_storage", "--abort-older-than", "0", stdout=out)
+    assert "aborted 1 abandoned multipart upload(s)" in out.getvalue()
+    assert not open_multipart_uploads(seaweedfs, name) and objects(seaweedfs, name) == {}
