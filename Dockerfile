@@ -17,4 +17,5 @@ RUN pip install --no-cache-dir -e . \
     && useradd --create-home kameng && mkdir -p /app/var/media && chown -R kameng /app/var
 USER kameng
 EXPOSE 8000
-CMD ["gunicorn", "kameng_api.wsgi:application", "--config", "gunicorn.conf.py"]
+STOPSIGNAL SIGTERM
+CMD ["gunicorn", "kameng_api.wsgi:application", "-c", "gunicorn.conf.py", "--bind", "0.0.0.0:8000"]

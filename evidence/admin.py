@@ -24,6 +24,7 @@ from . import bundle, filetypes, selectors, services
 from .codes import EvidenceKind, EvidenceStatus
 from .completeness import completeness
 from .models import Evidence, EvidenceRevocation, EvidenceTimestamp
+from .storage import open_stored
 from .timeline import timeline
 from .uploads import EvidenceUploadHandler
 
@@ -105,7 +106,7 @@ class EvidenceAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
         obj = self._item(request, pk)
         if filetypes.base_type(obj.content_type) not in PREVIEWABLE:
             raise Http404
-        response = FileResponse(default_storage.open(obj.file.name, "rb"), content_type=obj.content_type)
+        response = FileResponse(open_stored(obj.file.name), content_type=obj.content_type)
         response["X-Content-Type-Options"] = "nosniff"
         response["Content-Security-Policy"] = "default-src 'none'; sandbox"
         response["Cache-Control"] = "private, no-store"

@@ -14,12 +14,12 @@ import zipfile
 import zlib
 from datetime import datetime
 
-from django.core.files.storage import default_storage
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from . import chain, timestamps
 from .codes import EvidenceStatus
+from .storage import open_stored
 
 FORMAT = "kameng-evidence-bundle"
 VERSION = 1
@@ -174,7 +174,7 @@ def stream(*, manifest_data: dict, timeline_data: dict, letter: str, evidence: l
             if item.status != EvidenceStatus.ACTIVE:
                 continue
             info = _info(file_path(item), item.captured_at, zipfile.ZIP_STORED)
-            with default_storage.open(item.file.name, "rb") as src, \
+            with open_stored(item.file.name) as src, \
                     archive.open(info, "w", force_zip64=item.size >= ZIP64_FROM) as dst:
                 while chunk := src.read(CHUNK):
                     dst.write(chunk)

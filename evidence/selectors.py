@@ -4,7 +4,6 @@ evidence is simply not found)."""
 import hashlib
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,6 +20,7 @@ from .models import (
     TimestampStatus,
     TimestampSubject,
 )
+from .storage import open_stored
 
 READ_CHUNK = 1024 * 1024
 
@@ -39,10 +39,11 @@ def evidence_get(*, user, evidence_id) -> Evidence:
 
 
 def file_sha256(name: str) -> str | None:
-    """SHA-256 of a stored file, streamed; None if the file is missing."""
+    """SHA-256 of a stored file, streamed from the disk or the object store; None if the file is missing.
+    An object store that does not answer is a 503 (StorageUnavailable), never reported as tampering."""
     digest = hashlib.sha256()
     try:
-        with default_storage.open(name, "rb") as fh:
+        with open_stored(name) as fh:
             while chunk := fh.read(READ_CHUNK):
                 digest.update(chunk)
     except (FileNotFoundError, OSError):

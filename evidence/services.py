@@ -5,17 +5,12 @@ pass that wrote them; the service decides whether the file is acceptable, moves 
 unguessable storage name, and appends the chained entry under a lock on the case row."""
 
 import logging
-import os
 import random
-import secrets
 import ssl
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files import File
-from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
@@ -44,6 +39,7 @@ from .models import (
     TimestampStatus,
     TimestampSubject,
 )
+from .storage import delete_stored, storage_name  # noqa: F401 - storage_name re-exported
 from .uploads import HashedUpload
 
 logger = logging.getLogger(__name__)
@@ -71,23 +67,9 @@ def _actor_fks(actor, user_field: str, key_field: str) -> dict:
     return {user_field: actor if getattr(actor, "pk", None) else None}
 
 
-def storage_name() -> str:
-    """Random, unguessable, and carrying nothing of the upload (no name, no extension, no case id)."""
-    token = secrets.token_urlsafe(32)
-    return f"evidence/{token[:2]}/{token}"
-
-
 def _adopt(upload: HashedUpload) -> str:
-    """Move the received temporary file to its storage name (a rename on the local filesystem)."""
-    name = storage_name()
-    if isinstance(default_storage, FileSystemStorage):
-        target = Path(default_storage.path(name))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(upload.temporary_file_path(), target)
-        os.chmod(target, 0o640)
-        return name
-    with open(upload.temporary_file_path(), "rb") as fh:
-        return default_storage.save(name, File(fh))
+    """Give the received file its random storage name (evidence/storage.py, evidence/uploads.py)."""
+    return upload.adopt()
 
 
 def _check_file(upload: HashedUpload, kind: str) -> str:
@@ -258,7 +240,7 @@ def evidence_add(*, actor, case: Case, upload: HashedUpload, kind: str, occurred
                 deadline_meet(case=case, kind=DeadlineKind.EVIDENCE_PRESERVATION, at=now)
             audit_record(actor=actor, action="evidence_add", obj=evidence, detail={"case": case.reference})
     except BaseException:
-        default_storage.delete(name)
+        delete_stored(name)
         raise
     return evidence
 

@@ -1,7 +1,11 @@
-"""Streaming upload of evidence files: one pass over the request body writes each chunk to a temporary
-file beside the storage, feeds SHA-256, keeps the first bytes for sniffing, and counts the size, so
-memory stays flat whatever the size and the limit is enforced while the bytes arrive (413 at once,
-partial file removed)."""
+"""Streaming upload of evidence files: one pass over the request body writes each chunk to its place,
+feeds SHA-256, keeps the first bytes for sniffing, and counts the size, so memory stays flat whatever the
+size and the limit is enforced while the bytes arrive (413 at once, partial file removed).
+
+Its place is a temporary file beside the storage on a local filesystem (adopted by a rename), or, on
+S3-compatible storage, the final object itself under a fresh random name, sent as a multipart upload
+(evidence/storage.py): nothing is written to the node's disk, and an upload that is refused (type, size,
+duplicate, a broken connection) is aborted or deleted, never left in the bucket."""
 
 import hashlib
 import os
@@ -19,6 +23,7 @@ from rest_framework.exceptions import ErrorDetail, ValidationError
 
 from kameng_api.core.exceptions import PayloadTooLarge
 
+from . import storage
 from .filetypes import SNIFF_BYTES
 
 FIELD = "file"
@@ -56,25 +61,54 @@ def multiple_files() -> ValidationError:
 
 
 class HashedUpload(UploadedFile):
-    """The received file: still in its temporary place until the service adopts it."""
+    """The received file: still in its temporary place (or, on S3, an object nobody refers to yet) until
+    the service adopts it."""
 
-    def __init__(self, *, path: str, name: str, size: int, sha256: str, head: bytes, has_nul: bool,
-                 declared_type: str):
-        super().__init__(file=open(path, "rb"), name=name, content_type=declared_type, size=size)  # noqa: SIM115
+    def __init__(self, *, path: str | None, name: str, size: int, sha256: str, head: bytes, has_nul: bool,
+                 declared_type: str, stored_name: str | None = None):
+        handle = open(path, "rb") if path else None  # noqa: SIM115
+        super().__init__(file=handle, name=name, content_type=declared_type, size=size)
         self.path = path
+        self.stored_name = stored_name
         self.sha256 = sha256
         self.head = head
         self.has_nul = has_nul
+        self.adopted = False
 
     def temporary_file_path(self):
         return self.path
 
+    def adopt(self) -> str:
+        """Give the file its storage name and hand it over (a rename on the local filesystem; on S3 the
+        object is already in place). From here on the caller deletes it if it is not kept."""
+        if self.stored_name is not None:
+            self.adopted = True
+            return self.stored_name
+        name = storage.storage_name()
+        if storage.is_local():
+            target = Path(default_storage.path(name))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.path, target)
+            os.chmod(target, 0o640)
+        else:  # another storage backend: copy through its API
+            from django.core.files import File
+
+            with open(self.path, "rb") as fh:
+                name = default_storage.save(name, File(fh))
+        self.adopted = True
+        return name
+
     def close(self):
-        """Closing an upload that was not adopted removes its temporary file."""
+        """Closing an upload that was not adopted removes its temporary file (or object)."""
         try:
-            self.file.close()
+            if self.file is not None:
+                self.file.close()
         finally:
-            Path(self.path).unlink(missing_ok=True)
+            if self.path:
+                Path(self.path).unlink(missing_ok=True)
+            if self.stored_name and not self.adopted:
+                self.adopted = True  # once
+                storage.delete_stored(self.stored_name)
 
 
 class EvidenceUploadHandler(FileUploadHandler):
@@ -90,6 +124,8 @@ class EvidenceUploadHandler(FileUploadHandler):
         self.received = False
         self._out = None
         self._path = None
+        self._object: storage.MultipartWriter | None = None
+        self.uploads: list[HashedUpload] = []
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
         if content_length and content_length > self.max_size + FORM_OVERHEAD:
@@ -105,6 +141,13 @@ class EvidenceUploadHandler(FileUploadHandler):
         super().new_file(field_name, file_name, content_type, content_length, charset, content_type_extra)
         if content_length is not None and content_length > self.max_size:
             raise too_large()
+        self._hash = hashlib.sha256()
+        self._head = bytearray()
+        self._size = 0
+        self._has_nul = False
+        if storage.is_s3():
+            self._object = storage.MultipartWriter(storage.storage_name())
+            return
         self.directory.mkdir(parents=True, exist_ok=True)
         fd, self._path = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=self.directory)
         self.created.append(self._path)
@@ -125,6 +168,14 @@ class EvidenceUploadHandler(FileUploadHandler):
             self._head += raw_data[: SNIFF_BYTES - len(self._head)]
         if not self._has_nul and b"\x00" in raw_data:
             self._has_nul = True
+        if self._object is not None:
+            self._hash.update(raw_data)
+            try:
+                self._object.write(raw_data)
+            except storage.StorageUnavailable:
+                self._discard()
+                raise
+            return None
         while len(self._pending) >= PENDING_WRITES:
             self._pending.popleft().result()
         self._pending.append(self._writer.submit(self._write_all, self._out, raw_data))
@@ -147,6 +198,15 @@ class EvidenceUploadHandler(FileUploadHandler):
             self._writer.shutdown(wait=True)
 
     def file_complete(self, file_size):
+        if self._object is not None:
+            writer, self._object = self._object, None
+            writer.complete()  # aborts the multipart upload itself if the store refuses
+            self.received = True
+            upload = HashedUpload(path=None, stored_name=writer.name, name=self.file_name, size=self._size,
+                                  sha256=self._hash.hexdigest(), head=bytes(self._head), has_nul=self._has_nul,
+                                  declared_type=self.content_type or "")
+            self.uploads.append(upload)
+            return upload
         self._drain()
         out, self._out = self._out, None
         out.flush()
@@ -160,6 +220,9 @@ class EvidenceUploadHandler(FileUploadHandler):
         self._discard()
 
     def _discard(self):
+        if self._object is not None:
+            self._object.abort()
+            self._object = None
         if self._out is not None:
             try:
                 self._drain()
@@ -175,3 +238,5 @@ class EvidenceUploadHandler(FileUploadHandler):
         self._discard()
         for path in self.created:
             Path(path).unlink(missing_ok=True)
+        for upload in self.uploads:
+            upload.close()

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from cases.codes import CLOSED_STATUSES, Outcome, Status
 from cases.models import Merchant
+from kameng_api.core.replica import read_connection
 
 from . import ranges, rules
 from .models import Metric
@@ -173,14 +174,14 @@ _SELECT_SUMS = ", ".join(
 
 
 def _fetch(sql: str, params: list) -> list[dict]:
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql, params)
         names = [c[0] for c in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _fetch_rows(sql: str, params: list) -> list[tuple]:
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
@@ -244,7 +245,7 @@ SELECT g, metric, minutes, cum - n AS before, cum, total FROM c WHERE {wanted} O
 """
     grouped = defaultdict(list)
     totals = {}
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql, params)
         for g, metric, minutes, before, cum, total in cursor.fetchall():
             grouped[(g, metric)].append((minutes, int(before), int(cum)))

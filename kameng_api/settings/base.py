@@ -86,6 +86,19 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # a node survives a database restart or failover
+# Statistics reads may go to a streaming replica (kameng_api/core/replica.py); every write and every
+# refresh stays on the primary. A replica that lags more than KAMENG_REPLICA_MAX_LAG seconds or does not
+# answer is skipped, with a log line, and the primary answers instead.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["kameng_api.core.replica.ReplicaRouter"]
+KAMENG_REPLICA_MAX_LAG = env.float("KAMENG_REPLICA_MAX_LAG", default=30.0)  # seconds
+KAMENG_REPLICA_CHECK_INTERVAL = env.float("KAMENG_REPLICA_CHECK_INTERVAL", default=5.0)  # seconds
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "cases.User"
@@ -111,8 +124,22 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+
+
+def s3_client_config(addressing_style: str = "path"):
+    """botocore settings for S3-compatible stores: checksums only where the API requires them (many
+    S3-compatible servers refuse the newer default ones, and they cost a pass over every byte), bounded
+    timeouts, a few retries."""
+    from botocore.config import Config
+
+    return Config(s3={"addressing_style": addressing_style}, signature_version="s3v4",
+                  request_checksum_calculation="when_required", response_checksum_validation="when_required",
+                  connect_timeout=5, read_timeout=60, retries={"max_attempts": 3, "mode": "standard"})
+
+
 if env.str("S3_BUCKET", default=""):
-    # Any S3-compatible store (MinIO, OSS, COS) through django-storages.
+    # Any S3-compatible store (SeaweedFS, MinIO, OSS, COS, AWS) through django-storages; evidence/storage.py
+    # streams to and from it. Objects stay private: private ACL, and no URL to them is ever handed out.
     STORAGES["default"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -120,8 +147,11 @@ if env.str("S3_BUCKET", default=""):
             "endpoint_url": env.str("S3_ENDPOINT_URL", default=None),
             "access_key": env.str("S3_ACCESS_KEY", default=None),
             "secret_key": env.str("S3_SECRET_KEY", default=None),
+            "region_name": env.str("S3_REGION", default=None),
+            "client_config": s3_client_config(env.str("S3_ADDRESSING_STYLE", default="path")),
             "default_acl": "private",
             "querystring_auth": True,
+            "querystring_expire": 300,
             "file_overwrite": False,
         },
     }
@@ -249,6 +279,24 @@ KAMENG_ADMIN_OTP_EXEMPT_ORGS = env.list("KAMENG_ADMIN_OTP_EXEMPT_ORGS", default=
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Kameng API")
 
 # Celery: JSON only, acks late, time limits (STYLE.md, Background work).
+
+# Stateless web nodes: nothing a request needs lives in one node's memory or disk. Sessions (admin) and
+# staff tokens are rows in the database, idempotency records too; with REDIS_URL the cache (throttle
+# counters) is shared by every node. Without it (`make run`, one process) a local-memory cache is enough.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+CACHE_URL = env.str("CACHE_URL", default="") or REDIS_URL
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": CACHE_URL,
+        "KEY_PREFIX": "kameng",
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kameng"}
+}
+# A pending Idempotency-Key whose request never finished (its node died) is taken over after this long.
+KAMENG_IDEMPOTENCY_STALE_SECONDS = env.int("KAMENG_IDEMPOTENCY_STALE_SECONDS", default=900)
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {"visibility_timeout": 3600}
@@ -273,6 +321,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
+# Graceful shutdown: on SIGTERM a worker stops taking tasks and lets running ones finish (warm shutdown);
+# a task still running after the soft-shutdown window is given back to the broker, never lost (acks late).
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", default=20.0)
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 # Periodic tasks, one entry per line so each app's stay separate.
 CELERY_BEAT_SCHEDULE: dict = {}
@@ -325,6 +378,10 @@ LOGGING = {
 # nowhere is an uploaded file held in memory (no MemoryFileUploadHandler), other form data is capped.
 EVIDENCE_MAX_UPLOAD_BYTES = env.int("EVIDENCE_MAX_UPLOAD_BYTES", default=2 * 1024**3)
 EVIDENCE_UPLOAD_TEMP_DIR = env.str("EVIDENCE_UPLOAD_TEMP_DIR", default="") or None
+# On S3 an upload is sent in parts of this size while the next part fills, at most this many parts being
+# sent at once (memory per upload: about (n + 1) parts).
+EVIDENCE_S3_PART_BYTES = env.int("EVIDENCE_S3_PART_BYTES", default=8 * 1024 * 1024)
+EVIDENCE_S3_PARTS_IN_FLIGHT = env.int("EVIDENCE_S3_PARTS_IN_FLIGHT", default=1)
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

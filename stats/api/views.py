@@ -12,6 +12,7 @@ from cases.models import Case, Platform
 from kameng_api.core.access import roles_for
 from kameng_api.core.openapi import AutoSchema
 from kameng_api.core.preconditions import MethodAllowed
+from kameng_api.core.replica import replica_reads
 
 from .. import rules, selectors
 from ..models import MassIncident
@@ -94,6 +95,7 @@ class PlatformStatsView(StatsBase):
         responses={200: PlatformStatsSerializer(many=True)},
         examples=[examples.PLATFORM_STATS],
     )
+    @replica_reads
     def get(self, request):
         query = StatsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -122,6 +124,7 @@ class PlatformTrendView(StatsBase):
         responses={200: TrendSerializer},
         examples=[examples.TREND],
     )
+    @replica_reads
     def get(self, request, pk: str):
         platform = self.get_object_or_404(pk)
         query = TrendQuerySerializer(data=request.query_params)
@@ -184,10 +187,12 @@ class MassIncidentViewSet(viewsets.ReadOnlyModelViewSet):
             .order_by("-detected_at", "-id")
         )
 
+    @replica_reads
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response([_incident_row(i) for i in page])
 
+    @replica_reads
     def retrieve(self, request, *args, **kwargs):
         return Response(_incident_row(self.get_object()))
 
