@@ -24,6 +24,13 @@ MODEL_PERMISSION_ACTIONS = {
     "core.view_auditlog": "auditlog.read",
     "escalation.view_calendarday": "calendar.read", "escalation.add_calendarday": "calendar.manage",
     "escalation.change_calendarday": "calendar.manage", "escalation.delete_calendarday": "calendar.manage",
+    # the versioned rule table, the small-claims limits and the calendar years (supervisors keep them current)
+    "escalation.view_ruleversion": "calendar.read", "escalation.add_ruleversion": "calendar.manage",
+    "escalation.change_ruleversion": "calendar.manage",
+    "escalation.view_smallclaimslimit": "calendar.read", "escalation.add_smallclaimslimit": "calendar.manage",
+    "escalation.change_smallclaimslimit": "calendar.manage",
+    "escalation.view_calendaryear": "calendar.read", "escalation.add_calendaryear": "calendar.manage",
+    "escalation.change_calendaryear": "calendar.manage",
 }
 ROLE_PERMISSIONS = {
     role: [perm for perm, action in MODEL_PERMISSION_ACTIONS.items() if role in roles_for(action)]

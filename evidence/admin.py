@@ -417,6 +417,7 @@ __all__ = ["CaseAdmin", "EvidenceAdmin"]
 class EvidenceTimestampAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
     """Read-only: a token never changes. The one action asks for a failed or pending token again, at once."""
 
+    access = {"view": "case.read"}
     organization_path = "case__organization"
     list_display = ["case", "subject", "sequence", "evidence", "status", "status_label", "gen_time", "tsa_name",
                     "attempts"]

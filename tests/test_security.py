@@ -60,12 +60,22 @@ def test_client_address_trusts_only_the_declared_proxies(proxies, remote, forwar
         assert client_address(request) == expected
 
 
-def test_cache_is_redis_when_redis_url_is_set():
-    backend = settings.CACHES["default"]["BACKEND"]
-    if settings.REDIS_URL:
-        assert backend == "django.core.cache.backends.redis.RedisCache"
-    else:
-        assert backend.endswith("LocMemCache")
+def test_cache_is_redis_when_redis_url_is_set(monkeypatch):
+    """Throttle counters are shared by every gunicorn worker and node: the cache is Redis when REDIS_URL is
+    set (the test settings keep a per-process cache so no counter leaks between tests)."""
+    import importlib
+
+    from kameng_api.settings import base
+
+    monkeypatch.delenv("CACHE_URL", raising=False)
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/9")
+    try:
+        assert importlib.reload(base).CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+        monkeypatch.setenv("REDIS_URL", "")
+        assert importlib.reload(base).CACHES["default"]["BACKEND"].endswith("LocMemCache")
+    finally:
+        monkeypatch.undo()
+        importlib.reload(base)
 
 
 # --- throttles ----------------------------------------------------------------------------------

@@ -246,14 +246,6 @@ SPECTACULAR_SETTINGS = {
 # How many reverse proxies in front of the service append to X-Forwarded-For; 0 = ignore the header.
 KAMENG_TRUSTED_PROXIES = env.int("KAMENG_TRUSTED_PROXIES", default=0)
 REDIS_URL = env.str("REDIS_URL", default="")
-CACHE_URL = env.str("CACHE_URL", default="") or REDIS_URL
-CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL, "KEY_PREFIX": "kameng"}
-        if CACHE_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
-}
 # django-axes: per-account lockout on the token login and the admin login (attempts in the database).
 AXES_FAILURE_LIMIT = env.int("KAMENG_LOCKOUT_FAILURES", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("KAMENG_LOCKOUT_MINUTES", default=15))

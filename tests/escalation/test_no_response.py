@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def test_no_response_closes_the_escalation_without_an_answer_time(handler, case):
     esc = escalate(handler, case, "merchant", 120).json()
     response = handler.patch(f"/api/v1/escalations/{esc['id']}/", {"outcome": "no_response",
-                                                                     "response": "48小时内商家未回复"}, format="json")
+                                                                     "response": "48小时内商家未回复"}, format="json", HTTP_IF_MATCH="*")
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["outcome"] == "no_response" and body["responded_at"] is None
@@ -28,7 +28,7 @@ def test_no_response_closes_the_escalation_without_an_answer_time(handler, case)
     assert deadline.status == "cancelled" and deadline.met_at is None
     event = CaseEvent.objects.get(case=case, kind="escalation_answered")
     assert event.data["outcome"] == "no_response"
-    assert_error(handler.patch(f"/api/v1/escalations/{esc['id']}/", {"response": "迟到的回复"}, format="json"),
+    assert_error(handler.patch(f"/api/v1/escalations/{esc['id']}/", {"response": "迟到的回复"}, format="json", HTTP_IF_MATCH="*"),
                  409, code="escalation_closed")
 
 
@@ -36,9 +36,9 @@ def test_no_response_clears_an_earlier_interim_answer_time(handler, case):
     for channel, minutes in (("merchant", 300), ("platform", 200)):
         escalate(handler, case, channel, minutes)
     esc = escalate(handler, case, "12315", 100).json()
-    accepted = handler.patch(f"/api/v1/escalations/{esc['id']}/", {"outcome": "accepted"}, format="json").json()
+    accepted = handler.patch(f"/api/v1/escalations/{esc['id']}/", {"outcome": "accepted"}, format="json", HTTP_IF_MATCH="*").json()
     assert accepted["responded_at"]
-    body = handler.patch(f"/api/v1/escalations/{esc['id']}/", {"outcome": "no_response"}, format="json").json()
+    body = handler.patch(f"/api/v1/escalations/{esc['id']}/", {"outcome": "no_response"}, format="json", HTTP_IF_MATCH="*").json()
     assert body["outcome"] == "no_response" and body["responded_at"] is None
     assert not Deadline.objects.filter(escalation_id=esc["id"], status="open").exists()
 
@@ -47,7 +47,7 @@ def test_no_response_with_an_answer_time_is_a_400_and_changes_nothing(handler, c
     esc = escalate(handler, case, "merchant", 120).json()
     when = (timezone.now() - timedelta(minutes=5)).isoformat()
     response = handler.patch(f"/api/v1/escalations/{esc['id']}/", {"outcome": "no_response", "responded_at": when},
-                             format="json")
+                             format="json", HTTP_IF_MATCH="*")
     assert_error(response, 400, attr="responded_at")
     row = Escalation.objects.get(pk=esc["id"])
     assert row.outcome == "pending" and row.responded_at is None
