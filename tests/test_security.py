@@ -124,9 +124,18 @@ def test_anonymous_throttle_keys_ignore_forwarded_for():
     assert keys == {"throttle_anon_192.0.2.1"}
 
 
-def test_partner_keys_have_their_own_throttle_scope(partner, make_user):
+def forget_throttles(*keys: str) -> None:
+    """Ids restart with a fresh SQLite database while the cache keeps counts: start these buckets empty."""
+    from django.core.cache import cache
+
+    cache.delete_many([f"throttle_{key}" for key in keys])
+
+
+def test_partner_keys_have_their_own_throttle_scope(partner, partner_key, make_user):
+    staff_user = make_user(Role.HANDLER)
     staff = APIClient()
-    staff.force_authenticate(make_user(Role.HANDLER))
+    staff.force_authenticate(staff_user)
+    forget_throttles(f"partner_{partner_key[0].pk}", f"user_{staff_user.pk}")
     with rates(partner="3/min", user="1000/min"):
         partner_codes = [partner.get("/api/v1/cases/").status_code for _ in range(5)]
         staff_codes = [staff.get("/api/v1/cases/").status_code for _ in range(5)]
@@ -349,3 +358,85 @@ def test_enroll_totp_command_prints_an_otpauth_url():
     call_command("enroll_totp", "boss", stdout=out)
     assert out.getvalue().startswith("otpauth://totp/")
     assert TOTPDevice.objects.filter(user=user, confirmed=True).count() == 1
+
+
+# --- across gunicorn workers ---------------------------------------------------------------------------
+
+def _free_port() -> int:
+    import socket
+
+    for port in random.sample(range(8150, 8200), 50):
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) != 0:
+                return port
+    raise RuntimeError("no free port in 8150-8199")
+
+
+@pytest.fixture
+def gunicorn_server(transactional_db, real_postgres, tmp_path):
+    """gunicorn with three sync workers (separate processes) on this run's database and Redis."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from django.db import connection
+
+    from .conftest import ROOT, require
+
+    require(bool(settings.REDIS_URL), "REDIS_URL is not set: no shared cache for the workers")
+    db = connection.settings_dict
+    port = _free_port()
+    env = {
+        **os.environ, "DJANGO_SETTINGS_MODULE": "kameng_api.settings.test", "THROTTLE_LOGIN": "10/min",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+    }
+    log = open(tmp_path / "gunicorn.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "kameng_api.wsgi:application", "--workers", "3",
+                             "--bind", f"127.0.0.1:{port}"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/healthz", timeout=2)  # noqa: S310
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError((tmp_path / "gunicorn.log").read_text()) from None
+            time.sleep(0.3)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+    log.close()
+
+
+@pytest.mark.postgres
+def test_login_throttle_is_shared_by_every_gunicorn_worker(gunicorn_server):
+    """Three worker processes, concurrent guesses with rotating X-Forwarded-For: one count for the address.
+    With a per-process cache each worker would allow its own 10 (30 in all)."""
+    import json
+    import urllib.error
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    def guess(i):
+        request = urllib.request.Request(  # noqa: S310
+            f"{gunicorn_server}/api/v1/auth/token/", method="POST",
+            data=json.dumps({"username": f"guess{i}", "password": "x"}).encode(),
+            headers={"Content-Type": "application/json", "X-Forwarded-For": f"203.0.113.{i + 1}",
+                     "Connection": "close"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(guess, range(36)))
+    allowed = statuses.count(400)
+    assert set(statuses) == {400, 429}
+    # DRF's throttle reads and writes its history without a lock, so requests that arrive at the same
+    # moment in different workers may each pass: at most one extra per concurrent request.
+    assert 10 <= allowed <= 16, statuses

@@ -47,6 +47,9 @@ ILLEGAL = error_response(409, "Illegal transition (the allowed ones are named) o
                          "Cannot move a case from intake to legal. Allowed from intake: collecting_evidence, "
                          "negotiating, rejected, withdrawn.")
 
+LOCKED = error_response(429, "Too many attempts from this address (`throttled`), or too many failed logins for "
+                             "this account (`locked_out`, per account whatever the address).", "locked_out",
+                        "Too many failed logins for this account. Try again in 15 minute(s).")
 
 @extend_validation_errors(["authorization"], field_name="non_field_errors")
 class TokenView(APIView):
@@ -68,7 +71,7 @@ class TokenView(APIView):
         self.request = request
         return super().initialize_request(request, *args, **kwargs)
 
-    @extend_schema(tags=["auth"], request=TokenRequestSerializer, responses={200: TokenSerializer},
+    @extend_schema(tags=["auth"], request=TokenRequestSerializer, responses={200: TokenSerializer, 429: LOCKED},
                    summary="Log in: a new token for each login, expiring after KAMENG_TOKEN_TTL_HOURS")
     def post(self, request):
         serializer = TokenRequestSerializer(data=request.data, context={"request": request})

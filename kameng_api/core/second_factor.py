@@ -15,6 +15,8 @@ Who needs it (`second_factor_required`):
   the tests of this module turn it on).
 """
 
+from urllib.parse import urlencode
+
 from django import forms
 from django.conf import settings
 from django.contrib import auth
@@ -102,5 +104,6 @@ class AdminSecondFactorMiddleware:
             if user is not None and user.is_authenticated and second_factor_required(user):
                 if not (hasattr(user, "is_verified") and user.is_verified()):
                     auth.logout(request)
-                    return HttpResponseRedirect(f"{reverse('admin:login')}?next={request.path}")
+                    return HttpResponseRedirect(
+                        f"{reverse('admin:login')}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)

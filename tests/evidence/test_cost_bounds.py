@@ -11,10 +11,11 @@ from django.conf import settings
 from django.test import override_settings
 from django.utils import timezone
 
+from cases.codes import Role
 from evidence import services
 from evidence.models import Evidence, FileCheck
 from tests.cases.test_cases_api import assert_error
-from tests.test_security import rates
+from tests.test_security import forget_throttles, rates
 
 from .conftest import png
 
@@ -73,8 +74,14 @@ def test_a_bad_deep_value_is_a_400(handler, case, value):
     assert not FileCheck.objects.exists()
 
 
-def test_deep_checks_are_throttled_per_caller_but_plain_verify_is_not(handler, case, upload):
+def test_deep_checks_are_throttled_per_caller_but_plain_verify_is_not(make_user, case, upload):
+    from rest_framework.test import APIClient
+
+    user = make_user(Role.HANDLER)
+    handler = APIClient()
+    handler.force_authenticate(user)
     upload(handler, case, png())
+    forget_throttles(f"deep_verify_u{user.pk}")
     with rates(deep_verify="2/hour"):
         codes = [handler.get(verify_url(case, "?deep=true")).status_code for _ in range(3)]
         plain = handler.get(verify_url(case)).status_code
