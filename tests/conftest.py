@@ -104,26 +104,34 @@ def anon():
     return APIClient()
 
 
+def worker_database_url() -> str:
+    """The test database as a DATABASE_URL for a worker process (PostgreSQL, or the SQLite test file)."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        require(db["NAME"] and "memory" not in str(db["NAME"]), "the SQLite test database is in memory")
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 @pytest.fixture
 def real_postgres():
     require(connection.vendor == "postgresql", "DATABASE_URL does not point at PostgreSQL")
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db, real_postgres, tmp_path):
-    """A real Celery worker process on Redis, against this test run's database. Yields the Popen."""
+def celery_worker_process(transactional_db, tmp_path):
+    """A real Celery worker process against this test run's database (PostgreSQL or the SQLite file), on
+    Redis when REDIS_URL is set, else on kombu's filesystem broker. Yields the Popen."""
     from django.conf import settings
 
-    require(bool(settings.REDIS_URL), "REDIS_URL is not set: no Redis broker for a real worker")
     from kameng_api.celery import app
 
     with app.connection_for_write() as conn:
         conn.default_channel.queue_purge("celery")
-    db = connection.settings_dict
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "kameng_api.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DATABASE_URL": worker_database_url(),
         "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
     }
     log = open(tmp_path / "worker.log", "w")  # noqa: SIM115
