@@ -1,13 +1,19 @@
 from django.utils import timezone
 from rest_framework import serializers
 
+from kameng_api.core.fields import NullableChoiceField
+
 from ..codes import Channel, EscalationOutcome, SkipReason
 from ..models import CalendarDay, Deadline, Escalation
 
 
 class EscalationSerializer(serializers.ModelSerializer):
-    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
+                                               help_text="The supervisor who approved the legal level, or null.")
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
+                                              help_text="null when a partner key or a removed user created it.")
+    skip_reason = NullableChoiceField(choices=SkipReason.choices, read_only=True,
+                                      help_text="Why rungs were skipped; null when none was.")
     provisional = serializers.SerializerMethodField(help_text="The due date is counted Monday–Friday: the "
                                                     "holiday schedule of that year is not entered yet.")
 
@@ -81,7 +87,9 @@ class RecommendationSerializer(serializers.Serializer):
     reasons = serializers.ListField(child=serializers.CharField())
     due_at = serializers.DateTimeField(help_text="When the channel's answer would be due if submitted now.")
     provisional = serializers.BooleanField()
-    skip_reason = serializers.CharField(help_text="The skip reason to give when this channel skips a rung.")
+    skip_reason = NullableChoiceField(choices=SkipReason.choices,
+                                      help_text="The skip reason to give when this channel skips a rung; null "
+                                                "when it skips none.")
     also = AlternativeSerializer(many=True)
     rules = serializers.ListField(child=serializers.CharField())
 

@@ -50,3 +50,16 @@ def no_bidi_controls(value) -> None:
     if isinstance(value, str) and not BIDI_CONTROLS.isdisjoint(value):
         raise ValidationError(_("Names may not contain bidirectional-text control characters (U+202A–U+202E, "
                                 "U+2066–U+2069, U+200E, U+200F)."), code="bidi_control")
+
+
+class NullableChoiceField(serializers.ChoiceField):
+    """A code that may be unset: null in the answer, never "" (which no enum of the schema contains)."""
+
+    def __init__(self, **kwargs):
+        kwargs["allow_null"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        if value in ("", None):
+            return None
+        return super().to_representation(value)

@@ -93,6 +93,8 @@ class AutoSchema(StandardErrorsAutoSchema):
         return ClientErrorResponseSerializer
 
     def _get_response_for_code(self, serializer, status_code, media_types=None, direction="response"):
+        if str(status_code) in ERROR_DESCRIPTIONS:
+            media_types = ["application/json"]  # errors are JSON whatever the success answer's type
         response = super()._get_response_for_code(serializer, status_code, media_types, direction)
         if status_code in ERROR_DESCRIPTIONS and serializer in (BAD_REQUEST, ClientErrorResponseSerializer,
                                                                  ServerErrorResponseSerializer):
@@ -187,3 +189,4 @@ def _every_400_may_be_a_validation_error(schemas: dict) -> None:
         ref = f"#/components/schemas/{generic}"
         body["oneOf"].append({"$ref": ref})
         mapping["validation_error"] = ref
+

@@ -1,6 +1,8 @@
 from django.db import connection
 from django.http import JsonResponse
+from django.utils import translation
 from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
 
@@ -58,3 +60,13 @@ def bad_request(request, exception=None):
 
 def permission_denied(request, exception=None):
     return _error(403, "client_error", "permission_denied", "You do not have permission to perform this action.")
+
+
+class EnglishSchemaView(SpectacularAPIView):
+    """The schema is generated with English active whatever the request's language: its identifiers
+    (enum and parameter names a client generator turns into class names) are derived from field labels,
+    which must not change with Accept-Language (API.md: "Schema identifiers ... are English")."""
+
+    def _get_schema_response(self, request):
+        with translation.override("en"):
+            return super()._get_schema_response(request)
