@@ -155,3 +155,39 @@ def celery_worker_process(transactional_db, tmp_path):
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+@pytest.fixture
+def gunicorn_live(transactional_db, tmp_path):
+    """gunicorn_live(port) -> the URL of gunicorn (gunicorn.conf.py, two workers) serving this test run's
+    database on 127.0.0.1:<port>; stopped at the end of the test."""
+    import socket
+
+    from django.conf import settings
+
+    started = []
+
+    def start(port: int) -> str:
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kameng_api.settings.test",
+               "DATABASE_URL": worker_database_url(), "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+               "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2"}
+        log_path = tmp_path / f"gunicorn-{port}.log"
+        log = open(log_path, "w")  # noqa: SIM115
+        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "kameng_api.wsgi:application", "--config",
+                                 "gunicorn.conf.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        started.append((proc, log))
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return f"http://127.0.0.1:{port}"
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(log_path.read_text()) from None
+                time.sleep(0.2)
+
+    yield start
+    for proc, log in started:
+        proc.terminate()
+        proc.wait(timeout=15)
+        log.close()

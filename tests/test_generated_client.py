@@ -7,10 +7,8 @@ import importlib
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import zipfile
 from datetime import timedelta
 
@@ -20,37 +18,11 @@ from rest_framework.test import APIClient
 
 from cases.codes import Role
 from tests.cases.test_cases_api import payload
-from tests.conftest import ROOT, worker_database_url
 from tests.evidence.conftest import png
 from tests.factories import PASSWORD, OrganizationFactory, PlatformFactory, UserFactory
 
 PORT = 8233
 PACKAGE = "kameng_generated_client"
-
-
-@pytest.fixture
-def live_server_url(transactional_db, tmp_path):
-    from django.conf import settings
-
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kameng_api.settings.test", "DATABASE_URL": worker_database_url(),
-           "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT), "GUNICORN_BIND": f"127.0.0.1:{PORT}",
-           "GUNICORN_WORKERS": "2"}
-    log = open(tmp_path / "gunicorn.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "kameng_api.wsgi:application", "--config",
-                             "gunicorn.conf.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", PORT), timeout=1).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((tmp_path / "gunicorn.log").read_text()) from None
-            time.sleep(0.2)
-    yield f"http://127.0.0.1:{PORT}"
-    proc.terminate()
-    proc.wait(timeout=15)
-    log.close()
 
 
 @pytest.fixture
@@ -83,7 +55,8 @@ def generated(tmp_path, transactional_db):
             del sys.modules[name]
 
 
-def test_generated_client_runs_the_whole_case_scenario(generated, live_server_url):
+def test_generated_client_runs_the_whole_case_scenario(generated, gunicorn_live):
+    live_server_url = gunicorn_live(PORT)
     g = generated
     models = g["models"]
     org = OrganizationFactory()

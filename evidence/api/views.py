@@ -145,9 +145,12 @@ class EvidenceViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Download the file (always as an attachment, never rendered by the browser)",
-        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description=(
-            "The file, Content-Disposition: attachment, X-Content-Type-Options: nosniff; HTML is sent as "
-            "application/octet-stream."))},
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description=(
+                "The file, Content-Disposition: attachment, X-Content-Type-Options: nosniff, with its own "
+                "sniffed type (image/png, application/pdf...); HTML is sent as application/octet-stream.")),
+            (200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY),
+        },
     )
     @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, BinaryRenderer])
     def download(self, request, pk=None):

@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -63,3 +64,26 @@ class NullableChoiceField(serializers.ChoiceField):
         if value in ("", None):
             return None
         return super().to_representation(value)
+
+
+class StrictCharField(serializers.CharField):
+    """Text must be sent as a JSON string: DRF would turn 0 or 1.5 into "0" / "1.5", accepting a body that
+    does not match the schema (a client bug it should hear about)."""
+
+    default_error_messages = {**serializers.CharField.default_error_messages,
+                              "invalid": "Not a valid string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictModelSerializer(serializers.ModelSerializer):
+    """ModelSerializer whose text fields are StrictCharFields."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+    }

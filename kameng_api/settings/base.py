@@ -181,7 +181,7 @@ REST_FRAMEWORK = {
 DRF_STANDARDIZED_ERRORS = {
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
     "EXCEPTION_HANDLER_CLASS": "kameng_api.core.errors.KamengExceptionHandler",
-    "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "413", "415", "428", "429", "500"],
+    "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "409", "413", "415", "428", "429", "500"],
 }
 
 SPECTACULAR_SETTINGS = {
@@ -217,6 +217,8 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
         "kameng_api.core.openapi.generic_validation_errors",
+        "kameng_api.core.openapi.add_links",
+        "kameng_api.core.openapi.query_parameter_rules",
     ],
 }
 
