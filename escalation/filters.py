@@ -1,6 +1,12 @@
 from django_filters import rest_framework as filters
 
-from kameng_api.core.filters import BoundedDateTimeFilter, FilterSet, IdFilter, StrictBooleanFilter
+from kameng_api.core.filters import (
+    BoundedDateTimeFilter,
+    FilterSet,
+    IdFilter,
+    StrictBooleanFilter,
+    YearFilter,
+)
 
 from . import selectors
 from .codes import DeadlineKind
@@ -24,8 +30,7 @@ class DeadlineFilter(FilterSet):
 
 
 class CalendarDayFilter(FilterSet):
-    year = filters.NumberFilter(field_name="date__year", min_value=2000, max_value=2100,
-                                help_text="Only this year's overrides.")
+    year = YearFilter(field_name="date__year", help_text="Only this year's overrides.")
 
     class Meta:
         model = CalendarDay

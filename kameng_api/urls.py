@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
 from kameng_api.core.health import livez, readyz
-from kameng_api.core.views import admin_language, healthz
+from kameng_api.core.views import EnglishSchemaView, admin_language, healthz
 
 api_v1 = [
     path("", include("cases.api.urls")),
@@ -17,7 +17,7 @@ urlpatterns = [
     path("admin/language/", admin_language, name="km_language"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", EnglishSchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("healthz", healthz, name="healthz"),

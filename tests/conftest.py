@@ -104,26 +104,34 @@ def anon():
     return APIClient()
 
 
+def worker_database_url() -> str:
+    """The test database as a DATABASE_URL for a worker process (PostgreSQL, or the SQLite test file)."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        require(db["NAME"] and "memory" not in str(db["NAME"]), "the SQLite test database is in memory")
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 @pytest.fixture
 def real_postgres():
     require(connection.vendor == "postgresql", "DATABASE_URL does not point at PostgreSQL")
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db, real_postgres, tmp_path):
-    """A real Celery worker process on Redis, against this test run's database. Yields the Popen."""
+def celery_worker_process(transactional_db, tmp_path):
+    """A real Celery worker process against this test run's database (PostgreSQL or the SQLite file), on
+    Redis when REDIS_URL is set, else on kombu's filesystem broker. Yields the Popen."""
     from django.conf import settings
 
-    require(bool(settings.REDIS_URL), "REDIS_URL is not set: no Redis broker for a real worker")
     from kameng_api.celery import app
 
     with app.connection_for_write() as conn:
         conn.default_channel.queue_purge("celery")
-    db = connection.settings_dict
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "kameng_api.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DATABASE_URL": worker_database_url(),
         "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
     }
     log = open(tmp_path / "worker.log", "w")  # noqa: SIM115
@@ -158,3 +166,39 @@ def seaweedfs():
     server = SeaweedFS().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def gunicorn_live(transactional_db, tmp_path):
+    """gunicorn_live(port) -> the URL of gunicorn (gunicorn.conf.py, two workers) serving this test run's
+    database on 127.0.0.1:<port>; stopped at the end of the test."""
+    import socket
+
+    from django.conf import settings
+
+    started = []
+
+    def start(port: int) -> str:
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kameng_api.settings.test",
+               "DATABASE_URL": worker_database_url(), "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+               "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2"}
+        log_path = tmp_path / f"gunicorn-{port}.log"
+        log = open(log_path, "w")  # noqa: SIM115
+        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "kameng_api.wsgi:application", "--config",
+                                 "gunicorn.conf.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        started.append((proc, log))
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return f"http://127.0.0.1:{port}"
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(log_path.read_text()) from None
+                time.sleep(0.2)
+
+    yield start
+    for proc, log in started:
+        proc.terminate()
+        proc.wait(timeout=15)
+        log.close()

@@ -5,7 +5,13 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from kameng_api.core.audit import personal_data_shown
-from kameng_api.core.fields import IdField, SafePrimaryKeyRelatedField, no_bidi_controls
+from kameng_api.core.fields import (
+    IdField,
+    SafePrimaryKeyRelatedField,
+    StrictCharField,
+    StrictModelSerializer,
+    no_bidi_controls,
+)
 from kameng_api.core.representation import CompiledRepresentation
 
 from ..codes import ClaimKind, DisputeType, Outcome, PaymentChannel, ProductType, Status
@@ -35,11 +41,11 @@ def valid_id_number(value: str) -> bool:
 
 
 class ConsumerSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100, validators=[no_bidi_controls])
-    phone = serializers.CharField(max_length=20, required=False, allow_blank=True)
-    id_number = serializers.CharField(max_length=18, required=False, allow_blank=True,
+    name = StrictCharField(max_length=100, validators=[no_bidi_controls])
+    phone = StrictCharField(max_length=20, required=False, allow_blank=True)
+    id_number = StrictCharField(max_length=18, required=False, allow_blank=True,
                                       help_text="18-character resident ID number (GB 11643), checked.")
-    payment_account = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    payment_account = StrictCharField(max_length=100, required=False, allow_blank=True)
 
     def validate_name(self, value):
         value = value.strip()
@@ -78,7 +84,7 @@ class MaskedConsumerSerializer(CompiledRepresentation, serializers.Serializer):
         return mask_id_number(obj.id_number)
 
 
-class ClaimSerializer(CompiledRepresentation, serializers.ModelSerializer):
+class ClaimSerializer(CompiledRepresentation, StrictModelSerializer):
     kind = serializers.ChoiceField(choices=ClaimKind.choices)
     amount = money_field(required=False, allow_null=True,
                          help_text="CNY. Left out for punitive claims, it is computed (3× the price, ≥ 500).")
@@ -89,18 +95,18 @@ class ClaimSerializer(CompiledRepresentation, serializers.ModelSerializer):
         fields = ["kind", "amount", "unreasonable"]
 
 
-class CaseSerializer(CompiledRepresentation, serializers.ModelSerializer):
+class CaseSerializer(CompiledRepresentation, StrictModelSerializer):
     platform = SafePrimaryKeyRelatedField(queryset=Platform.objects.all())
-    merchant_name = serializers.CharField(max_length=200, required=False, allow_blank=True,
+    merchant_name = StrictCharField(max_length=200, required=False, allow_blank=True,
                                           validators=[no_bidi_controls])
-    order_number = serializers.CharField(max_length=64)
+    order_number = StrictCharField(max_length=64)
     product_type = serializers.ChoiceField(choices=ProductType.choices)
     face_value = money_field(required=False, allow_null=True)
     amount_paid = money_field(help_text="CNY, as a decimal string, e.g. \"100.00\".")
     payment_channel = serializers.ChoiceField(choices=PaymentChannel.choices)
     dispute_type = serializers.ChoiceField(choices=DisputeType.choices)
-    description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
-    merchant_promise = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    description = StrictCharField(max_length=5000, required=False, allow_blank=True)
+    merchant_promise = StrictCharField(max_length=2000, required=False, allow_blank=True)
     consumer = ConsumerSerializer()
     claims = ClaimSerializer(many=True)
     status = serializers.ChoiceField(choices=Status.choices, read_only=True)
@@ -149,32 +155,32 @@ class CaseListSerializer(CaseSerializer):
 class TransitionOutcomeSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=Outcome.choices)
     amount_recovered = money_field(required=False, allow_null=True)
-    resolution = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    resolution = StrictCharField(max_length=2000, required=False, allow_blank=True)
     consumer_rating = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True,
                                                help_text="The consumer's own rating of the outcome, 1–5.")
 
 
 class TransitionSerializer(serializers.Serializer):
     to = serializers.ChoiceField(choices=Status.choices)
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    note = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
     outcome = TransitionOutcomeSerializer(required=False, help_text="Required when `to` is resolved.")
 
 
 class AssignSerializer(serializers.Serializer):
     assignee = IdField(allow_null=True, help_text="A staff user of your organization, or null to unassign.")
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    note = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-class CaseEventSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor_display", read_only=True)
+class CaseEventSerializer(StrictModelSerializer):
+    actor = StrictCharField(source="actor_display", read_only=True)
 
     class Meta:
         model = CaseEvent
         fields = ["id", "kind", "from_status", "to_status", "note", "data", "actor", "occurred_at", "recorded_at"]
 
 
-class PlatformSerializer(serializers.ModelSerializer):
-    domains = serializers.ListField(child=serializers.CharField(max_length=253), max_length=20, required=False)
+class PlatformSerializer(StrictModelSerializer):
+    domains = serializers.ListField(child=StrictCharField(max_length=253), max_length=20, required=False)
     complaint_window_hours = serializers.IntegerField(
         min_value=1, max_value=24 * 30, required=False,
         help_text="The platform's published complaint window: typically 24, 48, 72 or 168 (7 days).",
@@ -213,7 +219,7 @@ class PlatformSerializer(serializers.ModelSerializer):
         return value
 
 
-class MerchantSerializer(serializers.ModelSerializer):
+class MerchantSerializer(StrictModelSerializer):
     platform = SafePrimaryKeyRelatedField(queryset=Platform.objects.all())
 
     class Meta:
@@ -223,21 +229,21 @@ class MerchantSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at"]
 
 
-class StaffUserSerializer(serializers.ModelSerializer):
+class StaffUserSerializer(StrictModelSerializer):
     class Meta:
         model = User
         fields = ["id", "username", "first_name", "last_name", "role"]
 
 
-class ApiKeySerializer(serializers.ModelSerializer):
+class ApiKeySerializer(StrictModelSerializer):
     class Meta:
         model = ApiKey
         fields = ["id", "name", "prefix", "can_read_stats", "created_at", "last_used_at", "revoked_at"]
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=128, style={"input_type": "password"}, trim_whitespace=False)
+    username = StrictCharField(max_length=150)
+    password = StrictCharField(max_length=128, style={"input_type": "password"}, trim_whitespace=False)
 
     def validate(self, attrs):
         from django.contrib.auth import authenticate
@@ -253,7 +259,7 @@ class TokenRequestSerializer(serializers.Serializer):
 
 
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField()
+    token = StrictCharField()
     expiry = serializers.DateTimeField(help_text="When the token stops working; log in again after it.")
 
 

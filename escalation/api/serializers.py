@@ -1,15 +1,20 @@
 from django.utils import timezone
 from rest_framework import serializers
 
+from kameng_api.core.fields import NullableChoiceField, StrictCharField, StrictModelSerializer
 from kameng_api.core.representation import CompiledRepresentation
 
 from ..codes import Channel, EscalationOutcome, SkipReason
 from ..models import CalendarDay, Deadline, Escalation
 
 
-class EscalationSerializer(serializers.ModelSerializer):
-    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+class EscalationSerializer(StrictModelSerializer):
+    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
+                                               help_text="The supervisor who approved the legal level, or null.")
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
+                                              help_text="null when a partner key or a removed user created it.")
+    skip_reason = NullableChoiceField(choices=SkipReason.choices, read_only=True,
+                                      help_text="Why rungs were skipped; null when none was.")
     provisional = serializers.SerializerMethodField(help_text="The due date is counted Monday–Friday: the "
                                                     "holiday schedule of that year is not entered yet.")
 
@@ -27,22 +32,22 @@ class EscalationSerializer(serializers.ModelSerializer):
 class EscalationCreateSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=Channel.choices)
     submitted_at = serializers.DateTimeField()
-    external_reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    external_reference = StrictCharField(max_length=100, required=False, allow_blank=True, default="")
     skip_reason = serializers.ChoiceField(choices=SkipReason.choices, required=False, allow_blank=True, default="")
-    skip_note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    skip_note = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
 ANSWER_OUTCOMES = [(v, label) for v, label in EscalationOutcome.choices if v != EscalationOutcome.PENDING]
 
 
 class EscalationAnswerSerializer(serializers.Serializer):
-    response = serializers.CharField(max_length=10000, required=False, allow_blank=True)
+    response = StrictCharField(max_length=10000, required=False, allow_blank=True)
     responded_at = serializers.DateTimeField(required=False)
     outcome = serializers.ChoiceField(choices=ANSWER_OUTCOMES, required=False)
 
 
-class DeadlineSerializer(CompiledRepresentation, serializers.ModelSerializer):
-    case_reference = serializers.CharField(source="case.reference", read_only=True)
+class DeadlineSerializer(CompiledRepresentation, StrictModelSerializer):
+    case_reference = StrictCharField(source="case.reference", read_only=True)
     overdue = serializers.SerializerMethodField()
     suspended = serializers.SerializerMethodField()
     met_late = serializers.SerializerMethodField(help_text="Met, but after the due date (not 'on time').")
@@ -83,31 +88,33 @@ class DeadlineSerializer(CompiledRepresentation, serializers.ModelSerializer):
 
 
 class DeadlineSuspendSerializer(serializers.Serializer):
-    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    note = StrictCharField(max_length=1000, required=False, allow_blank=True, default="")
 
 
 class DeadlineExtendSerializer(serializers.Serializer):
     extend_by = serializers.IntegerField(min_value=1, max_value=365,
                                          help_text="In the deadline's unit: working days if it counts working "
                                                    "days, else hours.")
-    reason = serializers.CharField(max_length=1000)
+    reason = StrictCharField(max_length=1000)
 
 
 class AlternativeSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=Channel.choices)
     level = serializers.IntegerField()
-    reason = serializers.CharField()
+    reason = StrictCharField()
 
 
 class RecommendationSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=Channel.choices)
     level = serializers.IntegerField()
-    reasons = serializers.ListField(child=serializers.CharField())
+    reasons = serializers.ListField(child=StrictCharField())
     due_at = serializers.DateTimeField(help_text="When the channel's answer would be due if submitted now.")
     provisional = serializers.BooleanField()
-    skip_reason = serializers.CharField(help_text="The skip reason to give when this channel skips a rung.")
+    skip_reason = NullableChoiceField(choices=SkipReason.choices,
+                                      help_text="The skip reason to give when this channel skips a rung; null "
+                                                "when it skips none.")
     also = AlternativeSerializer(many=True)
-    rules = serializers.ListField(child=serializers.CharField())
+    rules = serializers.ListField(child=StrictCharField())
     warnings = serializers.ListField(child=serializers.CharField(), help_text="Said at once: windows closing, "
                                      "double filing, reseller, minor, small-claims limit, unconfirmed rules.")
     refund_basis = serializers.CharField(help_text="Which law grounds a refund of this digital good (CPL art. 24 "
@@ -116,7 +123,7 @@ class RecommendationSerializer(serializers.Serializer):
                                          "with law, article, effective dates and `confirmed`.")
 
 
-class CalendarDaySerializer(serializers.ModelSerializer):
+class CalendarDaySerializer(StrictModelSerializer):
     class Meta:
         model = CalendarDay
         fields = ["date", "is_working_day", "name"]
@@ -149,7 +156,7 @@ class CalendarYearStatusSerializer(serializers.Serializer):
 class CalendarStatusSerializer(serializers.Serializer):
     years = CalendarYearStatusSerializer(many=True)
     provisional_open_deadlines = serializers.IntegerField()
-    notices = serializers.ListField(child=serializers.CharField())
+    notices = serializers.ListField(child=StrictCharField())
 
 
 
@@ -170,7 +177,7 @@ PaginatedCalendarDaySerializer = paginated(CalendarDaySerializer, "PaginatedCale
 
 class CaseWaitingSerializer(serializers.Serializer):
     waiting = serializers.BooleanField(help_text="true: the case waits on the consumer (clocks stop); false: resume.")
-    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    note = StrictCharField(max_length=1000, required=False, allow_blank=True, default="")
 
 
 class CaseWaitingResultSerializer(serializers.Serializer):

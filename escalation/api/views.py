@@ -174,7 +174,8 @@ class LetterView(APIView):
         return super().handle_exception(exc)
 
     def perform_content_negotiation(self, request, force=False):
-        return super().perform_content_negotiation(request, force=True)
+        """Any Accept gets the text; an unknown `?format=` is refused like everywhere else (404)."""
+        return super().perform_content_negotiation(request, force="format" not in request.query_params)
 
     def get(self, request, case_id):
         case = case_get_or_404(user=request.user, case_id=case_id)

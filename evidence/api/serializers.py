@@ -2,7 +2,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from kameng_api.core.fields import IdField
+from kameng_api.core.fields import IdField, StrictCharField, StrictModelSerializer
 from kameng_api.core.representation import CompiledRepresentation
 
 from .. import selectors
@@ -29,9 +29,9 @@ class TimestampStatusSerializer(serializers.Serializer):
 MAX_DESCRIPTION = 2000
 
 
-class EvidenceSerializer(CompiledRepresentation, serializers.ModelSerializer):
+class EvidenceSerializer(CompiledRepresentation, StrictModelSerializer):
     case = serializers.IntegerField(source="case_id", read_only=True)
-    uploaded_by = serializers.CharField(source="uploaded_by_label", read_only=True)
+    uploaded_by = StrictCharField(source="uploaded_by_label", read_only=True)
     supersedes = serializers.IntegerField(source="supersedes_id", read_only=True, allow_null=True)
     superseded_by = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField()
@@ -63,9 +63,9 @@ class EvidenceUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="The file (multipart). Its type is judged from its bytes.")
     kind = serializers.ChoiceField(choices=EvidenceKind.choices)
     occurred_at = serializers.DateTimeField(help_text="When the fact shown happened (not the upload time).")
-    description = serializers.CharField(max_length=MAX_DESCRIPTION, required=False, allow_blank=True, default="")
+    description = StrictCharField(max_length=MAX_DESCRIPTION, required=False, allow_blank=True, default="")
     supersedes = IdField(required=False, help_text="Id of the evidence this file replaces (it becomes superseded).")
-    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="",
+    reason = StrictCharField(max_length=2000, required=False, allow_blank=True, default="",
                                    help_text="Why the earlier item is superseded (required with `supersedes`).")
 
     def validate(self, attrs):
@@ -75,14 +75,14 @@ class EvidenceUploadSerializer(serializers.Serializer):
 
 
 class WithdrawSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000)
+    reason = StrictCharField(max_length=2000)
 
 
 class MissingSerializer(serializers.Serializer):
     stage = serializers.ChoiceField(choices=Stage.choices)
     kind = serializers.ChoiceField(choices=EvidenceKind.choices, help_text="The kind to add.")
-    kinds = serializers.ListField(child=serializers.CharField(), help_text="Any one of these meets the need.")
-    message = serializers.CharField()
+    kinds = serializers.ListField(child=StrictCharField(), help_text="Any one of these meets the need.")
+    message = StrictCharField()
 
 
 class FactMissingSerializer(serializers.Serializer):
@@ -103,21 +103,21 @@ class CompletenessSerializer(serializers.Serializer):
 class TimelineEventSerializer(serializers.Serializer):
     occurred_at = serializers.DateTimeField()
     type = serializers.ChoiceField(choices=[("fact", "fact"), ("evidence", "evidence"), ("case_event", "case_event")])
-    code = serializers.CharField()
-    label = serializers.CharField()
-    stage = serializers.CharField(allow_null=True)
+    code = StrictCharField()
+    label = StrictCharField()
+    stage = StrictCharField(allow_null=True)
     evidence = serializers.IntegerField(allow_null=True)
     detail = serializers.DictField()
 
 
 class GapSerializer(serializers.Serializer):
-    code = serializers.CharField()
+    code = StrictCharField()
     # "from" is a keyword: declared below.
     to = serializers.DateTimeField()
     hours = serializers.FloatField()
     limit_hours = serializers.IntegerField()
-    message = serializers.CharField()
-    source = serializers.CharField()
+    message = StrictCharField()
+    source = StrictCharField()
 
 
 GapSerializer._declared_fields["from"] = serializers.DateTimeField()
@@ -125,7 +125,7 @@ GapSerializer._declared_fields["from"] = serializers.DateTimeField()
 
 class TimelineSerializer(serializers.Serializer):
     case = serializers.IntegerField()
-    reference = serializers.CharField()
+    reference = StrictCharField()
     events = TimelineEventSerializer(many=True)
     gaps = GapSerializer(many=True)
 
@@ -133,7 +133,7 @@ class TimelineSerializer(serializers.Serializer):
 class ProblemSerializer(serializers.Serializer):
     sequence = serializers.IntegerField(allow_null=True)
     evidence = serializers.IntegerField(allow_null=True)
-    problem = serializers.CharField()
+    problem = StrictCharField()
 
 
 class PendingCheckSerializer(serializers.Serializer):
@@ -170,7 +170,7 @@ class VerifySerializer(serializers.Serializer):
     checked = serializers.IntegerField()
     first_bad = serializers.IntegerField(allow_null=True, help_text="Id of the first evidence item that fails.")
     first_bad_sequence = serializers.IntegerField(allow_null=True)
-    head = serializers.CharField(help_text="The chain head (SHA-256) recorded by the service.")
+    head = StrictCharField(help_text="The chain head (SHA-256) recorded by the service.")
     problems = ProblemSerializer(many=True)
     files = FilesCheckSerializer(help_text="The stored files, as the last background re-hash found them "
                                            "(`?deep=true` queues a new one).")

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from drf_standardized_errors.handler import ExceptionHandler
 from rest_framework import exceptions
 from rest_framework.fields import get_error_detail
+from rest_framework.renderers import JSONRenderer
 
 from .exceptions import BadRequest, RequestTooLarge, TooManyFields
 
@@ -43,3 +44,12 @@ class KamengExceptionHandler(ExceptionHandler):
         if converted is not exc:
             return converted
         return super().convert_known_exceptions(exc)
+
+    def get_response(self, exc, data):
+        """An error is JSON whatever the success answer of the view would have been (a ZIP, a CSV, a file):
+        the view's renderer is replaced for this answer."""
+        request = self.context.get("request")
+        if request is not None and getattr(request, "accepted_media_type", "") != JSONRenderer.media_type:
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().get_response(exc, data)

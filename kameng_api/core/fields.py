@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -50,3 +51,39 @@ def no_bidi_controls(value) -> None:
     if isinstance(value, str) and not BIDI_CONTROLS.isdisjoint(value):
         raise ValidationError(_("Names may not contain bidirectional-text control characters (U+202A–U+202E, "
                                 "U+2066–U+2069, U+200E, U+200F)."), code="bidi_control")
+
+
+class NullableChoiceField(serializers.ChoiceField):
+    """A code that may be unset: null in the answer, never "" (which no enum of the schema contains)."""
+
+    def __init__(self, **kwargs):
+        kwargs["allow_null"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        if value in ("", None):
+            return None
+        return super().to_representation(value)
+
+
+class StrictCharField(serializers.CharField):
+    """Text must be sent as a JSON string: DRF would turn 0 or 1.5 into "0" / "1.5", accepting a body that
+    does not match the schema (a client bug it should hear about)."""
+
+    default_error_messages = {**serializers.CharField.default_error_messages,
+                              "invalid": "Not a valid string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictModelSerializer(serializers.ModelSerializer):
+    """ModelSerializer whose text fields are StrictCharFields."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+    }

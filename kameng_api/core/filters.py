@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema_field
 
 from .fields import MAX_ID
 
@@ -17,6 +18,7 @@ from .fields import MAX_ID
 MAX_UTC_OFFSET = timedelta(hours=15, minutes=59)
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
 class IdFilter(filters.Filter):
     """An id filter that refuses out-of-range numbers with a 400 instead of a database error."""
 
@@ -61,6 +63,7 @@ class BoundedDateTimeField(forms.DateTimeField):
         return parsed.astimezone(UTC)
 
 
+@extend_schema_field({"type": "string", "format": "date-time"})
 class BoundedDateTimeFilter(filters.Filter):
     """A time between 2000 and 2100 with a real offset: anything else is a typo, some would be a database
     error."""
@@ -82,6 +85,7 @@ class StrictBooleanField(forms.Field):
         raise ValidationError(_("Give true or false."), code="invalid_choice")
 
 
+@extend_schema_field({"type": "boolean"})
 class StrictBooleanFilter(filters.BooleanFilter):
     """`?overdue=maybe` is a 400, not a silently ignored filter."""
 
@@ -104,3 +108,13 @@ class FilterSet(filters.FilterSet):
 
 class FilterBackend(DjangoFilterBackend):
     filterset_base = FilterSet
+
+
+@extend_schema_field({"type": "integer", "minimum": 2000, "maximum": 2100})
+class YearFilter(filters.NumberFilter):
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 2000)
+        kwargs.setdefault("max_value", 2100)
+        super().__init__(*args, **kwargs)

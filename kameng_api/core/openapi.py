@@ -20,8 +20,8 @@ def if_match(what: str, required: bool = False) -> OpenApiParameter:
     description = f"The {what}'s ETag from a GET; a stale one is refused with 409."
     if required:
         description += " Required: without it the PATCH is refused with 428."
-    parameter = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=required,
-                                 description=description)
+    parameter = OpenApiParameter("If-Match", {"type": "string", "pattern": r'^(\*|(W/)?"[^"]+")$'},
+                                 OpenApiParameter.HEADER, required=required, description=description)
     return parameter
 
 
@@ -58,7 +58,7 @@ ERROR_DESCRIPTIONS = {
     "401": "Not authenticated.",
     "403": "Your role may not do this.",
     "404": "No such object (also another organization's).",
-    "409": "Conflict: an illegal state change, a duplicate, or a stale If-Match.",
+    "409": "Conflict: an illegal state change, a duplicate, or a stale If-Match (reload, then retry).",
     "413": "The request body or file is too large.",
     "414": "The URL is too long.",
     "415": "The request body's media type is not accepted here.",
@@ -82,7 +82,8 @@ class AutoSchema(StandardErrorsAutoSchema):
         if status_code in ("413", "415"):
             return method in ("POST", "PUT", "PATCH") and status_code not in responses
         if status_code == "409":
-            return False  # documented per operation, with the conflict it names
+            # documented per operation, with the conflict it names; every PATCH can meet a stale If-Match
+            return method == "PATCH" and status_code not in responses
         return super()._should_add_error_response(responses, status_code)
 
     def _get_error_response_serializer(self, status_code: str):
@@ -93,6 +94,8 @@ class AutoSchema(StandardErrorsAutoSchema):
         return ClientErrorResponseSerializer
 
     def _get_response_for_code(self, serializer, status_code, media_types=None, direction="response"):
+        if str(status_code) in ERROR_DESCRIPTIONS:
+            media_types = ["application/json"]  # errors are JSON whatever the success answer's type
         response = super()._get_response_for_code(serializer, status_code, media_types, direction)
         if status_code in ERROR_DESCRIPTIONS and serializer in (BAD_REQUEST, ClientErrorResponseSerializer,
                                                                  ServerErrorResponseSerializer):
@@ -201,3 +204,79 @@ def _every_400_may_be_a_validation_error(schemas: dict) -> None:
         ref = f"#/components/schemas/{generic}"
         body["oneOf"].append({"$ref": ref})
         mapping["validation_error"] = ref
+
+
+
+def _singular(resource: str) -> str:
+    return {"evidence": "evidence", "cases": "case"}.get(resource, resource.rstrip("s"))
+
+
+def add_links(result, generator, request, public):
+    """OpenAPI links, so stateful testing (schemathesis) and readers can follow a created or read object to
+    what can be done with it: a 201 from `POST /api/v1/<things>/` (or nested) leads to every operation on
+    `/api/v1/<things>/{id}/...` and on `/api/v1/<things>/{thing_id}/...`; a 200 from a GET of one object
+    leads to its PATCH with the ETag as If-Match."""
+    paths = result.get("paths", {})
+    for source_path, item in paths.items():
+        for method, operation in item.items():
+            if method not in ("post", "get"):
+                continue
+            status = "201" if method == "post" else "200"
+            response = operation.get("responses", {}).get(status)
+            if response is None or "application/json" not in response.get("content", {}):
+                continue
+            if method == "post":
+                resource = source_path.rstrip("/").rsplit("/", 1)[-1]
+                if "{" in resource:
+                    continue
+                links = {}
+                for target_path, target_item in paths.items():
+                    target_param = None
+                    if target_path.startswith(f"/api/v1/{resource}/{{"):
+                        target_param = target_path[len(f"/api/v1/{resource}/{{"):].split("}", 1)[0]
+                    elif f"/api/v1/{resource}/{{{_singular(resource)}_id}}/" in target_path:
+                        target_param = f"{_singular(resource)}_id"
+                    if target_param is None:
+                        continue
+                    for target in target_item.values():
+                        if not isinstance(target, dict) or "operationId" not in target:
+                            continue
+                        links[_link_name(target["operationId"])] = {
+                            "operationId": target["operationId"],
+                            "parameters": {f"path.{target_param}": "$response.body#/id"},
+                        }
+                if links:
+                    response["links"] = links
+            elif source_path.endswith("}/") and "patch" in item and "ETag" in _response_header_names(response, item):
+                response["links"] = {_link_name(item["patch"]["operationId"]): {
+                    "operationId": item["patch"]["operationId"],
+                    "parameters": {**{f"path.{p['name']}": f"$request.path.{p['name']}"
+                                      for p in operation.get("parameters", []) if p.get("in") == "path"},
+                                   "header.If-Match": "$response.header.ETag"},
+                }}
+    return result
+
+
+def _link_name(operation_id: str) -> str:
+    return "".join(part.capitalize() for part in operation_id.removeprefix("api_v1_").split("_"))
+
+
+def _response_header_names(response: dict, item: dict) -> set:
+    return set(response.get("headers", {})) | {"ETag"}
+
+
+def query_parameter_rules(result, generator, request, public):
+    """What every list and query parameter does, said in the schema: an empty value (`?status=`) means the
+    parameter is not given, and text parameters refuse NUL characters (PostgreSQL cannot store them)."""
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") != "query":
+                    continue
+                parameter["allowEmptyValue"] = True
+                schema = parameter.get("schema", {})
+                if schema.get("type") == "string" and "enum" not in schema and "format" not in schema:
+                    schema.setdefault("pattern", "^[^\\x00]*$")
+    return result

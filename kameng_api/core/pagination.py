@@ -112,6 +112,10 @@ class Pagination(BasePagination):
     # --- request parsing ---------------------------------------------------------------------------
 
     def get_page_size(self, request) -> int:
+        """`?page_size=abc` or `0` is a 400 (DRF would silently use the default); above the maximum is capped."""
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is not None and not (raw.isdigit() and int(raw) >= 1):
+            raise ValidationError({self.page_size_query_param: [_("A whole number of at least 1.")]})
         try:
             return _positive_int(request.query_params[self.page_size_query_param], strict=True,
                                  cutoff=self.max_page_size)
@@ -273,9 +277,11 @@ class Pagination(BasePagination):
     def get_schema_operation_parameters(self, view):
         return [
             {"name": self.page_query_param, "required": False, "in": "query",
-             "description": "A page number within the paginated result set.", "schema": {"type": "integer"}},
+             "description": "A page number within the paginated result set.",
+             "schema": {"type": "integer", "minimum": 1}},
             {"name": self.page_size_query_param, "required": False, "in": "query",
-             "description": f"Rows per page (at most {self.max_page_size}).", "schema": {"type": "integer"}},
+             "description": f"Rows per page (at most {self.max_page_size}).",
+             "schema": {"type": "integer", "minimum": 1}},
             {"name": self.cursor_query_param, "required": False, "in": "query",
              "description": "Keyset paging: send it empty to start at the top of the list, then follow the "
                             "`next`/`previous` links (opaque cursors). Pages stay stable while rows are added: "

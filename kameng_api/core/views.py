@@ -1,7 +1,9 @@
 from django.db import connection
 from django.http import JsonResponse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
 
@@ -86,3 +88,11 @@ def admin_language(request):
     response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600, samesite="Lax",
                         secure=request.is_secure(), httponly=True)
     return response
+class EnglishSchemaView(SpectacularAPIView):
+    """The schema is generated with English active whatever the request's language: its identifiers
+    (enum and parameter names a client generator turns into class names) are derived from field labels,
+    which must not change with Accept-Language (API.md: "Schema identifiers ... are English")."""
+
+    def _get_schema_response(self, request):
+        with translation.override("en"):
+            return super()._get_schema_response(request)

@@ -99,6 +99,17 @@ if env.str("DATABASE_REPLICA_URL", default=""):
 DATABASE_ROUTERS = ["kameng_api.core.replica.ReplicaRouter"]
 KAMENG_REPLICA_MAX_LAG = env.float("KAMENG_REPLICA_MAX_LAG", default=30.0)  # seconds
 KAMENG_REPLICA_CHECK_INTERVAL = env.float("KAMENG_REPLICA_CHECK_INTERVAL", default=5.0)  # seconds
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default is shared by the web process, the worker and beat. WAL lets readers run beside
+    # the writer; a busy timeout makes a writer wait for the lock instead of failing with "database is
+    # locked" (which rolled back a delivery's "sent" mark after the e-mail had left, so the sweep sent it
+    # again); IMMEDIATE takes the write lock at BEGIN, so two transactions never both read and then fail
+    # to upgrade to a write (SQLite has no SELECT ... FOR UPDATE; this is its equivalent).
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    })
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "cases.User"
@@ -156,8 +167,25 @@ if env.str("S3_BUCKET", default=""):
         },
     }
 
-EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# E-mail: EMAIL_URL (django-environ: smtp://user:password@host:25, smtp+tls://...:587 for STARTTLS,
+# smtp+ssl://...:465 for implicit TLS, consolemail://) or the separate EMAIL_HOST / EMAIL_PORT /
+# EMAIL_HOST_USER / EMAIL_HOST_PASSWORD / EMAIL_USE_TLS / EMAIL_USE_SSL; with a host, the backend is SMTP.
+_email_url = env.str("EMAIL_URL", default="")
+if _email_url:
+    globals().update({k: v for k, v in env.email_url_config(_email_url).items() if k.startswith("EMAIL_")})
+else:
+    EMAIL_HOST = env.str("EMAIL_HOST", default="")
+    EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+    EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+    EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+    EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+    EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+    EMAIL_BACKEND = ("django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
+                     else "django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default=EMAIL_BACKEND)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="Kameng API <noreply@kameng.local>")
+SERVER_EMAIL = env.str("DJANGO_SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -202,7 +230,7 @@ REST_FRAMEWORK = {
 DRF_STANDARDIZED_ERRORS = {
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
     "EXCEPTION_HANDLER_CLASS": "kameng_api.core.errors.KamengExceptionHandler",
-    "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "413", "415", "428", "429", "500"],
+    "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "409", "413", "415", "428", "429", "500"],
 }
 
 SPECTACULAR_SETTINGS = {
@@ -238,6 +266,8 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
         "kameng_api.core.openapi.generic_validation_errors",
+        "kameng_api.core.openapi.add_links",
+        "kameng_api.core.openapi.query_parameter_rules",
     ],
 }
 

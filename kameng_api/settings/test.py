@@ -1,6 +1,8 @@
 """Tests run on whatever DATABASE_URL / REDIS_URL say; SQLite and no broker server otherwise."""
 
+import os
 import tempfile
+from pathlib import Path
 
 from .base import *  # noqa: F403
 from .base import env
@@ -25,8 +27,16 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
 # tests/test_security.py turns these on with the production values.
 KAMENG_ADMIN_OTP_ENFORCED = False
 if not REDIS_URL:  # noqa: F405
-    _broker = tempfile.mkdtemp(prefix="kameng-broker-")
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": _broker, "data_folder_out": _broker}
+    # Shared with the worker processes the end-to-end tests start (they inherit the environment).
+    _broker = os.environ.setdefault("KAMENG_TEST_BROKER_DIR", tempfile.mkdtemp(prefix="kameng-broker-"))
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": _broker, "data_folder_out": _broker,
+                                       "polling_interval": 0.2}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not memory, so worker processes started by the end-to-end tests share the test database.
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.environ.setdefault("KAMENG_TEST_SQLITE",
+                                      str(Path(tempfile.mkdtemp(prefix="kameng-db-")) / "test.sqlite3")),
+    }
 WHITENOISE_AUTOREFRESH = True
 STATIC_ROOT = tempfile.mkdtemp(prefix="kameng-static-")
 KAMENG_WEBHOOK_BLOCK_PRIVATE = False  # a local receiver in the end-to-end tests

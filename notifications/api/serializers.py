@@ -1,6 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from kameng_api.core.fields import StrictCharField, StrictModelSerializer
 from kameng_api.core.representation import CompiledRepresentation
 
 from ..codes import WEBHOOK_EVENTS
@@ -9,16 +10,16 @@ from ..models import Alert, Delivery, WebhookEndpoint
 
 class AlertDeadlineSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    kind = serializers.CharField()
+    kind = StrictCharField()
     due_at = serializers.DateTimeField()
     late_at = serializers.DateTimeField(allow_null=True)
     very_late_at = serializers.DateTimeField(allow_null=True)
     provisional = serializers.BooleanField()
-    status = serializers.CharField()
+    status = StrictCharField()
 
 
-class AlertSerializer(CompiledRepresentation, serializers.ModelSerializer):
-    reference = serializers.CharField(source="case.reference", read_only=True)
+class AlertSerializer(CompiledRepresentation, StrictModelSerializer):
+    reference = StrictCharField(source="case.reference", read_only=True)
     deadline = AlertDeadlineSerializer(read_only=True)
     acknowledged = serializers.SerializerMethodField()
 
@@ -41,10 +42,10 @@ class EventsField(serializers.ListField):
         super().__init__(**kwargs)
 
 
-class WebhookEndpointSerializer(serializers.ModelSerializer):
-    url = serializers.CharField(max_length=2000, help_text=_("http or https; a public address in production."))
+class WebhookEndpointSerializer(StrictModelSerializer):
+    url = StrictCharField(max_length=2000, help_text=_("http or https; a public address in production."))
     events = EventsField(help_text=_("Events to receive, e.g. deadline.overdue, case.status_changed."))
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    description = StrictCharField(max_length=200, required=False, allow_blank=True)
     is_active = serializers.BooleanField(required=False)
 
     class Meta:
@@ -58,15 +59,15 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
 class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
     """The answer to a create: the only time the signing secret is shown."""
 
-    secret = serializers.CharField(read_only=True, help_text=_("Shown once: store it to verify signatures."))
+    secret = StrictCharField(read_only=True, help_text=_("Shown once: store it to verify signatures."))
 
     class Meta(WebhookEndpointSerializer.Meta):
         fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
 
 
-class DeliverySerializer(serializers.ModelSerializer):
+class DeliverySerializer(StrictModelSerializer):
     id = serializers.UUIDField(source="uid", read_only=True, help_text=_("The X-Kameng-Delivery header."))
-    event = serializers.CharField(source="event_type", read_only=True)
+    event = StrictCharField(source="event_type", read_only=True)
 
     class Meta:
         model = Delivery

@@ -9,13 +9,12 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from escalation import rules
 from escalation.codes import DeadlineKind
 from escalation.services import deadline_build
-from tests.conftest import ROOT, require
+from tests.conftest import ROOT, worker_database_url
 from tests.factories import CaseFactory
 
 
@@ -124,21 +123,20 @@ class Workers:
         self.email_dir = email_dir
         self.procs = []
 
-    def start(self):
+    def start(self, concurrency: int = 1):
         from django.conf import settings
 
-        db = connection.settings_dict
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.notifications.worker_settings",
-            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+            "DATABASE_URL": worker_database_url(),
             "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
             "KAMENG_TEST_EMAIL_DIR": str(self.email_dir),
         }
         log_path = self.tmp_path / f"worker-{len(self.procs)}.log"
         log = open(log_path, "w")  # noqa: SIM115
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "kameng_api", "worker", "--loglevel=INFO", "--concurrency=1",
+            [sys.executable, "-m", "celery", "-A", "kameng_api", "worker", "--loglevel=INFO", f"--concurrency={concurrency}",
              "--pool=prefork", "--without-gossip", "--without-mingle", "--without-heartbeat"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
@@ -165,10 +163,8 @@ class Workers:
 
 
 @pytest.fixture
-def workers(transactional_db, real_postgres, tmp_path):
-    from django.conf import settings
-
-    require(bool(settings.REDIS_URL), "REDIS_URL is not set: no Redis broker for a real worker")
+def workers(transactional_db, tmp_path):
+    """Worker processes on Redis (REDIS_URL) or on the filesystem broker, against PostgreSQL or SQLite."""
     from kameng_api.celery import app
 
     with app.connection_for_write() as conn:
