@@ -151,10 +151,14 @@ class MerchantAdmin(AccessAdminMixin, admin.ModelAdmin):
 class ClaimInline(admin.TabularInline):
     model = Claim
     extra = 0
-    fields = ["kind", "amount", "unreasonable"]
-    readonly_fields = ["kind", "amount", "unreasonable"]
+    fields = ["kind", "amount", "flagged"]
+    readonly_fields = ["kind", "amount", "flagged"]
     can_delete = False
     verbose_name_plural = _("claims")
+
+    @admin.display(description=_("far beyond the loss"))
+    def flagged(self, obj):
+        return flag(obj.unreasonable, problem=True)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -183,11 +187,11 @@ class CaseAdmin(OrganizationScopedAdmin):
         "reference", "organization", "platform", "merchant", "order_number", "product_type", "face_value",
         "amount_paid", "payment_channel", "purchased_local", "delivered_local", "found_local", "dispute_type",
         "consumer_masked", "status", "filed_by_key", "created_by", "outcome", "amount_recovered", "resolution",
-        "consumer_rating", "closed_local", "version", "created_local", "updated_local", "waiting_on_consumer",
+        "consumer_rating", "closed_local", "version", "created_local", "updated_local", "waiting",
         "assignee",
     ]
     fieldsets = [
-        (_("The case"), {"fields": [("reference", "status"), ("assignee", "waiting_on_consumer"),
+        (_("The case"), {"fields": [("reference", "status"), ("assignee", "waiting"),
                                     ("created_local", "updated_local", "closed_local")]}),
         (_("The order"), {"fields": [("platform", "merchant"), ("order_number", "product_type"),
                                      ("amount_paid", "face_value", "payment_channel"),

@@ -12,7 +12,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases.selectors import case_get_or_404
-from escalation.letter import letter_text
 from kameng_api.core.audit import audit_record
 from kameng_api.core.idempotency import idempotent
 from kameng_api.core.openapi import ID_REGEX, IDEMPOTENCY_KEY, error_response

@@ -9,7 +9,6 @@ from django.utils.translation import gettext_lazy as _
 from .access import may_admin
 from .models import AuditLog
 
-
 admin.site.site_header = _("Kameng complaints desk")
 admin.site.site_title = _("Kameng complaints desk")
 admin.site.index_title = _("My work")

@@ -5,8 +5,8 @@ The role sets below are rows of the one table in `access.py`, which the admin re
 
 from rest_framework.permissions import BasePermission
 
-from .access import roles_for
 from .access import role_of as role_of  # re-exported: older imports read it from here
+from .access import roles_for
 
 CASE_READERS = roles_for("case.read")
 CASE_WRITERS = roles_for("case.update")

@@ -3,8 +3,8 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from kameng_api.core.openapi import ID_REGEX
 from kameng_api.core.access import roles_for
+from kameng_api.core.openapi import ID_REGEX
 
 from .. import selectors, services
 from ..filters import AlertFilter

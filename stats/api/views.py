@@ -9,8 +9,8 @@ from rest_framework.response import Response
 
 from cases.codes import DisputeType, ProductType
 from cases.models import Case, Platform
-from kameng_api.core.openapi import AutoSchema
 from kameng_api.core.access import roles_for
+from kameng_api.core.openapi import AutoSchema
 
 from .. import rules, selectors
 from ..models import MassIncident
