@@ -208,6 +208,7 @@ class UploadAction(StreamingUpload, CaseAction):
     access = "evidence.add"
     form_class = UploadForm
     order = 5
+    atomic = False  # each file is one transaction of evidence_add: the accepted ones stay
 
     def initial(self, request, case):
         return {"occurred_at": now_local()}

@@ -188,29 +188,28 @@ def test_every_api_url_for_every_role(orgs, role):
              for method, action in list(actions.items()) if method not in ("head", "options")]
     calls.sort(key=lambda call: METHOD_ORDER[call[3]])  # deletions last, so later URLs still find the object
     for route, name, view_cls, method, action, params in calls:
-        if True:
-            for data, is_own in ((own, True), (other, False)):
-                url = api_url(route, name, params, data)
-                if url is None or (not is_own and not params - {"format"}):
-                    continue
-                shared = "pk" in params and API_OBJECT.get(name.rsplit("-", 1)[0]) == "platform"
-                if shared and not is_own:
-                    continue
-                response = getattr(api, method)(url, {}, format="json") if method != "get" else api.get(url)
-                tried += 1
-                where = f"{role} {method.upper()} {url} ({'own' if is_own else 'other'})"
-                assert response.status_code < 500, where
-                if role is None:
-                    assert response.status_code == 401, where
-                elif not api_allowed(view_cls, action, method, role):
-                    assert response.status_code == 403, where
-                elif not is_own:
-                    assert response.status_code == 404, where
-                else:
-                    assert response.status_code not in (401, 403, 404), (where, response.content[:300])
-                    if method == "get" and response.get("Content-Type", "").startswith("application/json"):
-                        body = response.content.decode()
-                        assert other["case"].reference not in body, f"{where} shows another organization's case"
+        for data, is_own in ((own, True), (other, False)):
+            url = api_url(route, name, params, data)
+            if url is None or (not is_own and not params - {"format"}):
+                continue
+            shared = "pk" in params and API_OBJECT.get(name.rsplit("-", 1)[0]) == "platform"
+            if shared and not is_own:
+                continue
+            response = getattr(api, method)(url, {}, format="json") if method != "get" else api.get(url)
+            tried += 1
+            where = f"{role} {method.upper()} {url} ({'own' if is_own else 'other'})"
+            assert response.status_code < 500, where
+            if role is None:
+                assert response.status_code == 401, where
+            elif not api_allowed(view_cls, action, method, role):
+                assert response.status_code == 403, where
+            elif not is_own:
+                assert response.status_code == 404, where
+            else:
+                assert response.status_code not in (401, 403, 404), (where, response.content[:300])
+                if method == "get" and response.get("Content-Type", "").startswith("application/json"):
+                    body = response.content.decode()
+                    assert other["case"].reference not in body, f"{where} shows another organization's case"
     assert tried > 60
 
 
@@ -227,7 +226,7 @@ def admin_routes():
             continue
         params = set(pattern.pattern.regex.groupindex)
         model_admin, view = None, None
-        for key, (model, candidate) in registry.items():
+        for key, (_model, candidate) in registry.items():
             if pattern.name.startswith(key + "_"):
                 model_admin, view = candidate, pattern.name[len(key) + 1:]
         assert model_admin is not None, f"admin URL {pattern.name} ({route}) belongs to no registered model"
