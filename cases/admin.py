@@ -16,7 +16,7 @@ from kameng_api.core.audit import audit_record
 
 from . import rules, services
 from .admin_forms import CaseIntakeForm
-from .admin_workplace import CaseAction, action_endpoint, workplace
+from .admin_workplace import CaseAction, action_endpoint, cached, workplace
 from .codes import Outcome, Role, Status
 from .masking import mask_name, mask_phone
 from .models import ApiKey, Case, Claim, Consumer, Merchant, Organization, Platform, User
@@ -322,8 +322,7 @@ class CaseAdmin(OrganizationScopedAdmin):
         return TemplateResponse(request, "admin/cases/case/consumer.html", context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        case = self.get_queryset(request).select_related("platform", "consumer", "merchant", "assignee") \
-            .filter(pk=object_id).first() if str(object_id).isdigit() else None
+        case = self.get_object(request, object_id)
         extra_context = dict(extra_context or {})
         if case is not None:
             extra_context["workplace_actions"] = workplace.offered(request.user, case)
@@ -334,8 +333,10 @@ class CaseAdmin(OrganizationScopedAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_object(self, request, object_id, from_field=None):
-        obj = super().get_object(request, object_id, from_field)
-        return obj
+        """The case and everything its page shows beside it, in one query."""
+        queryset = self.get_queryset(request).select_related(
+            "organization", "platform", "merchant__platform", "consumer", "assignee", "created_by", "filed_by_key")
+        return queryset.filter(pk=object_id).first() if str(object_id).isdigit() else None
 
     def save_model(self, request, obj, form, change):
         """Edits go through the services, so the history and the rules are the same as over the API."""
@@ -465,9 +466,14 @@ class AssignAction(CaseAction):
                                     note=data["note"])
 
 
+def case_events(case) -> list:
+    return cached(case, "events", lambda: list(
+        case.events.select_related("actor_user", "actor_key").order_by("occurred_at", "pk")))
+
+
 @workplace.panel(90)
 def history_panel(request, case):
-    events = list(case.events.select_related("actor_user", "actor_key").order_by("occurred_at", "pk"))
+    events = case_events(case)
     return {"template": "admin/cases/case/panel_history.html", "title": _("History"), "events": events,
             "id": "history"}
 

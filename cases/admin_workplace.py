@@ -62,6 +62,14 @@ def add_service_errors(form: forms.Form, exc: Exception) -> None:
     form.add_error(None, str(detail))
 
 
+def cached(case, key: str, load):
+    """Rows of the case read once per page, shared by the actions' availability checks and the panels."""
+    store = case.__dict__.setdefault("_km_cache", {})
+    if key not in store:
+        store[key] = load()
+    return store[key]
+
+
 def service_messages(exc: Exception) -> list[str]:
     """Every message of a service's refusal, as plain sentences."""
     if isinstance(exc, ValidationError):

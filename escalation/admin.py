@@ -7,9 +7,10 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from cases.admin import WORKPLACE_VIEWS, CaseAdmin, local, workplace
-from cases.admin_workplace import CaseAction, LocalDateTimeField, now_local
+from cases.admin_workplace import CaseAction, LocalDateTimeField, cached, now_local
 from cases.services import consumer_read_logged
 from kameng_api.core.access import may
 from kameng_api.core.admin import OrganizationScopedAdmin
@@ -108,6 +109,14 @@ class EscalateAction(CaseAction):
                                           skip_reason=data["skip_reason"], skip_note=data["skip_note"])
 
 
+def case_escalations(case) -> list:
+    return cached(case, "escalations", lambda: list(case.escalations.order_by("submitted_at")))
+
+
+def case_deadlines(case) -> list:
+    return cached(case, "deadlines", lambda: list(case.deadlines.all()))
+
+
 def open_escalations(case):
     return case.escalations.exclude(outcome__in=FINAL_OUTCOMES).order_by("-submitted_at")
 
@@ -137,7 +146,7 @@ class AnswerAction(CaseAction):
     order = 30
 
     def available(self, user, case):
-        return case.is_open and open_escalations(case).exists()
+        return case.is_open and any(e.outcome not in FINAL_OUTCOMES for e in case_escalations(case))
 
     def form_kwargs(self, request, case):
         return {"case": case}
@@ -209,7 +218,7 @@ class ClockAction(CaseAction):
     order = 45
 
     def available(self, user, case):
-        return case.is_open and case.deadlines.filter(status=DeadlineStatus.OPEN).exists()
+        return case.is_open and any(d.status == DeadlineStatus.OPEN for d in case_deadlines(case))
 
     def form_kwargs(self, request, case):
         return {"case": case}
@@ -237,9 +246,9 @@ def recommendation_panel(request, case):
 @workplace.panel(30)
 def clocks_panel(request, case):
     now = timezone.now()
-    deadlines = sorted(case.deadlines.all(), key=lambda d: (d.status != DeadlineStatus.OPEN, d.due_at))
+    deadlines = sorted(case_deadlines(case), key=lambda d: (d.status != DeadlineStatus.OPEN, d.due_at))
     rows = [{"deadline": d, "badge": urgency_badge(d, now)} for d in deadlines]
-    escalations = list(case.escalations.select_related("approved_by").order_by("submitted_at"))
+    escalations = case_escalations(case)
     return {"template": "admin/escalation/panel_clocks.html", "title": _("Clocks and escalations"), "id": "clocks",
             "rows": rows, "escalations": escalations}
 
@@ -302,7 +311,7 @@ class DeadlineStateFilter(admin.SimpleListFilter):
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return [("open", _("open")), ("overdue", _("overdue")), ("met", _("met on time")),
+        return [("open", pgettext_lazy("deadline state", "open")), ("overdue", _("overdue")), ("met", _("met on time")),
                 ("met_late", _("met late")), ("cancelled", _("cancelled")), ("all", _("all"))]
 
     def choices(self, changelist):

@@ -15,8 +15,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import APIException
 
-from cases.admin import WORKPLACE_VIEWS, CaseAdmin, workplace
-from cases.admin_workplace import CaseAction, LocalDateTimeField, now_local, service_messages
+from cases.admin import WORKPLACE_VIEWS, CaseAdmin, case_events, workplace
+from cases.admin_workplace import CaseAction, LocalDateTimeField, cached, now_local, service_messages
 from kameng_api.core.admin import OrganizationScopedAdmin
 from kameng_api.core.audit import audit_record
 
@@ -263,7 +263,7 @@ class SupersedeAction(StreamingUpload, CaseAction):
     order = 6
 
     def available(self, user, case):
-        return case.is_open and active_items(case).exists()
+        return case.is_open and has_active_items(case)
 
     def form_kwargs(self, request, case):
         return {"case": case}
@@ -305,7 +305,7 @@ class WithdrawAction(CaseAction):
     order = 7
 
     def available(self, user, case):
-        return case.is_open and active_items(case).exists()
+        return case.is_open and has_active_items(case)
 
     def form_kwargs(self, request, case):
         return {"case": case}
@@ -318,9 +318,11 @@ class WithdrawAction(CaseAction):
 
 def case_evidence(case) -> list:
     """The case's evidence, read once per page for every panel."""
-    if not hasattr(case, "_km_evidence"):
-        case._km_evidence = list(case.evidence.select_related("supersedes").order_by("sequence"))
-    return case._km_evidence
+    return cached(case, "evidence", lambda: list(case.evidence.select_related("supersedes").order_by("sequence")))
+
+
+def has_active_items(case) -> bool:
+    return any(item.status == EvidenceStatus.ACTIVE for item in case_evidence(case))
 
 
 @workplace.panel(10)
@@ -343,8 +345,7 @@ def evidence_panel(request, case):
 
 @workplace.panel(70)
 def timeline_panel(request, case):
-    events = list(case.events.select_related("actor_user").order_by("occurred_at", "pk"))
-    data = timeline(case, case_evidence(case), events)
+    data = timeline(case, case_evidence(case), case_events(case))
     return {"template": "admin/evidence/panel_timeline.html", "title": _("Timeline and gaps"), "id": "timeline",
             "events": data["events"], "gaps": data["gaps"], "wide": True}
 

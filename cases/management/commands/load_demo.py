@@ -124,10 +124,12 @@ class Command(BaseCommand):
         with transaction.atomic():  # one commit: fast on SQLite, and all or nothing
             count = self._load(org, profiles, cases, rng)
             count += self._load(other, profiles, max(10, cases // 25), rng, prefix="OTH")
+        from notifications.services import deadline_alerts_scan
         from stats.services import stats_rebuild
         from stats.spikes import spikes_detect
 
         spikes_detect()
+        deadline_alerts_scan()  # the alerts the beat would raise in its first minute
         stats_rebuild()  # analysts see figures at once, not after the first periodic refresh
         self.stdout.write(f"Loaded {org.name} and {other.name}: users {', '.join(u for u, _r in USERS)} "
                           f"(password {DEMO_PASSWORD}), {len(profiles)} platforms, {count} cases "
