@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PORT ?= 8000
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ run: install  ## migrate, load demo data, start the API, a Celery worker and bea
 
 test: install  ## the whole suite (PostgreSQL and a real worker on Redis when DATABASE_URL/REDIS_URL are set)
 	$(BIN)/python -m pytest --create-db $(PYTEST_ARGS)
+
+browser: install  ## Debian's Chromium and CJK fonts for the admin's browser test (Playwright drives the system browser)
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk; \
+		else sudo apt-get update -qq && sudo apt-get install -y -qq chromium fonts-noto-cjk; fi; \
+	fi
 
 lint: install
 	$(BIN)/ruff check .

@@ -252,7 +252,19 @@ class CaseAdmin(OrganizationScopedAdmin):
         return False
 
     def get_fieldsets(self, request, obj=None):
-        return self.add_fieldsets if obj is None else self.fieldsets
+        if obj is None:
+            return self.add_fieldsets
+        if obj.is_open:
+            return self.fieldsets
+        closed = []  # nothing to edit: the flag reads as words, not as an icon
+        for title, options in self.fieldsets:
+            fields = ["fraud_flag" if f == "fraud_suspected" else f for f in options["fields"]]
+            closed.append((title, {**options, "fields": fields}))
+        return closed
+
+    @admin.display(description=_("signs of fraud"))
+    def fraud_flag(self, obj):
+        return flag(obj.fraud_suspected, problem=True)
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []
@@ -273,7 +285,7 @@ class CaseAdmin(OrganizationScopedAdmin):
             return []
         readonly = list(self.readonly_fields)
         if not obj.is_open:
-            readonly += ["description", "merchant_promise", "fraud_suspected"]
+            readonly += ["description", "merchant_promise", "fraud_flag"]
         return readonly
 
     def get_search_results(self, request, queryset, search_term):
@@ -475,7 +487,7 @@ def case_events(case) -> list:
 def history_panel(request, case):
     events = case_events(case)
     return {"template": "admin/cases/case/panel_history.html", "title": _("History"), "events": events,
-            "id": "history"}
+            "id": "history", "wide": True}
 
 
 __all__ = ["CaseAdmin", "Consumer", "Role", "WORKPLACE_VIEWS", "workplace"]
