@@ -342,7 +342,7 @@ class DeadlineStateFilter(admin.SimpleListFilter):
 class DeadlineAdmin(OrganizationScopedAdmin):
     access = {"view": "deadline.read"}
     organization_path = "case__organization"
-    list_display = ["case", "kind", "due_local", "state", "assignee", "provisional"]
+    list_display = ["case", "kind", "due_local", "state", "assignee", "is_provisional"]
     list_filter = [DeadlineStateFilter, "kind", "provisional"]
     search_fields = ["case__reference"]
     ordering = ["due_at"]
@@ -356,6 +356,10 @@ class DeadlineAdmin(OrganizationScopedAdmin):
     @admin.display(description=_("state"))
     def state(self, obj):
         return urgency_badge(obj)
+
+    @admin.display(description=_("provisional"), ordering="provisional")
+    def is_provisional(self, obj):
+        return _("provisional") if obj.provisional else "—"
 
     @admin.display(description=_("assignee"))
     def assignee(self, obj):

@@ -337,7 +337,7 @@ def test_intake_form_has_no_silent_defaults_and_pickers(org):
         assert form[name].value() in (None, ""), name
         assert form.fields[name].choices[0][0] == ""
     html = intake.get("/admin/cases/case/add/").content.decode()
-    assert "admin-autocomplete" in html  # the platform picker searches
+    assert "admin-autocomplete" in html and "<datalist" in html  # platform and merchant pickers search
     assert "vDateField" in html and "Asia/Shanghai" in html
 
 
