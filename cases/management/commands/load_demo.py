@@ -123,7 +123,7 @@ class Command(BaseCommand):
         }
         with transaction.atomic():  # one commit: fast on SQLite, and all or nothing
             count = self._load(org, profiles, cases, rng)
-            count += self._load(other, profiles, max(10, cases // 25), rng, prefix="OTH")
+            other_count = self._load(other, profiles, max(10, cases // 25), rng, prefix="OTH")
         from notifications.services import deadline_alerts_scan
         from stats.services import stats_rebuild
         from stats.spikes import spikes_detect
@@ -132,7 +132,7 @@ class Command(BaseCommand):
         deadline_alerts_scan()  # the alerts the beat would raise in its first minute
         stats_rebuild()  # analysts see figures at once, not after the first periodic refresh
         self.stdout.write(f"Loaded {org.name} and {other.name}: users {', '.join(u for u, _r in USERS)} "
-                          f"(password {DEMO_PASSWORD}), {len(profiles)} platforms, {count} cases "
+                          f"(password {DEMO_PASSWORD}), {len(profiles)} platforms, {count} + {other_count} cases "
                           f"in {time.monotonic() - started:.1f} s.")
 
     def _organization(self, slug, name, users):
@@ -154,8 +154,9 @@ class Command(BaseCommand):
         made = 0
         absconder = next(p for p in platforms if p[1].get("absconds"))
         spike = total // 12 if prefix == "DEMO" else 0
+        specs = []
         for i in range(total):
-            if i < spike:  # the absconding platform's last days: a burst of complaints (the group complaint)
+            if i < spike:  # the absconding platform's last day: a burst of complaints (the group complaint)
                 platform, profile = absconder
                 age = timedelta(hours=rng.uniform(1, 20))
                 dispute = DisputeType.PLATFORM_ABSCONDED
@@ -164,6 +165,9 @@ class Command(BaseCommand):
                 age = timedelta(days=rng.triangular(0, 365, 40), hours=rng.uniform(0, 23))
                 dispute = rng.choice(list(STORIES)) if not profile.get("absconds") else rng.choice(
                     [DisputeType.PLATFORM_ABSCONDED, DisputeType.FRAUD, DisputeType.DELIVERY_DELAY])
+            specs.append((age, platform, profile, dispute))
+        specs.sort(key=lambda spec: -spec[0])  # oldest first: references follow the order cases came in
+        for i, (age, platform, profile, dispute) in enumerate(specs):
             opened = now - age
             with transaction.atomic():
                 case = self._case(org, platform, opened, dispute, rng, i, prefix, intake)
