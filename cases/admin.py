@@ -17,9 +17,9 @@ from kameng_api.core.audit import audit_record
 from . import rules, services
 from .admin_forms import CaseIntakeForm
 from .admin_workplace import CaseAction, action_endpoint, cached, workplace
-from .codes import Outcome, Role, Status
+from .codes import Outcome, Status
 from .masking import mask_name, mask_phone
-from .models import ApiKey, Case, Claim, Consumer, Merchant, Organization, Platform, User
+from .models import ApiKey, Case, Claim, Merchant, Organization, Platform, User
 from .roles import sync_role_group
 from .selectors import assignable_users
 
@@ -489,5 +489,3 @@ def history_panel(request, case):
     return {"template": "admin/cases/case/panel_history.html", "title": _("History"), "events": events,
             "id": "history", "wide": True}
 
-
-__all__ = ["CaseAdmin", "Consumer", "Role", "WORKPLACE_VIEWS", "workplace"]

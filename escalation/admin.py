@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseBadRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -9,7 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from cases.admin import WORKPLACE_VIEWS, CaseAdmin, local, workplace
+from cases.admin import WORKPLACE_VIEWS, local, workplace
 from cases.admin_workplace import CaseAction, LocalDateTimeField, cached, now_local
 from cases.services import consumer_read_logged
 from kameng_api.core.access import may
@@ -256,6 +257,8 @@ def clocks_panel(request, case):
 def letter_view(model_admin):
     def view(request, object_id):
         """The letter as a page to read and print (and the same text as the API's letter/)."""
+        if not model_admin.has_view_permission(request):
+            raise PermissionDenied
         case = model_admin.get_queryset(request).select_related("platform", "consumer", "merchant") \
             .filter(pk=object_id).first() if str(object_id).isdigit() else None
         if case is None:
@@ -283,7 +286,6 @@ WORKPLACE_VIEWS.append(("<path:object_id>/letter/", letter_view, "cases_case_let
 @admin.register(Escalation)
 class EscalationAdmin(OrganizationScopedAdmin):
     access = {"view": "case.read"}
-    organization_path = "case__organization"
     list_display = ["case", "level", "channel", "submitted_local", "due_local", "outcome"]
     list_filter = ["level", "channel", "outcome"]
     search_fields = ["case__reference", "external_reference"]
@@ -341,7 +343,6 @@ class DeadlineStateFilter(admin.SimpleListFilter):
 @admin.register(Deadline)
 class DeadlineAdmin(OrganizationScopedAdmin):
     access = {"view": "deadline.read"}
-    organization_path = "case__organization"
     list_display = ["case", "kind", "due_local", "state", "assignee", "is_provisional"]
     list_filter = [DeadlineStateFilter, "kind", "provisional"]
     search_fields = ["case__reference"]
@@ -403,5 +404,3 @@ class CalendarDayAdmin(OrganizationScopedAdmin):
         super().delete_queryset(request, queryset)
         self._recount(request)
 
-
-__all__ = ["CaseAdmin", "DeadlineAdmin", "urgency"]

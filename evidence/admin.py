@@ -5,7 +5,7 @@ audit row, because media files are never served publicly."""
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.template.response import TemplateResponse
@@ -15,7 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import APIException
 
-from cases.admin import WORKPLACE_VIEWS, CaseAdmin, case_events, workplace
+from cases.admin import WORKPLACE_VIEWS, case_events, workplace
 from cases.admin_workplace import CaseAction, LocalDateTimeField, cached, now_local, service_messages
 from kameng_api.core.admin import OrganizationScopedAdmin
 from kameng_api.core.audit import audit_record
@@ -389,6 +389,8 @@ def bundle_view(model_admin):
 
 
 def _case(model_admin, request, object_id):
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied
     case = model_admin.get_queryset(request).select_related("platform", "consumer", "merchant") \
         .filter(pk=object_id).first() if str(object_id).isdigit() else None
     if case is None:
@@ -400,5 +402,3 @@ WORKPLACE_VIEWS.extend([
     ("<path:object_id>/verify/", verify_view, "cases_case_verify"),
     ("<path:object_id>/bundle/", bundle_view, "cases_case_bundle"),
 ])
-
-__all__ = ["CaseAdmin", "EvidenceAdmin"]
