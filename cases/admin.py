@@ -147,6 +147,9 @@ class MerchantAdmin(AccessAdminMixin, admin.ModelAdmin):
     def is_unreachable(self, obj):
         return flag(obj.unreachable, problem=True)
 
+    def save_model(self, request, obj, form, change):
+        services.merchant_save(actor=request.user, merchant=obj)
+
 
 class ClaimInline(admin.TabularInline):
     model = Claim

@@ -387,20 +387,15 @@ class CalendarDayAdmin(OrganizationScopedAdmin):
         _notice(request)
         return super().changelist_view(request, extra_context)
 
-    def _recount(self, request):
-        count = services.deadlines_recompute()
+    def _recounted(self, request, count):
         if count:
             messages.info(request, _("%(n)s open deadlines recounted.") % {"n": count})
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        self._recount(request)
+        self._recounted(request, services.calendar_day_save(actor=request.user, day=obj))
 
     def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        self._recount(request)
+        self._recounted(request, services.calendar_day_delete(actor=request.user, days=[obj]))
 
     def delete_queryset(self, request, queryset):
-        super().delete_queryset(request, queryset)
-        self._recount(request)
-
+        self._recounted(request, services.calendar_day_delete(actor=request.user, days=queryset))

@@ -370,3 +370,28 @@ def test_case_model_untouched_by_page_views(org, make_case):
     version = case.version
     client.get(f"/admin/cases/case/{case.pk}/change/")
     assert Case.objects.get(pk=case.pk).version == version
+
+
+def test_registry_and_webhook_edits_in_the_admin_go_through_the_services(org, settings):
+    settings.KAMENG_WEBHOOK_BLOCK_PRIVATE = True
+    from cases.models import Merchant
+    from notifications.models import WebhookEndpoint
+
+    _u, client = staff(Role.SUPERVISOR, org)
+    platform = PlatformFactory()
+    response = client.post("/admin/cases/merchant/add/", {"name": "新商家", "platform": platform.pk, "shop_url": ""})
+    assert response.status_code == 302
+    merchant = Merchant.objects.get(name="新商家")
+    assert AuditLog.objects.filter(action="merchant_save", object_id=str(merchant.pk)).exists()
+    endpoint = WebhookEndpoint.objects.create(organization=org, url="https://hooks.example.com/a",
+                                              events=["case.created"], secret="s" * 32)
+    page = client.get(f"/admin/notifications/webhookendpoint/{endpoint.pk}/change/")
+    assert page.status_code == 200
+    refused = client.post(f"/admin/notifications/webhookendpoint/{endpoint.pk}/change/", {
+        "url": "http://127.0.0.1:8399/hook", "events": '["case.created"]', "description": "", "is_active": "on"})
+    assert refused.status_code == 200 and "url" in refused.context["adminform"].form.errors
+    endpoint.refresh_from_db()
+    assert endpoint.url == "https://hooks.example.com/a"
+    assert client.post(f"/admin/notifications/webhookendpoint/{endpoint.pk}/change/", {
+        "url": "ftp://hooks.example.com/b", "events": '["case.created"]', "description": "x"}).status_code == 200
+    assert AuditLog.objects.filter(action="webhook_update").count() == 0
