@@ -172,9 +172,10 @@ class Command(BaseCommand):
             with transaction.atomic():
                 case = self._case(org, platform, opened, dispute, rng, i, prefix, intake)
                 self._evidence(case, rng, intake)
-                if rng.random() < 0.7:
-                    case_assign(actor=supervisor, case=case, assignee_id=rng.choice(handlers).pk)
-                closed = self._work(case, profile, rng, rng.choice(handlers), supervisor, opened, now, age)
+                handler = rng.choice(handlers)
+                closed = self._work(case, profile, rng, handler, supervisor, opened, now, age)
+                if closed is None and rng.random() < 0.75:  # open cases mostly have someone on them
+                    case_assign(actor=supervisor, case=case, assignee_id=handler.pk)
                 self._backdate(case, opened, closed)
             made += 1
         return made
@@ -223,13 +224,18 @@ class Command(BaseCommand):
                          kind="payment_record", occurred_at=case.purchased_at)
 
     def _work(self, case, profile, rng, handler, supervisor, opened, now, age):
-        """Up the ladder as far as the case went by now: answers after the profile's delay, then an outcome."""
+        """Up the ladder as far as the case went by now: answers after the profile's delay, then an outcome.
+        Recent cases are mostly still open, at every rung; returns the closing time of a closed case."""
         from escalation.codes import Channel, EscalationOutcome, SkipReason
         from escalation.services import escalation_answer, escalation_submit
 
         days = age.total_seconds() / 86400
-        if days < 0.5:
-            return None  # new: still at intake
+        still_open = days < 8 or (days < 120 and rng.random() < 0.35)
+        if days < 0.5 or (still_open and rng.random() < 0.12):
+            return None  # new, or still being registered: at intake
+        if still_open and rng.random() < 0.1:
+            case_transition(actor=handler, case=case, to=Status.COLLECTING_EVIDENCE, note="请消费者补充证据")
+            return self._maybe_waiting(case, rng, handler, opened, now)
         lo, hi = profile["answer_hours"]
         at = opened + timedelta(hours=rng.uniform(1, 8))
         settled = False
@@ -238,16 +244,18 @@ class Command(BaseCommand):
                  (rng.choice([Channel.SMALL_CLAIMS, Channel.POLICE, Channel.LEGAL_AID]), supervisor)]
         if profile.get("absconds"):  # nobody left to negotiate with: straight to the third party
             rungs = rungs[2:]
-        target = min(len(rungs), 1 + int(rng.random() * 3.2))
+        target = min(len(rungs), 1 + int(rng.random() * 3.4))
         for step, (channel, actor) in enumerate(rungs[:target]):
             if at > now - timedelta(hours=2):
-                return None
+                still_open = True
+                break
             skip = SkipReason.PLATFORM_ABSCONDED if profile.get("absconds") and step == 0 else ""
             escalation = escalation_submit(actor=actor, case=case, channel=channel, submitted_at=at, skip_reason=skip,
                                            external_reference=f"R{rng.randint(100000, 999999)}" if step >= 2 else "")
             answered = at + timedelta(hours=rng.uniform(lo, hi))
-            if answered > now:
-                return None  # waiting for this answer: its clock runs
+            if answered > now or (still_open and step == target - 1 and rng.random() < 0.6):
+                still_open = True
+                break  # waiting for this answer: its clock runs
             settles = rng.random() < profile["settles"]
             if settles:
                 outcome = EscalationOutcome.RESOLVED if rng.random() < 0.7 else EscalationOutcome.PARTIAL
@@ -259,15 +267,8 @@ class Command(BaseCommand):
             if settles:
                 settled = True
                 break
-        if days < 10 and not settled:
-            if rng.random() < 0.15:  # waiting for the consumer's documents
-                from escalation.models import Deadline
-                from escalation.services import case_waiting_set
-
-                case_waiting_set(actor=handler, case=case, waiting=True, note="等待消费者补充支付凭证")
-                Deadline.objects.filter(case=case, suspended_at__isnull=False).update(
-                    suspended_at=min(now, opened + timedelta(days=1)))
-            return None
+        if still_open:
+            return self._maybe_waiting(case, rng, handler, opened, now)
         case = Case.objects.get(pk=case.pk)
         if not case.is_open:
             return None
@@ -284,6 +285,17 @@ class Command(BaseCommand):
             case_transition(actor=handler, case=case, to=rng.choice([Status.WITHDRAWN, Status.REJECTED]),
                             note="消费者撤回投诉" if rng.random() < 0.5 else "不属于受理范围")
         return min(at, now)
+
+    def _maybe_waiting(self, case, rng, handler, opened, now):
+        """Some open cases wait for the consumer's documents, a few of them for too long."""
+        if rng.random() < 0.15:
+            from escalation.models import Deadline
+            from escalation.services import case_waiting_set
+
+            case_waiting_set(actor=handler, case=case, waiting=True, note="等待消费者补充支付凭证")
+            since = max(opened, now - timedelta(days=rng.uniform(1, 20)))
+            Deadline.objects.filter(case=case, suspended_at__isnull=False).update(suspended_at=since)
+        return None
 
     def _backdate(self, case, opened, closed):
         """The services stamp "now"; a demo year needs the cases to have been opened (and closed) when they were."""
