@@ -15,7 +15,7 @@ from contextlib import nullcontext
 
 from django import forms
 from django.contrib import messages
-from django.contrib.admin.widgets import AdminSplitDateTime
+from django.contrib.admin.widgets import AdminDateWidget, AdminSplitDateTime, AdminTimeWidget
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpResponse, HttpResponseRedirect
@@ -31,11 +31,20 @@ from kameng_api.core.access import may
 DATETIME_HELP = _("Date YYYY-MM-DD and time HH:MM, Beijing time (Asia/Shanghai).")
 
 
+class LocalSplitDateTime(AdminSplitDateTime):
+    """The admin's calendar and clock pickers, showing the value as YYYY-MM-DD and HH:MM whatever the
+    language's own date format."""
+
+    def __init__(self, attrs=None):
+        forms.MultiWidget.__init__(self, [AdminDateWidget(format="%Y-%m-%d"), AdminTimeWidget(format="%H:%M")],
+                                   attrs)
+
+
 class LocalDateTimeField(forms.SplitDateTimeField):
     """A date and a time with the admin's calendar and clock pickers, read in the site's time zone
     (Asia/Shanghai); the format is written under the field."""
 
-    widget = AdminSplitDateTime
+    widget = LocalSplitDateTime
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("help_text", DATETIME_HELP)
