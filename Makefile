@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PORT ?= 8000
 
-.PHONY: install run test lint bench bench-tools clean
+.PHONY: install run test lint bench bench-tools browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ test: install  ## the whole suite (PostgreSQL and a real worker on Redis when DA
 
 # check --deploy on the production settings, which refuse to load without their variables: give
 # placeholders (nothing is connected to).
+browser: install  ## Debian's Chromium and CJK fonts for the admin's browser test (Playwright drives the system browser)
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk; \
+		else sudo apt-get update -qq && sudo apt-get install -y -qq chromium fonts-noto-cjk; fi; \
+	fi
+
 lint: install
 	$(BIN)/ruff check .
 	DJANGO_SECRET_KEY=check-only-$$(date +%s)-not-a-real-secret-key-0123456789abcdef \

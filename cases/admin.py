@@ -16,10 +16,10 @@ from kameng_api.core.audit import audit_record
 
 from . import rules, services
 from .admin_forms import CaseIntakeForm
-from .admin_workplace import CaseAction, action_endpoint, workplace
-from .codes import Outcome, Role, Status
+from .admin_workplace import CaseAction, action_endpoint, cached, workplace
+from .codes import Outcome, Status
 from .masking import mask_name, mask_phone
-from .models import ApiKey, Case, Claim, Consumer, Merchant, Organization, Platform, User
+from .models import ApiKey, Case, Claim, Merchant, Organization, Platform, User
 from .roles import sync_role_group
 from .selectors import assignable_users
 
@@ -147,14 +147,21 @@ class MerchantAdmin(AccessAdminMixin, admin.ModelAdmin):
     def is_unreachable(self, obj):
         return flag(obj.unreachable, problem=True)
 
+    def save_model(self, request, obj, form, change):
+        services.merchant_save(actor=request.user, merchant=obj)
+
 
 class ClaimInline(admin.TabularInline):
     model = Claim
     extra = 0
-    fields = ["kind", "amount", "unreasonable"]
-    readonly_fields = ["kind", "amount", "unreasonable"]
+    fields = ["kind", "amount", "flagged"]
+    readonly_fields = ["kind", "amount", "flagged"]
     can_delete = False
     verbose_name_plural = _("claims")
+
+    @admin.display(description=_("far beyond the loss"))
+    def flagged(self, obj):
+        return flag(obj.unreasonable, problem=True)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -183,11 +190,11 @@ class CaseAdmin(OrganizationScopedAdmin):
         "reference", "organization", "platform", "merchant", "order_number", "product_type", "face_value",
         "amount_paid", "payment_channel", "purchased_local", "delivered_local", "found_local", "dispute_type",
         "consumer_masked", "status", "filed_by_key", "created_by", "outcome", "amount_recovered", "resolution",
-        "consumer_rating", "closed_local", "version", "created_local", "updated_local", "waiting_on_consumer",
+        "consumer_rating", "closed_local", "version", "created_local", "updated_local", "waiting",
         "assignee",
     ]
     fieldsets = [
-        (_("The case"), {"fields": [("reference", "status"), ("assignee", "waiting_on_consumer"),
+        (_("The case"), {"fields": [("reference", "status"), ("assignee", "waiting"),
                                     ("created_local", "updated_local", "closed_local")]}),
         (_("The order"), {"fields": [("platform", "merchant"), ("order_number", "product_type"),
                                      ("amount_paid", "face_value", "payment_channel"),
@@ -253,7 +260,19 @@ class CaseAdmin(OrganizationScopedAdmin):
         return False
 
     def get_fieldsets(self, request, obj=None):
-        return self.add_fieldsets if obj is None else self.fieldsets
+        if obj is None:
+            return self.add_fieldsets
+        if obj.is_open:
+            return self.fieldsets
+        closed = []  # nothing to edit: the flag reads as words, not as an icon
+        for title, options in self.fieldsets:
+            fields = ["fraud_flag" if f == "fraud_suspected" else f for f in options["fields"]]
+            closed.append((title, {**options, "fields": fields}))
+        return closed
+
+    @admin.display(description=_("signs of fraud"))
+    def fraud_flag(self, obj):
+        return flag(obj.fraud_suspected, problem=True)
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []
@@ -274,7 +293,7 @@ class CaseAdmin(OrganizationScopedAdmin):
             return []
         readonly = list(self.readonly_fields)
         if not obj.is_open:
-            readonly += ["description", "merchant_promise", "fraud_suspected"]
+            readonly += ["description", "merchant_promise", "fraud_flag"]
         return readonly
 
     def get_search_results(self, request, queryset, search_term):
@@ -323,8 +342,7 @@ class CaseAdmin(OrganizationScopedAdmin):
         return TemplateResponse(request, "admin/cases/case/consumer.html", context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        case = self.get_queryset(request).select_related("platform", "consumer", "merchant", "assignee") \
-            .filter(pk=object_id).first() if str(object_id).isdigit() else None
+        case = self.get_object(request, object_id)
         extra_context = dict(extra_context or {})
         if case is not None:
             extra_context["workplace_actions"] = workplace.offered(request.user, case)
@@ -335,8 +353,10 @@ class CaseAdmin(OrganizationScopedAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_object(self, request, object_id, from_field=None):
-        obj = super().get_object(request, object_id, from_field)
-        return obj
+        """The case and everything its page shows beside it, in one query."""
+        queryset = self.get_queryset(request).select_related(
+            "organization", "platform", "merchant__platform", "consumer", "assignee", "created_by", "filed_by_key")
+        return queryset.filter(pk=object_id).first() if str(object_id).isdigit() else None
 
     def save_model(self, request, obj, form, change):
         """Edits go through the services, so the history and the rules are the same as over the API."""
@@ -468,11 +488,14 @@ class AssignAction(CaseAction):
                                     note=data["note"])
 
 
+def case_events(case) -> list:
+    return cached(case, "events", lambda: list(
+        case.events.select_related("actor_user", "actor_key").order_by("occurred_at", "pk")))
+
+
 @workplace.panel(90)
 def history_panel(request, case):
-    events = list(case.events.select_related("actor_user", "actor_key").order_by("occurred_at", "pk"))
+    events = case_events(case)
     return {"template": "admin/cases/case/panel_history.html", "title": _("History"), "events": events,
-            "id": "history"}
+            "id": "history", "wide": True}
 
-
-__all__ = ["CaseAdmin", "Consumer", "Role", "WORKPLACE_VIEWS", "workplace"]

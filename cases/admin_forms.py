@@ -15,13 +15,34 @@ from .codes import ClaimKind, Deception, DisputeType, PaymentChannel, ProductTyp
 from .models import Case, Platform
 
 BLANK = [("", "---------")]
+MERCHANT_SUGGESTIONS = 1000
+
+
+class MerchantNameInput(forms.TextInput):
+    """A text field with the known merchants as suggestions (the browser filters them as one types);
+    a new name is fine: the service creates the merchant."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        from django.utils.html import format_html, format_html_join
+
+        from .models import Merchant
+
+        list_id = f"{(attrs or {}).get('id', name)}-suggestions"
+        attrs = {**(attrs or {}), "list": list_id, "autocomplete": "off"}
+        names = (Merchant.objects.order_by("name").values_list("name", "platform__name")
+                 .distinct()[:MERCHANT_SUGGESTIONS])
+        options = format_html_join("", '<option value="{}" label="{}"></option>', names)
+        return format_html("{}<datalist id=\"{}\">{}</datalist>", super().render(name, value, attrs, renderer),
+                           list_id, options)
 MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0.01")}
 
 
 class CaseIntakeForm(forms.ModelForm):
     platform = forms.ModelChoiceField(Platform.objects.all(), label=_("platform"),
                                       widget=AutocompleteSelect(Case._meta.get_field("platform"), admin.site))
-    merchant_name = forms.CharField(label=_("merchant"), max_length=200, required=False)
+    merchant_name = forms.CharField(label=_("merchant"), max_length=200, required=False,
+                                    widget=MerchantNameInput,
+                                    help_text=_("Type to search the known merchants, or a new name."))
     order_number = forms.CharField(label=_("order number"), max_length=64)
     product_type = forms.ChoiceField(label=_("product type"), choices=BLANK + ProductType.choices)
     face_value = forms.DecimalField(label=_("face value (CNY)"), required=False, **MONEY)

@@ -11,12 +11,14 @@ the user's language, and nothing is written.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from django import forms
 from django.contrib import messages
-from django.contrib.admin.widgets import AdminSplitDateTime
+from django.contrib.admin.widgets import AdminDateWidget, AdminSplitDateTime, AdminTimeWidget
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -29,11 +31,20 @@ from kameng_api.core.access import may
 DATETIME_HELP = _("Date YYYY-MM-DD and time HH:MM, Beijing time (Asia/Shanghai).")
 
 
+class LocalSplitDateTime(AdminSplitDateTime):
+    """The admin's calendar and clock pickers, showing the value as YYYY-MM-DD and HH:MM whatever the
+    language's own date format."""
+
+    def __init__(self, attrs=None):
+        forms.MultiWidget.__init__(self, [AdminDateWidget(format="%Y-%m-%d"), AdminTimeWidget(format="%H:%M")],
+                                   attrs)
+
+
 class LocalDateTimeField(forms.SplitDateTimeField):
     """A date and a time with the admin's calendar and clock pickers, read in the site's time zone
     (Asia/Shanghai); the format is written under the field."""
 
-    widget = AdminSplitDateTime
+    widget = LocalSplitDateTime
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("help_text", DATETIME_HELP)
@@ -60,6 +71,14 @@ def add_service_errors(form: forms.Form, exc: Exception) -> None:
     form.add_error(None, str(detail))
 
 
+def cached(case, key: str, load):
+    """Rows of the case read once per page, shared by the actions' availability checks and the panels."""
+    store = case.__dict__.setdefault("_km_cache", {})
+    if key not in store:
+        store[key] = load()
+    return store[key]
+
+
 def service_messages(exc: Exception) -> list[str]:
     """Every message of a service's refusal, as plain sentences."""
     if isinstance(exc, ValidationError):
@@ -79,6 +98,9 @@ class CaseAction:
     style = ""  # "danger" for the moves that end something
     multipart = False
     order = 100
+    # One transaction around `run` (a refusal writes nothing). The evidence upload keeps each accepted file
+    # even when another one of the same request is refused, so it runs each file in its own transaction.
+    atomic = True
 
     def allowed(self, user, case) -> bool:
         return may(user, self.access) and self.available(user, case)
@@ -142,6 +164,11 @@ def action_endpoint(model_admin):
         action = workplace.actions.get(name)
         if action is not None and request.method == "POST":
             action.prepare_request(request)
+            try:
+                request.POST  # noqa: B018 - parse the body now: a file over the limit stops here, with a 413
+            except APIException as exc:
+                action.finish_request(request)
+                return HttpResponse(str(exc.detail), status=exc.status_code, content_type="text/plain; charset=utf-8")
         return csrf_protect(lambda req: action_view(model_admin, req, object_id, name))(request)
 
     return csrf_exempt(endpoint)
@@ -166,7 +193,7 @@ def action_view(model_admin, request, object_id, name):
                 form.add_error(None, _("This move is not possible in the case's current state."))
             elif valid:
                 try:
-                    with transaction.atomic():
+                    with transaction.atomic() if action.atomic else nullcontext():
                         result = action.run(request, case, form.cleaned_data)
                 except (ValidationError, APIException, PermissionDenied) as exc:
                     add_service_errors(form, exc)

@@ -406,3 +406,13 @@ def consumer_read_logged(*, actor, case: Case, request=None) -> None:
     """PIPL: every read of a consumer's unmasked personal data is audit-logged."""
     audit_record(actor=actor, action="pii_read", obj=case.consumer, detail={"case": case.reference},
                  request=request)
+
+
+def merchant_save(*, actor, merchant: Merchant) -> Merchant:
+    """A merchant of the shared registry entered or corrected in the admin (cases create them by name)."""
+    merchant.full_clean()
+    with transaction.atomic():
+        merchant.save()
+        audit_record(actor=actor, action="merchant_save", obj=merchant,
+                     detail={"platform": merchant.platform_id, "unreachable": merchant.unreachable})
+    return merchant

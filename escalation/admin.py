@@ -2,14 +2,16 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseBadRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from cases.admin import WORKPLACE_VIEWS, CaseAdmin, local, workplace
-from cases.admin_workplace import CaseAction, LocalDateTimeField, now_local
+from cases.admin import WORKPLACE_VIEWS, local, workplace
+from cases.admin_workplace import CaseAction, LocalDateTimeField, cached, now_local
 from cases.services import consumer_read_logged
 from kameng_api.core.access import may
 from kameng_api.core.admin import OrganizationScopedAdmin
@@ -108,6 +110,14 @@ class EscalateAction(CaseAction):
                                           skip_reason=data["skip_reason"], skip_note=data["skip_note"])
 
 
+def case_escalations(case) -> list:
+    return cached(case, "escalations", lambda: list(case.escalations.order_by("submitted_at")))
+
+
+def case_deadlines(case) -> list:
+    return cached(case, "deadlines", lambda: list(case.deadlines.all()))
+
+
 def open_escalations(case):
     return case.escalations.exclude(outcome__in=FINAL_OUTCOMES).order_by("-submitted_at")
 
@@ -137,7 +147,7 @@ class AnswerAction(CaseAction):
     order = 30
 
     def available(self, user, case):
-        return case.is_open and open_escalations(case).exists()
+        return case.is_open and any(e.outcome not in FINAL_OUTCOMES for e in case_escalations(case))
 
     def form_kwargs(self, request, case):
         return {"case": case}
@@ -209,7 +219,7 @@ class ClockAction(CaseAction):
     order = 45
 
     def available(self, user, case):
-        return case.is_open and case.deadlines.filter(status=DeadlineStatus.OPEN).exists()
+        return case.is_open and any(d.status == DeadlineStatus.OPEN for d in case_deadlines(case))
 
     def form_kwargs(self, request, case):
         return {"case": case}
@@ -237,9 +247,9 @@ def recommendation_panel(request, case):
 @workplace.panel(30)
 def clocks_panel(request, case):
     now = timezone.now()
-    deadlines = sorted(case.deadlines.all(), key=lambda d: (d.status != DeadlineStatus.OPEN, d.due_at))
+    deadlines = sorted(case_deadlines(case), key=lambda d: (d.status != DeadlineStatus.OPEN, d.due_at))
     rows = [{"deadline": d, "badge": urgency_badge(d, now)} for d in deadlines]
-    escalations = list(case.escalations.select_related("approved_by").order_by("submitted_at"))
+    escalations = case_escalations(case)
     return {"template": "admin/escalation/panel_clocks.html", "title": _("Clocks and escalations"), "id": "clocks",
             "rows": rows, "escalations": escalations}
 
@@ -247,6 +257,8 @@ def clocks_panel(request, case):
 def letter_view(model_admin):
     def view(request, object_id):
         """The letter as a page to read and print (and the same text as the API's letter/)."""
+        if not model_admin.has_view_permission(request):
+            raise PermissionDenied
         case = model_admin.get_queryset(request).select_related("platform", "consumer", "merchant") \
             .filter(pk=object_id).first() if str(object_id).isdigit() else None
         if case is None:
@@ -274,7 +286,6 @@ WORKPLACE_VIEWS.append(("<path:object_id>/letter/", letter_view, "cases_case_let
 @admin.register(Escalation)
 class EscalationAdmin(OrganizationScopedAdmin):
     access = {"view": "case.read"}
-    organization_path = "case__organization"
     list_display = ["case", "level", "channel", "submitted_local", "due_local", "outcome"]
     list_filter = ["level", "channel", "outcome"]
     search_fields = ["case__reference", "external_reference"]
@@ -302,7 +313,7 @@ class DeadlineStateFilter(admin.SimpleListFilter):
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return [("open", _("open")), ("overdue", _("overdue")), ("met", _("met on time")),
+        return [("open", pgettext_lazy("deadline state", "open")), ("overdue", _("overdue")), ("met", _("met on time")),
                 ("met_late", _("met late")), ("cancelled", _("cancelled")), ("all", _("all"))]
 
     def choices(self, changelist):
@@ -332,8 +343,7 @@ class DeadlineStateFilter(admin.SimpleListFilter):
 @admin.register(Deadline)
 class DeadlineAdmin(OrganizationScopedAdmin):
     access = {"view": "deadline.read"}
-    organization_path = "case__organization"
-    list_display = ["case", "kind", "due_local", "state", "assignee", "provisional"]
+    list_display = ["case", "kind", "due_local", "state", "assignee", "is_provisional"]
     list_filter = [DeadlineStateFilter, "kind", "provisional"]
     search_fields = ["case__reference"]
     ordering = ["due_at"]
@@ -347,6 +357,10 @@ class DeadlineAdmin(OrganizationScopedAdmin):
     @admin.display(description=_("state"))
     def state(self, obj):
         return urgency_badge(obj)
+
+    @admin.display(description=_("provisional"), ordering="provisional")
+    def is_provisional(self, obj):
+        return _("provisional") if obj.provisional else "—"
 
     @admin.display(description=_("assignee"))
     def assignee(self, obj):
@@ -373,22 +387,18 @@ class CalendarDayAdmin(OrganizationScopedAdmin):
         _notice(request)
         return super().changelist_view(request, extra_context)
 
-    def _recount(self, request):
-        count = services.deadlines_recompute()
+    def _recounted(self, request, count):
         if count:
             messages.info(request, _("%(n)s open deadlines recounted.") % {"n": count})
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        self._recount(request)
+        self._recounted(request, services.calendar_day_save(actor=request.user, day=obj))
 
     def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        self._recount(request)
+        self._recounted(request, services.calendar_day_delete(actor=request.user, days=[obj]))
 
     def delete_queryset(self, request, queryset):
-        super().delete_queryset(request, queryset)
-        self._recount(request)
+        self._recounted(request, services.calendar_day_delete(actor=request.user, days=queryset))
 
 
 @admin.register(RuleVersion)

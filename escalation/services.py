@@ -534,3 +534,32 @@ def _escalation_close_unanswered(*, actor, escalation: Escalation, response: str
                             "outcome": escalation.outcome})
     escalation.refresh_from_db()
     return escalation
+
+
+def calendar_day_save(*, actor, day: CalendarDay) -> int:
+    """Enter or correct one override (a holiday or an adjusted working day), then recount the open deadlines.
+    Returns how many of them moved."""
+    day.full_clean()
+    with transaction.atomic():
+        day.save()
+        recomputed = deadlines_recompute()
+        _calendar_audit(actor, "calendar_day_save", day)
+    return recomputed
+
+
+def calendar_day_delete(*, actor, days) -> int:
+    """Remove overrides (the library's calendar applies again to those dates), then recount."""
+    with transaction.atomic():
+        for day in list(days):
+            _calendar_audit(actor, "calendar_day_delete", day)
+            day.delete()
+        return deadlines_recompute()
+
+
+def _calendar_audit(actor, action: str, day: CalendarDay) -> None:
+    if actor is None or not getattr(actor, "organization_id", None):
+        return
+    from cases.models import Organization
+
+    audit_record(actor=actor, action=action, obj=Organization.objects.get(pk=actor.organization_id),
+                 detail={"date": day.date.isoformat(), "is_working_day": day.is_working_day, "name": day.name})

@@ -5,7 +5,7 @@ audit row, because media files are never served publicly."""
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.template.response import TemplateResponse
@@ -15,8 +15,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import APIException
 
-from cases.admin import WORKPLACE_VIEWS, CaseAdmin, workplace
-from cases.admin_workplace import CaseAction, LocalDateTimeField, now_local, service_messages
+from cases.admin import WORKPLACE_VIEWS, case_events, workplace
+from cases.admin_workplace import CaseAction, LocalDateTimeField, cached, now_local, service_messages
 from kameng_api.core.admin import OrganizationScopedAdmin
 from kameng_api.core.audit import audit_record
 
@@ -219,6 +219,7 @@ class UploadAction(StreamingUpload, CaseAction):
     access = "evidence.add"
     form_class = UploadForm
     order = 5
+    atomic = False  # each file is one transaction of evidence_add: the accepted ones stay
 
     def initial(self, request, case):
         return {"occurred_at": now_local()}
@@ -273,7 +274,7 @@ class SupersedeAction(StreamingUpload, CaseAction):
     order = 6
 
     def available(self, user, case):
-        return case.is_open and active_items(case).exists()
+        return case.is_open and has_active_items(case)
 
     def form_kwargs(self, request, case):
         return {"case": case}
@@ -315,7 +316,7 @@ class WithdrawAction(CaseAction):
     order = 7
 
     def available(self, user, case):
-        return case.is_open and active_items(case).exists()
+        return case.is_open and has_active_items(case)
 
     def form_kwargs(self, request, case):
         return {"case": case}
@@ -328,9 +329,11 @@ class WithdrawAction(CaseAction):
 
 def case_evidence(case) -> list:
     """The case's evidence, read once per page for every panel."""
-    if not hasattr(case, "_km_evidence"):
-        case._km_evidence = list(case.evidence.select_related("supersedes").order_by("sequence"))
-    return case._km_evidence
+    return cached(case, "evidence", lambda: list(case.evidence.select_related("supersedes").order_by("sequence")))
+
+
+def has_active_items(case) -> bool:
+    return any(item.status == EvidenceStatus.ACTIVE for item in case_evidence(case))
 
 
 @workplace.panel(10)
@@ -353,8 +356,7 @@ def evidence_panel(request, case):
 
 @workplace.panel(70)
 def timeline_panel(request, case):
-    events = list(case.events.select_related("actor_user").order_by("occurred_at", "pk"))
-    data = timeline(case, case_evidence(case), events)
+    data = timeline(case, case_evidence(case), case_events(case))
     return {"template": "admin/evidence/panel_timeline.html", "title": _("Timeline and gaps"), "id": "timeline",
             "events": data["events"], "gaps": data["gaps"], "wide": True}
 
@@ -398,6 +400,8 @@ def bundle_view(model_admin):
 
 
 def _case(model_admin, request, object_id):
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied
     case = model_admin.get_queryset(request).select_related("platform", "consumer", "merchant") \
         .filter(pk=object_id).first() if str(object_id).isdigit() else None
     if case is None:
@@ -409,8 +413,6 @@ WORKPLACE_VIEWS.extend([
     ("<path:object_id>/verify/", verify_view, "cases_case_verify"),
     ("<path:object_id>/bundle/", bundle_view, "cases_case_bundle"),
 ])
-
-__all__ = ["CaseAdmin", "EvidenceAdmin"]
 
 
 @admin.register(EvidenceTimestamp)

@@ -240,3 +240,15 @@ class EvidenceUploadHandler(FileUploadHandler):
             Path(path).unlink(missing_ok=True)
         for upload in self.uploads:
             upload.close()
+
+
+def upload_from_bytes(content: bytes, name: str) -> HashedUpload:
+    """A received file made from bytes already in hand (demo data, imports), in the same shape the streaming
+    handler gives the evidence service: a temporary file beside the storage, hashed, with its head kept."""
+    directory = temp_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, path = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=directory)
+    with os.fdopen(fd, "wb") as out:
+        out.write(content)
+    return HashedUpload(path=path, name=name, size=len(content), sha256=hashlib.sha256(content).hexdigest(),
+                        head=content[:SNIFF_BYTES], has_nul=b"\x00" in content, declared_type="")

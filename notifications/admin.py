@@ -1,7 +1,9 @@
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 
 from kameng_api.core.admin import OrganizationScopedAdmin
 
+from . import services
 from .models import Alert, Delivery, WebhookEndpoint
 
 
@@ -43,6 +45,23 @@ class WebhookEndpointAdmin(OrganizationScopedAdmin):
 
     def has_add_permission(self, request):
         return False  # created through the API, which shows the secret once
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+
+        class Checked(form):
+            def clean_url(self):
+                """The same address checks as the API (no private or internal addresses)."""
+                try:
+                    return services.webhook_url_check(self.cleaned_data["url"])
+                except ValidationError as exc:
+                    raise ValidationError(exc.message_dict.get("url", exc.messages)) from None
+
+        return Checked
+
+    def save_model(self, request, obj, form, change):
+        data = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}
+        services.webhook_update(actor=request.user, endpoint=obj, data=data)
 
 
 @admin.register(Delivery)

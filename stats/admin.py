@@ -1,12 +1,12 @@
 from datetime import timedelta
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.models import Platform
-from kameng_api.core.access import may_admin
 from kameng_api.core.admin import AccessAdminMixin
 
 from . import rules, selectors
@@ -15,11 +15,14 @@ from .models import DailyStat, MassIncident
 
 
 @admin.register(DailyStat)
-class PlatformChartsAdmin(admin.ModelAdmin):
+class PlatformChartsAdmin(AccessAdminMixin, admin.ModelAdmin):
     """Not a table to edit: the changelist is a page of charts (monthly complaints, resolution and
-    platform response rates) for staff who would rather look than read."""
+    platform response rates) for staff who would rather look than read. Open to the roles the stats API
+    allows (intake staff and handlers get 403 there, so here too)."""
 
-    def has_add_permission(self, request):
+    access = {"view": "stats.read"}
+
+    def has_add_permission(self, request, *args):
         return False
 
     def has_change_permission(self, request, obj=None):
@@ -28,15 +31,9 @@ class PlatformChartsAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def has_view_permission(self, request, obj=None):
-        """The roles the stats API allows (the one access table): intake staff and handlers get 403 there,
-        so the page is not theirs either."""
-        return may_admin(request.user, "stats.read")
-
-    def has_module_permission(self, request):
-        return self.has_view_permission(request)
-
     def changelist_view(self, request, extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         today = timezone.localdate()
         date_from = (today - timedelta(days=365)).replace(day=1)
         org_id = None if request.user.is_superuser or rules.scope() == "national" else request.user.organization_id

@@ -56,26 +56,42 @@ def test_duplicate_organization_and_weak_password_are_refused():
     assert not User.objects.filter(username="weak").exists()
 
 
-def test_load_demo_gives_one_user_per_role_and_cases_and_is_rerunnable():
-    run("load_demo", "--cases", "6")
-    run("load_demo")
+def test_load_demo_makes_a_year_of_work_and_is_rerunnable():
+    from django.db.models import Max, Min
+
+    from escalation.models import Escalation
+    from evidence.models import Evidence
+    from evidence.selectors import chain_verify
+
+    out, _err = run("load_demo", "--cases", "60")
+    assert "60 + 10 cases" in out
+    assert run("load_demo")[0] == "Demo data already loaded."  # a second run changes nothing
     org = Organization.objects.get(slug="demo-cca")
-    assert sorted(User.objects.filter(organization=org).values_list("role", flat=True)) == [
-        "analyst", "handler", "intake", "supervisor"]
-    assert Case.objects.filter(organization=org).count() == 6
+    assert set(User.objects.filter(organization=org).values_list("role", flat=True)) == {
+        "analyst", "handler", "intake", "supervisor"}
+    cases = Case.objects.filter(organization=org)
+    assert cases.count() == 60
+    span = cases.aggregate(first=Min("created_at"), last=Max("created_at"))
+    assert (span["last"] - span["first"]).days > 180  # spread over the year, not all "now"
+    assert cases.values("platform").distinct().count() >= 4
+    assert {1, 2, 3} <= set(Escalation.objects.filter(case__organization=org).values_list("level", flat=True))
+    assert cases.filter(status="resolved", consumer_rating__isnull=False).exists()
+    assert cases.filter(status__in=["intake", "negotiating", "platform_review", "third_party", "legal"]).exists()
+    assert Escalation.objects.filter(case__organization=org, responded_at__isnull=False).exists()
+    item = Evidence.objects.filter(case__organization=org).first()
+    assert item is not None and chain_verify(item.case)["intact"]  # real files, hashed into the chain
+    other = Organization.objects.get(slug="demo-other")
+    assert Case.objects.filter(organization=other).exists()
     client = APIClient()
     token = client.post("/api/v1/auth/token/", {"username": "intake", "password": "kameng-demo-2026"},
                         format="json").json()["token"]
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    assert client.get("/api/v1/cases/").json()["count"] == 6
-    from escalation.models import Escalation
-
-    assert Escalation.objects.filter(case__organization=org).exists()
-    assert Case.objects.filter(organization=org, status="resolved").exists()
+    assert client.get("/api/v1/cases/").json()["count"] == 60
     analyst = APIClient()
     analyst.force_authenticate(User.objects.get(username="analyst"))
-    stats = analyst.get("/api/v1/stats/platforms/").json()["results"]
-    assert sum(row["complaints"] for row in stats) == 6  # the summary tables are built at load time
+    stats = analyst.get("/api/v1/stats/platforms/", {"from": str((span["first"]).date()),
+                                                     "to": str(span["last"].date())}).json()["results"]
+    assert sum(row["complaints"] for row in stats) == 60  # the summary tables are built at load time
 
 
 def test_healthz_reports_database_and_broker():
