@@ -23,7 +23,15 @@ from django.utils.translation import get_language
 from cases.codes import Deception, DisputeType, PaymentChannel
 
 from . import rules
-from .codes import LEVEL_OF_CHANNEL, Channel, DeadlineKind, DeadlineStatus, EscalationOutcome, RuleKey, SkipReason
+from .codes import (
+    LEVEL_OF_CHANNEL,
+    Channel,
+    DeadlineKind,
+    DeadlineStatus,
+    EscalationOutcome,
+    RuleKey,
+    SkipReason,
+)
 from .lawbook import RuleBook, small_claims_check
 from .words import ZH_NAMES
 

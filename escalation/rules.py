@@ -12,7 +12,6 @@ late); `very_late_at` is `very_late` more units after it (Alaveteli's "late" / "
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from datetime import date
 
 from .codes import LEVEL_OF_CHANNEL, Channel, DeadlineKind, Level, RuleKey, SkipReason, Unit

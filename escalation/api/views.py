@@ -18,8 +18,8 @@ from kameng_api.core.permissions import CASE_READERS, CASE_WRITERS, STAFF, SUPER
 from .. import selectors, services
 from ..calendar import calendar_status
 from ..codes import Channel
-from ..filters import CalendarDayFilter, DeadlineFilter
 from ..documents import DOCX, FORMATS, KINDS, DocumentError, document_render
+from ..filters import CalendarDayFilter, DeadlineFilter
 from ..letter import LANGS, LetterError, letter_text
 from ..models import CalendarDay
 from ..recommendation import recommend

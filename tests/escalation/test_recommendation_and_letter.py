@@ -2,10 +2,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from cases.codes import ClaimKind
-from escalation import letter as letter_module
 from escalation.codes import Channel
 from escalation.letter import letter_text
 from escalation.models import Escalation
