@@ -13,13 +13,17 @@ INTAKE = READ_REGISTRY + [
 HANDLER = INTAKE + [
     "cases.change_case", "cases.change_claim", "cases.delete_claim", "cases.change_consumer",
     "escalation.view_escalation", "escalation.add_escalation", "escalation.change_escalation",
-    "escalation.view_deadline", "escalation.change_deadline",
+    "escalation.view_deadline", "escalation.change_deadline", "escalation.view_ruleversion",
+    "escalation.view_smallclaimslimit", "escalation.view_calendaryear",
 ]
 SUPERVISOR = HANDLER + [
     "cases.add_platform", "cases.change_platform", "cases.change_merchant",
     "cases.view_apikey", "cases.add_apikey", "cases.change_apikey",
     "core.view_auditlog", "escalation.view_calendarday", "escalation.add_calendarday",
     "escalation.change_calendarday", "escalation.delete_calendarday",
+    "escalation.add_ruleversion", "escalation.change_ruleversion",
+    "escalation.add_smallclaimslimit", "escalation.change_smallclaimslimit",
+    "escalation.add_calendaryear", "escalation.change_calendaryear",
 ]
 ROLE_PERMISSIONS = {Role.INTAKE: INTAKE, Role.HANDLER: HANDLER, Role.SUPERVISOR: SUPERVISOR, Role.ANALYST: []}
 

@@ -115,6 +115,28 @@ SEED: tuple[dict, ...] = (
 )
 
 
+PRACTICE = "实务（无法定时限）"
+PRACTICE_NOTE = "工作假设，不是法定时限，由机构按实际情况修改。 A working assumption, not a statutory limit."
+
+
+def _practice(key, value, unit, quote, start=date(2020, 1, 1)):
+    return dict(key=key, value=value, unit=unit, law=PRACTICE, article="", quote=quote, source_url="",
+                effective_from=start, effective_to=None, confirmed=False, note=PRACTICE_NOTE)
+
+
+SEED = SEED + (
+    _practice(K.EVIDENCE_PRESERVATION, 24, Unit.HOURS, "发现问题后立即截图、录屏，24小时内固定证据（seed 004 所述实务）"),
+    _practice(K.MERCHANT_ANSWER, 48, Unit.HOURS, "商家在48小时内未响应或拒绝处理，即可启动平台申诉（实务）"),
+    _practice(K.ASSOCIATION_ANSWER, 7, Unit.WORKING_DAYS, "与12315受理时限对齐；消费者协会无法定答复时限"),
+    _practice(K.CYBERSPACE_ANSWER, 15, Unit.WORKING_DAYS, "网信部门投诉无法定答复时限"),
+    _practice(K.COMMUNICATIONS_ANSWER, 15, Unit.WORKING_DAYS, "通信管理局举报无法定答复时限"),
+    _practice(K.PAYMENT_DISPUTE_ANSWER, 5, Unit.WORKING_DAYS, "支付机构公布的争议处理周期（实务）"),
+    _practice(K.PUBLIC_COMPLAINT_ANSWER, 5, Unit.WORKING_DAYS, "公开投诉平台转交企业处理的周期（实务）"),
+    _practice(K.INDUSTRY_ASSOCIATION_ANSWER, 15, Unit.WORKING_DAYS, "行业协会调解无法定时限"),
+    _practice(K.CARD_CHARGEBACK_ANSWER, 30, Unit.WORKING_DAYS, "卡组织拒付处理周期（实务）"),
+)
+
+
 @dataclass(frozen=True)
 class Version:
     """A rule version as the service reads it (a saved row, or a `SEED` entry)."""
