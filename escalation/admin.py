@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from cases.admin import CaseAdmin
@@ -108,6 +109,7 @@ class RuleVersionAdmin(admin.ModelAdmin):
     previous row gets its `effective_to`; saving recounts the open deadlines counted from the table."""
 
     list_display = ["key", "value", "unit", "law", "article", "effective_from", "effective_to", "confirmed"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_filter = ["key", "confirmed"]
     search_fields = ["law", "article", "quote", "note"]
 

@@ -19,8 +19,8 @@ from kameng_api.core.exceptions import Conflict
 
 from . import rules
 from .calendar import Calendar, add_hours
-from .lawbook import RuleBook
 from .codes import Channel, DeadlineKind, DeadlineStatus, EscalationOutcome, SkipReason
+from .lawbook import RuleBook
 from .models import CalendarDay, CalendarYear, Deadline, Escalation
 
 CLOCK_SKEW = timedelta(minutes=5)
