@@ -22,7 +22,7 @@ from decimal import Decimal
 from .codes import RuleKey, Unit
 
 K = RuleKey
-INTERIM_MEASURES = "《市场监督管理投诉举报处理暂行办法》(国家市场监督管理总局令第20号，2022年总局令第61号修改)"
+INTERIM_MEASURES = "《市场监督管理投诉举报处理暂行办法》(国家市场监督管理总局令第20号公布，2022年总局令第55号、第61号修正)"
 NEW_MEASURES = "《市场监督管理投诉举报处理办法》(国家市场监督管理总局令第121号)"
 NEW_MEASURES_FROM = date(2026, 4, 15)
 INTERIM_TO = date(2026, 4, 14)
@@ -50,12 +50,13 @@ SEED: tuple[dict, ...] = (
          quote="", source_url=SAMR_GOV, effective_from=NEW_MEASURES_FROM, effective_to=None, confirmed=False,
          note=UNCONFIRMED_NEW),
     # 12315: the same dispute before another body (double filing)
-    dict(key=K.DOUBLE_FILING, value=None, unit=Unit.RATIO, law=INTERIM_MEASURES, article="第十五条",
+    dict(key=K.DOUBLE_FILING, value=None, unit=Unit.RATIO, law=INTERIM_MEASURES, article="第十五条第（二）项",
          quote="法院、仲裁机构、市场监督管理部门或者其他行政机关、消费者协会或者依法成立的其他调解组织已经受理或者处理过同一"
                "消费者权益争议的，不予受理。",
          source_url=SAMR_GOV, effective_from=date(2020, 1, 1), effective_to=INTERIM_TO, confirmed=False,
-         note="条文内容据公开转载核对，项号未能从官方文本核实。 The wording follows published copies; the item "
-              "number is unconfirmed."),
+         note="条文与项号据2022年修正文本的公开转载核对，未能从官方网站核实；同条第（三）项：不是为生活消费需要购买的，"
+              "不予受理。 Checked against published reproductions of the 2022 text, not the official site; item (3) "
+              "of the same article refuses purchases not for personal consumption."),
     dict(key=K.DOUBLE_FILING, value=None, unit=Unit.RATIO, law=NEW_MEASURES, article="",
          quote="", source_url=SAMR_GOV, effective_from=NEW_MEASURES_FROM, effective_to=None, confirmed=False,
          note=UNCONFIRMED_NEW),
