@@ -394,3 +394,10 @@ def test_filing_with_the_consumer_association_after_12315_is_warned_on_the_clock
     second = escalate(handler, case, "consumer_association", at(2026, 9, 11))
     warning = deadline_of(handler, second["id"])["warning"]
     assert "12315" in warning and "不予受理" in warning
+
+
+def test_a_report_to_the_market_regulator_is_a_report_not_a_complaint(handler, make_case):
+    case = make_case(deception="false_advertising")
+    text = handler.get(f"/api/v1/cases/{case.pk}/letter/", {"channel": "market_regulator"}).content.decode()
+    assert text.startswith("举报信") and "举报人：张三" in text and "被举报人" in text and "三、举报请求" in text
+    assert "三、投诉请求" not in text
