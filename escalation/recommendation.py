@@ -459,6 +459,13 @@ def _warnings(case, facts: Facts, lang: str, book: RuleBook, blocked: set[str]) 
             out.append(f"小额诉讼标准{info.limit}元为未核实的估算，请以本省高级人民法院公布的标准为准。" if zh else
                        f"The small-claims limit {info.limit} CNY is an unconfirmed estimate: check the province's "
                        "published figure.")
+    if case.dispute_type in (DisputeType.NOT_AS_DESCRIBED, DisputeType.MISSING_FUNCTION,
+                             DisputeType.ACCOUNT_MISMATCH) and not facts.deception:
+        out.append("商品与宣传不符：如属虚假宣传（面值缩水、“终身会员”实为试用）或故意隐瞒，请记录欺诈情形并保存商品页快照，"
+                   "可主张退一赔三（《消费者权益保护法》第五十五条）。" if zh else
+                   "Not as advertised: if it is false advertising (face value shrunk, a 'lifetime' membership that "
+                   "is a trial) or concealment, record the deception and keep the product page: punitive damages "
+                   "follow (CPL art. 55).")
     claims_punitive = any(c.kind == "punitive" for c in case.claims.all())
     if claims_punitive and not facts.deception:
         out.append("惩罚性赔偿需证明经营者欺诈（虚假宣传或故意隐瞒），本案未记录欺诈。" if zh else

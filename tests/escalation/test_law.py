@@ -401,3 +401,10 @@ def test_a_report_to_the_market_regulator_is_a_report_not_a_complaint(handler, m
     text = handler.get(f"/api/v1/cases/{case.pk}/letter/", {"channel": "market_regulator"}).content.decode()
     assert text.startswith("举报信") and "举报人：张三" in text and "被举报人" in text and "三、举报请求" in text
     assert "三、投诉请求" not in text
+
+
+def test_not_as_described_without_recorded_deception_points_to_false_advertising(handler, make_case):
+    body = rec(handler, make_case(dispute_type="not_as_described", product_type="membership"))
+    assert any("终身会员" in w and "第五十五条" in w for w in body["warnings"])
+    body = rec(handler, make_case(dispute_type="not_as_described", deception="false_advertising"))
+    assert not any("终身会员" in w for w in body["warnings"])
