@@ -61,6 +61,13 @@ def main():
     print(f"recommendation queries: {len(queries)}")
     timed("letter (zh-hans, platform)", lambda: letter_text(case, channel="platform"), 500)
     timed("letter (en, recommended channel)", lambda: letter_text(case, lang="en"), 500)
+    from escalation.documents import document_render
+
+    timed("民事起诉状 as text", lambda: document_render(case=case, kind="civil_complaint"), 300)
+    timed("民事起诉状 as .docx", lambda: document_render(case=case, kind="civil_complaint", fmt="docx"), 100)
+    from escalation.lawbook import RuleBook
+
+    timed("load the rule table (one query)", RuleBook.load, 2000)
 
     for index, c in enumerate(cases):
         services.deadline_build(case=c, kind="12315_acceptance", unit="working_days", amount=7, very_late=7,

@@ -3,6 +3,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import Http404, HttpResponseBadRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -407,6 +408,7 @@ class RuleVersionAdmin(admin.ModelAdmin):
     previous row gets its `effective_to`; saving recounts the open deadlines counted from the table."""
 
     list_display = ["key", "value", "unit", "law", "article", "effective_from", "effective_to", "confirmed"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_filter = ["key", "confirmed"]
     search_fields = ["law", "article", "quote", "note"]
 

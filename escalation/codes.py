@@ -112,3 +112,13 @@ class RuleKey(models.TextChoices):
     PUNITIVE_MULTIPLIER = "punitive_multiplier", _("Punitive damages: multiple of the price")
     PUNITIVE_MINIMUM = "punitive_minimum", _("Punitive damages: minimum")
     DOUBLE_FILING = "double_filing", _("12315: refused when another body already handles the dispute")
+    # Working assumptions (no statute): kept in the same table so a supervisor can correct them.
+    EVIDENCE_PRESERVATION = "evidence_preservation", _("Preserve the evidence after discovery")
+    MERCHANT_ANSWER = "merchant_answer", _("Merchant: answer to a complaint")
+    ASSOCIATION_ANSWER = "consumer_association_answer", _("Consumer association: answer")
+    CYBERSPACE_ANSWER = "cyberspace_admin_answer", _("Cyberspace administration: answer")
+    COMMUNICATIONS_ANSWER = "communications_admin_answer", _("Communications administration: answer")
+    PAYMENT_DISPUTE_ANSWER = "payment_dispute_answer", _("Payment dispute: answer")
+    PUBLIC_COMPLAINT_ANSWER = "public_complaint_answer", _("Public complaint site: answer")
+    INDUSTRY_ASSOCIATION_ANSWER = "industry_association_answer", _("Industry association: answer")
+    CARD_CHARGEBACK_ANSWER = "card_chargeback_answer", _("Card chargeback: answer")

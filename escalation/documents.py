@@ -58,6 +58,8 @@ ENGINE = Engine(dirs=[str(TEMPLATES_DIR)], autoescape=False, app_dirs=False)
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PLATFORM_TYPES = frozenset({DisputeType.MERCHANT_UNREACHABLE, DisputeType.PLATFORM_SHIRKING,
                             DisputeType.PLATFORM_ABSCONDED, DisputeType.ACCOUNT_THEFT, DisputeType.DATA_LEAK})
+# Channels that take a report (举报) of unlawful conduct rather than a consumer's complaint.
+REPORT_CHANNELS = frozenset({Channel.MARKET_REGULATOR, Channel.COMMUNICATIONS_ADMIN})
 ACCOUNT_TYPES = frozenset({DisputeType.ACCOUNT_RECOVERED, DisputeType.ACCOUNT_BANNED, DisputeType.ACCOUNT_MISMATCH,
                            DisputeType.ACCOUNT_THEFT})
 
@@ -223,6 +225,7 @@ def document_context(*, case, kind: str, lang: str, channel: str | None = None) 
     if platform.company_name and platform_liable:
         defendants.append({"name": platform.company_name, "credit_code": platform.credit_code,
                            "address": platform.address, "role": "platform", "contact": domain})
+    report = channel in REPORT_CHANNELS
     labels = ("被告一", "被告二", "被告三")
     for index, defendant in enumerate(defendants):
         defendant["label"] = labels[index] if len(defendants) > 1 else "被告"
@@ -252,6 +255,9 @@ def document_context(*, case, kind: str, lang: str, channel: str | None = None) 
     personal_data_shown(consumer=case.consumer, case=case)
     return {
         "zh": zh, "kind": kind, "channel": channel or "",
+        "words": {"report": report, "complainant": "举报人" if report else "投诉人",
+                  "respondent": "被举报人" if report else "被投诉人",
+                  "complainant_en": "Reporter" if report else "Complainant"},
         "channel_name": _name(channel, Channel(channel).label, zh) if channel else "",
         "reference": case.reference, "today": timezone.localdate(),
         "today_text": (lambda d: f"{d.year}年{d.month}月{d.day}日" if zh else d.isoformat())(timezone.localdate()),

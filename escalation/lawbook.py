@@ -22,7 +22,7 @@ from decimal import Decimal
 from .codes import RuleKey, Unit
 
 K = RuleKey
-INTERIM_MEASURES = "《市场监督管理投诉举报处理暂行办法》(国家市场监督管理总局令第20号，2022年总局令第61号修改)"
+INTERIM_MEASURES = "《市场监督管理投诉举报处理暂行办法》(国家市场监督管理总局令第20号公布，2022年总局令第55号、第61号修正)"
 NEW_MEASURES = "《市场监督管理投诉举报处理办法》(国家市场监督管理总局令第121号)"
 NEW_MEASURES_FROM = date(2026, 4, 15)
 INTERIM_TO = date(2026, 4, 14)
@@ -50,12 +50,13 @@ SEED: tuple[dict, ...] = (
          quote="", source_url=SAMR_GOV, effective_from=NEW_MEASURES_FROM, effective_to=None, confirmed=False,
          note=UNCONFIRMED_NEW),
     # 12315: the same dispute before another body (double filing)
-    dict(key=K.DOUBLE_FILING, value=None, unit=Unit.RATIO, law=INTERIM_MEASURES, article="第十五条",
+    dict(key=K.DOUBLE_FILING, value=None, unit=Unit.RATIO, law=INTERIM_MEASURES, article="第十五条第（二）项",
          quote="法院、仲裁机构、市场监督管理部门或者其他行政机关、消费者协会或者依法成立的其他调解组织已经受理或者处理过同一"
                "消费者权益争议的，不予受理。",
          source_url=SAMR_GOV, effective_from=date(2020, 1, 1), effective_to=INTERIM_TO, confirmed=False,
-         note="条文内容据公开转载核对，项号未能从官方文本核实。 The wording follows published copies; the item "
-              "number is unconfirmed."),
+         note="条文与项号据2022年修正文本的公开转载核对，未能从官方网站核实；同条第（三）项：不是为生活消费需要购买的，"
+              "不予受理。 Checked against published reproductions of the 2022 text, not the official site; item (3) "
+              "of the same article refuses purchases not for personal consumption."),
     dict(key=K.DOUBLE_FILING, value=None, unit=Unit.RATIO, law=NEW_MEASURES, article="",
          quote="", source_url=SAMR_GOV, effective_from=NEW_MEASURES_FROM, effective_to=None, confirmed=False,
          note=UNCONFIRMED_NEW),
@@ -112,6 +113,28 @@ SEED: tuple[dict, ...] = (
     dict(key=K.PUNITIVE_MINIMUM, value=500, unit=Unit.CNY, law="《中华人民共和国消费者权益保护法》(2013年修正)",
          article="第五十五条第一款", quote="增加赔偿的金额不足五百元的，为五百元。",
          source_url=NPC_FLK, effective_from=date(2014, 3, 15), effective_to=None, confirmed=True),
+)
+
+
+PRACTICE = "实务（无法定时限）"
+PRACTICE_NOTE = "工作假设，不是法定时限，由机构按实际情况修改。 A working assumption, not a statutory limit."
+
+
+def _practice(key, value, unit, quote, start=date(2020, 1, 1)):
+    return dict(key=key, value=value, unit=unit, law=PRACTICE, article="", quote=quote, source_url="",
+                effective_from=start, effective_to=None, confirmed=False, note=PRACTICE_NOTE)
+
+
+SEED = SEED + (
+    _practice(K.EVIDENCE_PRESERVATION, 24, Unit.HOURS, "发现问题后立即截图、录屏，24小时内固定证据（seed 004 所述实务）"),
+    _practice(K.MERCHANT_ANSWER, 48, Unit.HOURS, "商家在48小时内未响应或拒绝处理，即可启动平台申诉（实务）"),
+    _practice(K.ASSOCIATION_ANSWER, 7, Unit.WORKING_DAYS, "与12315受理时限对齐；消费者协会无法定答复时限"),
+    _practice(K.CYBERSPACE_ANSWER, 15, Unit.WORKING_DAYS, "网信部门投诉无法定答复时限"),
+    _practice(K.COMMUNICATIONS_ANSWER, 15, Unit.WORKING_DAYS, "通信管理局举报无法定答复时限"),
+    _practice(K.PAYMENT_DISPUTE_ANSWER, 5, Unit.WORKING_DAYS, "支付机构公布的争议处理周期（实务）"),
+    _practice(K.PUBLIC_COMPLAINT_ANSWER, 5, Unit.WORKING_DAYS, "公开投诉平台转交企业处理的周期（实务）"),
+    _practice(K.INDUSTRY_ASSOCIATION_ANSWER, 15, Unit.WORKING_DAYS, "行业协会调解无法定时限"),
+    _practice(K.CARD_CHARGEBACK_ANSWER, 30, Unit.WORKING_DAYS, "卡组织拒付处理周期（实务）"),
 )
 
 

@@ -424,9 +424,11 @@ def _warnings(case, facts: Facts, lang: str, book: RuleBook, blocked: set[str]) 
                        f"The dispute is already filed with {filed[0]}: do not file it again with {names}, or it "
                        f"will be refused ({double.short_citation}).")
     if facts.for_resale:
-        out.append("为转售/代理而购买，不属于生活消费：12315和消费者协会不予受理，按合同纠纷处理（《消费者权益保护法》第二条）。" if zh
+        out.append("为转售／代理而购买，不属于生活消费：12315和消费者协会不予受理，按合同纠纷处理（《消费者权益保护法》第二条；"
+                   "《市场监督管理投诉举报处理暂行办法》第十五条第（三）项）。" if zh
                    else "Bought for resale or as an agent (not personal consumption): 12315 and the consumer "
-                   "association will not accept it; it is a contract dispute (CPL art. 2).")
+                   "association will not accept it; it is a contract dispute (CPL art. 2; interim Measures art. "
+                   "15(3)).")
     if facts.minor:
         out.append("未成年人购买：由监护人主张权利；与其年龄、智力不相适应的交易，监护人不予追认的无效，可要求全额退款"
                    "（《民法典》第十九条、第一百四十五条）；游戏充值还可通过游戏企业的未成年人退款渠道申请。" if zh else
@@ -457,6 +459,13 @@ def _warnings(case, facts: Facts, lang: str, book: RuleBook, blocked: set[str]) 
             out.append(f"小额诉讼标准{info.limit}元为未核实的估算，请以本省高级人民法院公布的标准为准。" if zh else
                        f"The small-claims limit {info.limit} CNY is an unconfirmed estimate: check the province's "
                        "published figure.")
+    if case.dispute_type in (DisputeType.NOT_AS_DESCRIBED, DisputeType.MISSING_FUNCTION,
+                             DisputeType.ACCOUNT_MISMATCH) and not facts.deception:
+        out.append("商品与宣传不符：如属虚假宣传（面值缩水、“终身会员”实为试用）或故意隐瞒，请记录欺诈情形并保存商品页快照，"
+                   "可主张退一赔三（《消费者权益保护法》第五十五条）。" if zh else
+                   "Not as advertised: if it is false advertising (face value shrunk, a 'lifetime' membership that "
+                   "is a trial) or concealment, record the deception and keep the product page: punitive damages "
+                   "follow (CPL art. 55).")
     claims_punitive = any(c.kind == "punitive" for c in case.claims.all())
     if claims_punitive and not facts.deception:
         out.append("惩罚性赔偿需证明经营者欺诈（虚假宣传或故意隐瞒），本案未记录欺诈。" if zh else

@@ -38,8 +38,10 @@ class DeadlineRule:
 D = DeadlineKind
 R = RuleKey
 DEADLINES: dict[str, DeadlineRule] = {
-    D.EVIDENCE_PRESERVATION: DeadlineRule(HOURS, 24, 12, 24, "practice: preserve the evidence at once (seed 004)"),
-    D.MERCHANT_ANSWER: DeadlineRule(HOURS, 48, 24, 48, "practice: a merchant silent for 48 hours has refused (seed 001)"),
+    D.EVIDENCE_PRESERVATION: DeadlineRule(HOURS, 24, 12, 24, "practice: preserve the evidence at once",
+                                          R.EVIDENCE_PRESERVATION),
+    D.MERCHANT_ANSWER: DeadlineRule(HOURS, 48, 24, 48, "practice: a merchant silent for 48 hours has refused",
+                                    R.MERCHANT_ANSWER),
     D.PLATFORM_WINDOW: DeadlineRule(HOURS, None, 12, 24, "Platform.complaint_window_hours from delivery or discovery "
                                                      "(the platform's published rules)"),
     D.PLATFORM_ANSWER: DeadlineRule(WORKING_DAYS, None, 1, 3, "Platform.response_working_days, default 3 "
@@ -47,20 +49,20 @@ DEADLINES: dict[str, DeadlineRule] = {
     D.ACCEPTANCE_12315: DeadlineRule(WORKING_DAYS, None, 3, 7, "rule table", R.ACCEPTANCE_12315),
     D.MEDIATION_12315: DeadlineRule(WORKING_DAYS, None, 5, 10, "rule table", R.MEDIATION_12315),
     D.REPORT_DECISION: DeadlineRule(WORKING_DAYS, None, 5, 15, "rule table", R.REPORT_DECISION),
-    D.THIRD_PARTY_ANSWER: DeadlineRule(WORKING_DAYS, 7, 3, 7, "per channel, see THIRD_PARTY_WORKING_DAYS"),
+    D.THIRD_PARTY_ANSWER: DeadlineRule(WORKING_DAYS, 7, 3, 7, "per channel, see THIRD_PARTY_RULES"),
     D.LEGAL: DeadlineRule(CALENDAR_DAYS, 90, 15, 30, "per channel, see LEGAL_RULES"),
 }
 
-# Third-party channels other than 12315 and the regulator's report: working days until an answer is
-# expected. None of these is statutory: working assumptions an organization can change here.
-THIRD_PARTY_WORKING_DAYS: dict[str, tuple[int, str]] = {
-    Channel.CONSUMER_ASSOCIATION: (7, "default, aligned with 12315's acceptance time (no statutory limit for 消协)"),
-    Channel.CYBERSPACE_ADMIN: (15, "default (no statutory answer time for a 网信 complaint)"),
-    Channel.COMMUNICATIONS_ADMIN: (15, "default (no statutory answer time for a 通信管理局 complaint)"),
-    Channel.PAYMENT_DISPUTE: (5, "default (the payment platform's published dispute handling)"),
-    Channel.PUBLIC_COMPLAINT: (5, "default (黑猫投诉 / 聚投诉 forward to the company)"),
-    Channel.INDUSTRY_ASSOCIATION: (15, "default (association mediation)"),
-    Channel.CARD_CHARGEBACK: (30, "default (the card scheme's chargeback cycle)"),
+# Third-party channels other than 12315 and the regulator's report: the rule-table entry of the working days
+# until an answer is expected. None of these is statutory: working assumptions a supervisor corrects there.
+THIRD_PARTY_RULES: dict[str, str] = {
+    Channel.CONSUMER_ASSOCIATION: R.ASSOCIATION_ANSWER,
+    Channel.CYBERSPACE_ADMIN: R.CYBERSPACE_ANSWER,
+    Channel.COMMUNICATIONS_ADMIN: R.COMMUNICATIONS_ANSWER,
+    Channel.PAYMENT_DISPUTE: R.PAYMENT_DISPUTE_ANSWER,
+    Channel.PUBLIC_COMPLAINT: R.PUBLIC_COMPLAINT_ANSWER,
+    Channel.INDUSTRY_ASSOCIATION: R.INDUSTRY_ASSOCIATION_ANSWER,
+    Channel.CARD_CHARGEBACK: R.CARD_CHARGEBACK_ANSWER,
 }
 
 # Legal channels: the rule-table entry of the period until a decision (days or months, 民法典 arts. 201-203).
@@ -76,7 +78,7 @@ ANSWER_DEADLINE_OF_CHANNEL: dict[str, str] = {
     Channel.PLATFORM: D.PLATFORM_ANSWER,
     Channel.C12315: D.ACCEPTANCE_12315,
     Channel.MARKET_REGULATOR: D.REPORT_DECISION,
-    **{channel: D.THIRD_PARTY_ANSWER for channel in THIRD_PARTY_WORKING_DAYS},
+    **{channel: D.THIRD_PARTY_ANSWER for channel in THIRD_PARTY_RULES},
     **{channel: D.LEGAL for channel in LEGAL_RULES},
 }
 
@@ -125,7 +127,8 @@ def clock_of_kind(kind: str, *, on: date, book: RuleBook | None = None, platform
     if kind == D.PLATFORM_ANSWER:
         return Clock(kind, rule.unit, getattr(platform, "response_working_days", None) or 3, rule.very_late)
     if kind == D.THIRD_PARTY_ANSWER:
-        return Clock(kind, rule.unit, THIRD_PARTY_WORKING_DAYS[channel][0], rule.very_late)
+        version = (book or RuleBook.load()).get(THIRD_PARTY_RULES[channel], on)
+        return Clock(kind, rule.unit, version.amount, rule.very_late, version)
     if kind == D.LEGAL:
         version = (book or RuleBook.load()).get(LEGAL_RULES[channel], on)
         days = version.amount

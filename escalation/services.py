@@ -20,6 +20,7 @@ from kameng_api.core.exceptions import Conflict
 from . import rules
 from .calendar import Calendar, add_hours
 from .codes import Channel, DeadlineKind, DeadlineStatus, EscalationOutcome, SkipReason
+from .lawbook import RuleBook
 from .models import CalendarDay, CalendarYear, Deadline, Escalation
 
 CLOCK_SKEW = timedelta(minutes=5)
@@ -102,7 +103,6 @@ def deadlines_for_new_case(*, case: Case) -> list[Deadline]:
 def deadlines_for_new_case_unsaved(*, case: Case) -> list[Deadline]:
     cal = Calendar.load()
     platform = case.platform
-    evidence_rule = rules.DEADLINES[DeadlineKind.EVIDENCE_PRESERVATION]
     window_rule = rules.DEADLINES[DeadlineKind.PLATFORM_WINDOW]
     window_from = case.problem_found_at
     if platform.complaint_window_from == "delivery" and case.delivered_at:
@@ -110,13 +110,14 @@ def deadlines_for_new_case_unsaved(*, case: Case) -> list[Deadline]:
     window = deadline_build(case=case, kind=DeadlineKind.PLATFORM_WINDOW, starts_at=window_from, unit=rules.HOURS,
                             amount=platform.complaint_window_hours, very_late=window_rule.very_late, cal=cal)
     now = timezone.now()
-    merchant_hours = rules.DEADLINES[DeadlineKind.MERCHANT_ANSWER].amount
+    book = RuleBook.load()
+    merchant_hours = rules.clock_of_kind(DeadlineKind.MERCHANT_ANSWER, on=timezone.localdate(), book=book).amount
     if now < window.due_at < now + timedelta(hours=merchant_hours):
         window.warning = _window_text(window.due_at)
+    evidence = rules.clock_of_kind(DeadlineKind.EVIDENCE_PRESERVATION,
+                                   on=timezone.localtime(case.problem_found_at).date(), book=book)
     deadlines = [
-        deadline_build(case=case, kind=DeadlineKind.EVIDENCE_PRESERVATION, starts_at=case.problem_found_at,
-                       unit=evidence_rule.unit, amount=evidence_rule.amount, very_late=evidence_rule.very_late,
-                       cal=cal),
+        deadline_from_clock(case=case, clock=evidence, starts_at=case.problem_found_at, cal=cal),
         window,
     ]
     return deadlines
@@ -313,6 +314,22 @@ def _window_warning(*, case: Case, channel: str, answer: Deadline) -> list[str]:
     return [text]
 
 
+CONSUMER_BODIES = frozenset({Channel.C12315, Channel.CONSUMER_ASSOCIATION})
+
+
+def _double_filing_warning(*, case: Case, channel: str, escalation: Escalation) -> list[str]:
+    """The same dispute before 12315 and the consumer association: the second is refused (rule double_filing)."""
+    if channel not in CONSUMER_BODIES:
+        return []
+    other = case.escalations.filter(channel__in=CONSUMER_BODIES - {channel}).exclude(pk=escalation.pk).first()
+    if other is None:
+        return []
+    rule = RuleBook.load().get("double_filing", timezone.localtime(escalation.submitted_at).date())
+    return [_("The same dispute is already filed with %(other)s: a second filing with %(channel)s is refused "
+              "(%(cite)s).") % {"other": Channel(other.channel).label, "channel": Channel(channel).label,
+                                "cite": rule.short_citation}]
+
+
 def _base_date(deadline: Deadline) -> date:
     """The day whose rules a clock runs on: the complaint's submission (or the clock's start)."""
     moment = deadline.escalation.submitted_at if deadline.escalation_id else deadline.starts_at
@@ -323,11 +340,10 @@ def deadlines_recount_rules() -> int:
     """After a rule version is added or corrected: every open clock counted from the rule table is recounted
     on the version in force on its complaint's submission day; extensions and pauses are kept (only the
     difference between the old and the new statutory length is applied). Returns how many changed."""
-    from .lawbook import RuleBook
-
     book = RuleBook.load()
     cal = Calendar.load()
-    versioned = [kind for kind, rule in rules.DEADLINES.items() if rule.rule_key] + [DeadlineKind.LEGAL]
+    versioned = [kind for kind, rule in rules.DEADLINES.items() if rule.rule_key] + [DeadlineKind.LEGAL,
+                                                                                     DeadlineKind.THIRD_PARTY_ANSWER]
     changed = 0
     qs = (Deadline.objects.filter(status=DeadlineStatus.OPEN, kind__in=versioned, clock_from__isnull=False)
           .select_related("escalation"))
@@ -336,12 +352,14 @@ def deadlines_recount_rules() -> int:
         channel = deadline.escalation.channel if deadline.escalation_id else None
         if deadline.kind == DeadlineKind.LEGAL and channel not in rules.LEGAL_RULES:
             continue
+        if deadline.kind == DeadlineKind.THIRD_PARTY_ANSWER and channel not in rules.THIRD_PARTY_RULES:
+            continue
         clock = rules.clock_of_kind(deadline.kind, on=on, book=book, channel=channel,
                                     start=timezone.localtime(deadline.starts_at).date())
         if deadline.working_days is not None:
             old, new = deadline.working_days, clock.amount
         else:
-            old, new = deadline.hours or 0, clock.amount * 24
+            old, new = deadline.hours or 0, clock.amount * (24 if clock.day_based else 1)
         version_id = clock.version.pk if clock.version is not None else None
         if old == new and deadline.rule_version_id == version_id:
             continue
@@ -421,7 +439,8 @@ def escalation_submit(*, actor, case: Case, channel: str, submitted_at: datetime
         cal = Calendar.load()
         clock = rules.answer_clock(channel, on=timezone.localtime(submitted_at).date(), platform=case.platform)
         deadline = deadline_from_clock(case=case, clock=clock, starts_at=submitted_at, escalation=escalation, cal=cal)
-        warnings = _window_warning(case=case, channel=channel, answer=deadline)
+        warnings = _window_warning(case=case, channel=channel, answer=deadline) + _double_filing_warning(
+            case=case, channel=channel, escalation=escalation)
         deadline.warning = " ".join(warnings)
         deadline.save()
         escalation.due_at = deadline.due_at

@@ -363,3 +363,48 @@ def test_the_alert_carries_the_window_warning():
     with translation.override("zh-hans"):
         _subject, body = _alert_text(payload)
     assert "早于商家48小时答复期届满" in body
+
+
+def test_a_supervisor_adds_a_rule_version_in_the_admin_and_the_open_clocks_follow(handler, make_case):
+    from tests.cases.test_admin import staff
+
+    case = make_case(purchased_at=at(2026, 4, 1), delivered_at=at(2026, 4, 1, 11), problem_found_at=at(2026, 4, 2))
+    body = escalate(handler, case, "12315", at(2026, 5, 6, 9), skip_reason="other", skip_note="均拒绝")
+    assert body["due_at"] == end(2026, 5, 14).isoformat()  # 7, 8, 9 (Saturday worked), 11, 12, 13, 14 May
+    _user, client = staff("supervisor")
+    listing = client.get("/admin/escalation/ruleversion/")
+    assert listing.status_code == 200
+    assert "未核实" in listing.content.decode() or "unconfirmed" in listing.content.decode()
+    RuleVersion.objects.filter(key="12315_acceptance", effective_from=date(2026, 4, 15)).update(
+        effective_to=date(2026, 4, 30))
+    response = client.post("/admin/escalation/ruleversion/add/", {
+        "key": "12315_acceptance", "value": "5", "unit": "working_days", "law": "《市场监督管理投诉举报处理办法》",
+        "article": "第十四条", "quote": "", "source_url": "https://www.samr.gov.cn/", "effective_from": "2026-05-01",
+        "confirmed": "on", "note": "",
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    row = deadline_of(handler, body["id"])
+    assert row["due_at"] == end(2026, 5, 12).isoformat() and row["rule"]["effective_from"] == "2026-05-01"
+    assert _user.has_perm("escalation.add_ruleversion")
+
+
+def test_filing_with_the_consumer_association_after_12315_is_warned_on_the_clock(handler, make_case):
+    case = make_case(purchased_at=at(2026, 9, 1), delivered_at=at(2026, 9, 1, 11), problem_found_at=at(2026, 9, 2))
+    escalate(handler, case, "12315", at(2026, 9, 10), skip_reason="other", skip_note="均拒绝")
+    second = escalate(handler, case, "consumer_association", at(2026, 9, 11))
+    warning = deadline_of(handler, second["id"])["warning"]
+    assert "12315" in warning and "不予受理" in warning
+
+
+def test_a_report_to_the_market_regulator_is_a_report_not_a_complaint(handler, make_case):
+    case = make_case(deception="false_advertising")
+    text = handler.get(f"/api/v1/cases/{case.pk}/letter/", {"channel": "market_regulator"}).content.decode()
+    assert text.startswith("举报信") and "举报人：张三" in text and "被举报人" in text and "三、举报请求" in text
+    assert "三、投诉请求" not in text
+
+
+def test_not_as_described_without_recorded_deception_points_to_false_advertising(handler, make_case):
+    body = rec(handler, make_case(dispute_type="not_as_described", product_type="membership"))
+    assert any("终身会员" in w and "第五十五条" in w for w in body["warnings"])
+    body = rec(handler, make_case(dispute_type="not_as_described", deception="false_advertising"))
+    assert not any("终身会员" in w for w in body["warnings"])

@@ -128,6 +128,7 @@ def letter_case(make_case):
 
 REQUIRED_ZH = {
     "complaint": ("一、事实", "二、依据", "三、投诉请求", "四、证据清单", "被投诉人", "联系电话"),
+    "report": ("举报信", "一、事实", "二、依据", "三、举报请求", "四、证据清单", "被举报人", "联系电话"),
     "civil_complaint": ("民事起诉状", "原告", "被告", "诉讼请求", "事实与理由", "证据和证据来源", "此致", "人民法院", "具状人",
                         "副本"),
     "police_report": ("报案材料", "第二百六十六条", "立案侦查", "收款账户", "涉案金额"),
@@ -139,6 +140,8 @@ def _family(channel):
     from escalation.documents import kind_of_channel
 
     kind = kind_of_channel(channel)
+    if channel in ("market_regulator", "communications_admin"):
+        return "report"
     return "complaint" if kind.startswith("complaint") else kind
 
 
@@ -160,7 +163,7 @@ def test_letters_in_english_for_every_channel(handler, letter_case, channel):
     assert response.status_code == 200, response.content
     text = response.content.decode()
     for part in ("张三", "DD20261101123456", "100.00", "English version for reference"
-                 if channel != "merchant" and _family(channel) != "complaint" else "Facts"):
+                 if channel != "merchant" and _family(channel) not in ("complaint", "report") else "Facts"):
         assert part in text, (part, text)
     assert letter_case.consumer.id_number not in text
 
