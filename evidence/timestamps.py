@@ -31,6 +31,20 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from rfc3161_client import PKIStatus, VerificationError, VerifierBuilder, decode_timestamp_response
 
+# Why a court accepts the token (carried in every bundle's manifest). Read from secondary sources quoting the
+# text (news reports of 2018-09-07/10 and 《法律适用》2025 No. 7), not from the official gazette: unconfirmed.
+LEGAL_BASIS = {
+    "title": "最高人民法院关于互联网法院审理案件若干问题的规定",
+    "number": "法释〔2018〕16号",
+    "article": "第十一条第二款",
+    "effective_from": "2018-09-07",
+    "text": "当事人提交的电子数据，通过电子签名、可信时间戳、哈希值校验、区块链等证据收集、固定和防篡改的技术手段"
+            "或者通过电子取证存证平台认证，能够证明其真实性的，互联网法院应当确认。",
+    "confirmed": False,
+    "note": "quoted from secondary sources; the document number and date are unconfirmed against the official text",
+    "standard": "RFC 3161 (Time-Stamp Protocol), RFC 5816 (ESSCertIDv2)",
+}
+
 QUERY_TYPE = "application/timestamp-query"
 REPLY_TYPE = "application/timestamp-reply"
 MAX_REPLY = 256 * 1024

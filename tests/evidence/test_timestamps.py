@@ -350,7 +350,7 @@ def openssl(*args, cwd) -> subprocess.CompletedProcess:
 @pytest.fixture
 def stamped_bundle(configured, tsa, handler, case, upload, tmp_path):
     upload(handler, case, pdf(), name="order.pdf", kind="order_screenshot", occurred_at=case.purchased_at)
-    b = upload(handler, case, png()).json()
+    b = upload(handler, case, png(), name="错误 it's (1).png").json()  # a name a shell must quote
     c = upload(handler, case, "商家：明天补发".encode(), name="chat.txt", kind="chat_log").json()
     handler.post(f"/api/v1/evidence/{c['id']}/withdraw/", {"reason": "不相关"}, format="json")
     stamp_all()
