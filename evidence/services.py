@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -389,16 +389,24 @@ def timestamps_backfill(*, limit: int = 1000) -> int:
     created = 0
     now = timezone.now()
     for item in Evidence.objects.filter(timestamp__isnull=True).order_by("pk")[:limit]:
-        EvidenceTimestamp.objects.create(case_id=item.case_id, subject=TimestampSubject.ITEM, evidence=item,
-                                         sequence=item.sequence, digest=item.sha256, next_attempt_at=now)
-        created += 1
+        created += _create_once(case_id=item.case_id, subject=TimestampSubject.ITEM, evidence=item,
+                                sequence=item.sequence, digest=item.sha256, next_attempt_at=now)
     stamped_head = EvidenceTimestamp.objects.filter(case_id=OuterRef("case_id"), subject=TimestampSubject.HEAD,
                                                     sequence=OuterRef("length"))
     for head in EvidenceChain.objects.filter(length__gt=0).exclude(Exists(stamped_head)).order_by("pk")[:limit]:
-        EvidenceTimestamp.objects.create(case_id=head.case_id, subject=TimestampSubject.HEAD, sequence=head.length,
-                                         digest=head.head_hash, next_attempt_at=now)
-        created += 1
+        created += _create_once(case_id=head.case_id, subject=TimestampSubject.HEAD, sequence=head.length,
+                                digest=head.head_hash, next_attempt_at=now)
     return created
+
+
+def _create_once(**fields) -> int:
+    """A row unless one already exists (another process got there first: the unique constraints decide)."""
+    try:
+        with transaction.atomic():
+            EvidenceTimestamp.objects.create(**fields)
+    except IntegrityError:
+        return 0
+    return 1
 
 
 def timestamps_sweep(*, now=None, limit: int = 2000) -> int:

@@ -493,3 +493,15 @@ def test_tokens_arrive_through_a_real_worker_after_the_tsa_comes_back(request, m
         shown = client.get(f"/api/v1/evidence/{item_id}/", **EN).json()["timestamp"]
         assert shown["status"] == "stamped" and shown["tsa_url"] == tsa.url
     assert client.get(f"/api/v1/cases/{case.pk}/verify/").json()["timestamps"]["verified"] == 4
+
+
+def test_the_sweep_requests_tokens_for_evidence_from_before_a_tsa_was_configured(settings, tsa, handler, case,
+                                                                               upload):
+    old = upload(handler, case).json()  # no TSA yet
+    assert services.timestamps_sweep() == 0 and not EvidenceTimestamp.objects.exists()
+    settings.KAMENG_TSA_URL, settings.KAMENG_TSA_CA_FILE = [tsa.url], str(tsa.ca_file)
+    assert item_json(handler, old["id"])["timestamp"]["label"] == "pending (not yet requested)"
+    assert services.timestamps_backfill() == 2  # the item and the current head
+    assert services.timestamps_backfill() == 0  # once only
+    assert stamp_all() == ["stamped", "stamped"]
+    assert item_json(handler, old["id"])["timestamp"]["status"] == "stamped"
