@@ -505,3 +505,23 @@ def test_the_sweep_requests_tokens_for_evidence_from_before_a_tsa_was_configured
     assert services.timestamps_backfill() == 0  # once only
     assert stamp_all() == ["stamped", "stamped"]
     assert item_json(handler, old["id"])["timestamp"]["status"] == "stamped"
+
+
+def test_the_token_of_an_item_can_be_downloaded_once_stamped(configured, tsa, handler, case, upload, other_org_handler,
+                                                             analyst, anon, tmp_path):
+    content = png()
+    item = upload(handler, case, content).json()
+    url = f"/api/v1/evidence/{item['id']}/timestamp/"
+    pending = handler.get(url, **EN)
+    assert pending.status_code == 404 and "no timestamp token yet (pending)" in pending.json()["errors"][0]["detail"]
+    stamp_all()
+    response = handler.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "application/timestamp-reply"
+    assert response.content == bytes(EvidenceTimestamp.objects.get(evidence_id=item["id"]).token)
+    (tmp_path / "t.tsr").write_bytes(response.content)
+    (tmp_path / "f.png").write_bytes(content)
+    done = openssl("ts", "-verify", "-in", "t.tsr", "-data", "f.png", "-CAfile", str(tsa.ca_file), cwd=tmp_path)
+    assert "Verification: OK" in done.stdout, done.stderr
+    assert other_org_handler.get(url).status_code == 404
+    assert analyst.get(url).status_code == 403
+    assert anon.get(url).status_code == 401
