@@ -26,6 +26,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from asn1crypto import cms as asn1_cms
 from asn1crypto import tsp as asn1_tsp
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -107,6 +108,22 @@ def build_request(digest_hex: str) -> tuple[bytes, int]:
     return request.dump(), nonce
 
 
+def decode(token: bytes):
+    """Parse a reply with rfc3161-client. Its parser is strict DER; many TSAs (OpenSSL's `certs =` option,
+    Microsoft's, Bouncy Castle's) put the certificate chain in a SET OF that is not in DER order. That set is
+    not covered by the signature, so it is re-sorted (asn1crypto) for parsing only; the stored token stays the
+    TSA's own bytes, which is what `openssl ts -verify` reads."""
+    try:
+        return decode_timestamp_response(token)
+    except ValueError as exc:
+        if "SetOrdering" not in str(exc):
+            raise
+    response = asn1_tsp.TimeStampResp.load(token)
+    signed = response["time_stamp_token"]["content"]
+    signed["certificates"] = asn1_cms.CertificateSet(sorted(signed["certificates"], key=lambda cert: cert.dump()))
+    return decode_timestamp_response(response.dump(force=True))
+
+
 def _name_of(general_name) -> str:
     value = getattr(general_name, "value", general_name)
     if isinstance(value, x509.Name):
@@ -140,7 +157,7 @@ def _accuracy(info) -> float:
 def facts_of(token: bytes) -> TokenFacts:
     """What a token says, without judging it (for display). Raises TimestampError if it is not a token."""
     try:
-        response = decode_timestamp_response(token)
+        response = decode(token)
         info = response.tst_info
     except Exception as exc:
         raise TimestampError(f"not an RFC 3161 time-stamp response ({exc})") from exc
@@ -166,7 +183,7 @@ def verify_token(token: bytes, *, digest_hex: str, trust: Trust, nonce: int | No
     if not trust.roots:
         raise TimestampError("no TSA CA certificate is configured to check the token against")
     try:
-        response = decode_timestamp_response(token)
+        response = decode(token)
     except Exception as exc:
         raise TimestampError(f"not an RFC 3161 time-stamp response ({exc})") from exc
     if PKIStatus(response.status) not in (PKIStatus.GRANTED, PKIStatus.GRANTED_WITH_MODS):

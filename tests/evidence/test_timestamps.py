@@ -525,3 +525,25 @@ def test_the_token_of_an_item_can_be_downloaded_once_stamped(configured, tsa, ha
     assert other_org_handler.get(url).status_code == 404
     assert analyst.get(url).status_code == 403
     assert anon.get(url).status_code == 401
+
+
+def test_a_tsa_that_sends_its_chain_in_non_der_order_is_accepted_and_its_bytes_kept(settings, tmp_path, handler,
+                                                                                   case, upload):
+    """OpenSSL (like many TSAs) writes the embedded certificates in a SET OF that is not in DER order."""
+    from rfc3161_client import decode_timestamp_response
+
+    with LocalTSA(tmp_path / "chain", port=free_port(), include_chain=True) as tsa:
+        settings.KAMENG_TSA_URL, settings.KAMENG_TSA_CA_FILE = [tsa.url], str(tsa.ca_file)
+        content = png()
+        item = upload(handler, case, content).json()
+        assert stamp_all() == ["stamped", "stamped"]
+    token = bytes(EvidenceTimestamp.objects.get(evidence_id=item["id"]).token)
+    with pytest.raises(ValueError, match="SetOrdering"):
+        decode_timestamp_response(token)  # the stored bytes are the TSA's own, not a re-encoding
+    (tmp_path / "t.tsr").write_bytes(token)
+    (tmp_path / "f.png").write_bytes(content)
+    done = openssl("ts", "-verify", "-in", "t.tsr", "-data", "f.png", "-CAfile", str(tsa.ca_file), cwd=tmp_path)
+    assert "Verification: OK" in done.stdout, done.stderr
+    path = fetch(handler, case, tmp_path)
+    assert verify_bundle(path)[0] == []
+    assert handler.get(f"/api/v1/cases/{case.pk}/verify/").json()["timestamps"]["verified"] == 2
