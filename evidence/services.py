@@ -429,6 +429,8 @@ def timestamps_sweep(*, now=None, limit: int = 2000) -> int:
 
 def timestamps_retry_now(*, actor, queryset) -> int:
     """An operator's "retry now" (admin): failed or pending rows get a fresh series of attempts at once."""
+    from . import tasks
+
     rows = list(queryset.filter(status__in=[TimestampStatus.PENDING, TimestampStatus.FAILED]))
     now = timezone.now()
     for row in rows:
@@ -439,7 +441,5 @@ def timestamps_retry_now(*, actor, queryset) -> int:
             locked.status, locked.attempts, locked.next_attempt_at = TimestampStatus.PENDING, 0, now
             locked.save()
             audit_record(actor=actor, action="timestamp_retry", obj=locked, detail={"case": locked.case_id})
-            from . import tasks
-
             enqueue(tasks.timestamp_stamp, locked.pk)
     return len(rows)
