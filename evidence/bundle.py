@@ -10,6 +10,7 @@ every file against its recorded hash, the chain recomputed up to the recorded he
 
 import hashlib
 import json
+import shlex
 import zipfile
 import zlib
 from datetime import datetime
@@ -94,7 +95,7 @@ def verify_commands(listed: list[dict]) -> str:
              "# Each command prints 'Verification: OK'. Prefer the TSA's root certificate obtained from the TSA",
              f"# itself over {TSA_CA} (a copy the service made).", ""]
     for item in listed:
-        source = f"-data '{item['data']}'" if item["subject"] == "item" else f"-digest {item['digest']}"
+        source = f"-data {shlex.quote(item['data'])}" if item["subject"] == "item" else f"-digest {item['digest']}"
         lines.append(f"openssl ts -verify -in {item['path']} {source} -CAfile {TSA_CA} -untrusted {TSA_CERTS}")
     return "\n".join(lines) + "\n"
 
@@ -118,7 +119,8 @@ def manifest(case, *, evidence: list, entries: list[dict], head, lang: str, stam
         "timestamps": listed,
         "timestamps_pending": [{"subject": st.subject, "sequence": st.sequence, "status": st.status}
                                for st in stamps or [] if st.status != "stamped"],
-        "tsa": {"ca": TSA_CA, "certs": TSA_CERTS} if listed else None,
+        "tsa": {"ca": TSA_CA, "certs": TSA_CERTS, "commands": VERIFY_TXT,
+                "legal_basis": timestamps.LEGAL_BASIS} if listed else None,
         "timeline": TIMELINE,
         "letter": {"path": LETTER, "lang": lang},
     }

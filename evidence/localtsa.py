@@ -5,6 +5,7 @@ id-kp-timeStamping that RFC 3161 § 2.3 requires), and answers HTTP POSTs of `ap
 by running `openssl ts -reply` — the same tool an expert uses to check the tokens — so nothing here signs
 tokens by hand. It is not a trusted authority: a court accepts tokens from an accredited TSA only.
 
+`include_chain` makes it embed the CA certificate in each token as well (most real TSAs send a chain).
 Failure modes the tests need are switches on the server (`mode`): `ok`, `error` (HTTP 500), `other_hash`
 (a token for another digest), `other_nonce` (a token answering another nonce), and `skew_seconds` runs
 `openssl` under `faketime` so its clock is off by that much."""
@@ -39,7 +40,7 @@ dir = {dir}
 serial = $dir/serial
 crypto_device = builtin
 signer_cert = $dir/tsa.pem
-signer_key = $dir/tsa.key
+{certs}signer_key = $dir/tsa.key
 signer_digest = sha256
 default_policy = {policy}
 digests = sha256, sha384, sha512
@@ -100,8 +101,15 @@ def make_authority(directory: Path, *, name: str = "Kameng Local TSA", days: int
     (directory / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     (directory / "tsa.pem").write_bytes(tsa_cert.public_bytes(serialization.Encoding.PEM))
     (directory / "serial").write_text("01\n")
-    (directory / "openssl.cnf").write_text(CONFIG.format(dir=directory, policy=POLICY))
+    write_config(directory)
     return directory
+
+
+def write_config(directory: Path, *, include_chain: bool = False) -> None:
+    """`include_chain` puts the CA certificate in every token too, as many real TSAs do (OpenSSL then writes
+    the certificates in a non-DER order: the case `timestamps.decode` handles)."""
+    certs = f"certs = {directory}/ca.pem\n" if include_chain else ""
+    (directory / "openssl.cnf").write_text(CONFIG.format(dir=directory, policy=POLICY, certs=certs))
 
 
 def _rewrite_query(query: bytes, *, digest: bytes | None = None, nonce: int | None = None) -> bytes:
@@ -120,8 +128,9 @@ class LocalTSA:
     """`with LocalTSA(directory, port=...) as tsa:` serves http://127.0.0.1:<port>/ until the block ends."""
 
     def __init__(self, directory: Path | None = None, *, port: int = 0, host: str = "127.0.0.1",
-                 name: str = "Kameng Local TSA"):
+                 name: str = "Kameng Local TSA", include_chain: bool = False):
         self.directory = make_authority(Path(directory or tempfile.mkdtemp(prefix="kameng-tsa-")), name=name)
+        write_config(self.directory, include_chain=include_chain)
         self.host, self.port = host, port
         self.mode = "ok"
         self.skew_seconds = 0

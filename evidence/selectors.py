@@ -27,7 +27,8 @@ READ_CHUNK = 1024 * 1024
 
 def evidence_list(*, user, case: Case | None = None) -> QuerySet[Evidence]:
     qs = Evidence.objects.filter(case__in=Case.objects.for_user(user)).select_related(
-        "case", "supersedes", "superseded_by", "uploaded_by_user", "uploaded_by_key", "timestamp")
+        "case", "supersedes", "superseded_by", "uploaded_by_user", "uploaded_by_key", "timestamp",
+    ).defer("timestamp__token")
     if case is not None:
         qs = qs.filter(case=case)
     return qs.order_by("sequence") if case is not None else qs

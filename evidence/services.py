@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -470,16 +470,24 @@ def timestamps_backfill(*, limit: int = 1000) -> int:
     created = 0
     now = timezone.now()
     for item in Evidence.objects.filter(timestamp__isnull=True).order_by("pk")[:limit]:
-        EvidenceTimestamp.objects.create(case_id=item.case_id, subject=TimestampSubject.ITEM, evidence=item,
-                                         sequence=item.sequence, digest=item.sha256, next_attempt_at=now)
-        created += 1
+        created += _create_once(case_id=item.case_id, subject=TimestampSubject.ITEM, evidence=item,
+                                sequence=item.sequence, digest=item.sha256, next_attempt_at=now)
     stamped_head = EvidenceTimestamp.objects.filter(case_id=OuterRef("case_id"), subject=TimestampSubject.HEAD,
                                                     sequence=OuterRef("length"))
     for head in EvidenceChain.objects.filter(length__gt=0).exclude(Exists(stamped_head)).order_by("pk")[:limit]:
-        EvidenceTimestamp.objects.create(case_id=head.case_id, subject=TimestampSubject.HEAD, sequence=head.length,
-                                         digest=head.head_hash, next_attempt_at=now)
-        created += 1
+        created += _create_once(case_id=head.case_id, subject=TimestampSubject.HEAD, sequence=head.length,
+                                digest=head.head_hash, next_attempt_at=now)
     return created
+
+
+def _create_once(**fields) -> int:
+    """A row unless one already exists (another process got there first: the unique constraints decide)."""
+    try:
+        with transaction.atomic():
+            EvidenceTimestamp.objects.create(**fields)
+    except IntegrityError:
+        return 0
+    return 1
 
 
 def timestamps_sweep(*, now=None, limit: int = 2000) -> int:
@@ -502,6 +510,8 @@ def timestamps_sweep(*, now=None, limit: int = 2000) -> int:
 
 def timestamps_retry_now(*, actor, queryset) -> int:
     """An operator's "retry now" (admin): failed or pending rows get a fresh series of attempts at once."""
+    from . import tasks
+
     rows = list(queryset.filter(status__in=[TimestampStatus.PENDING, TimestampStatus.FAILED]))
     now = timezone.now()
     for row in rows:
@@ -512,7 +522,5 @@ def timestamps_retry_now(*, actor, queryset) -> int:
             locked.status, locked.attempts, locked.next_attempt_at = TimestampStatus.PENDING, 0, now
             locked.save()
             audit_record(actor=actor, action="timestamp_retry", obj=locked, detail={"case": locked.case_id})
-            from . import tasks
-
             enqueue(tasks.timestamp_stamp, locked.pk)
     return len(rows)

@@ -12,7 +12,7 @@ trap cleanup EXIT INT TERM
 if [ "${KAMENG_LOCAL_TSA:-0}" = "1" ]; then
   # A local, untrusted RFC 3161 TSA for the demo; the worker and the API are pointed at it.
   TSA_PORT=${KAMENG_LOCAL_TSA_PORT:-8318}
-  $BIN/python manage.py run_local_tsa --port "$TSA_PORT" --dir var/local-tsa >var/local-tsa.log 2>&1 &
+  $BIN/python manage.py run_local_tsa --port "$TSA_PORT" --dir var/local-tsa --include-chain >var/local-tsa.log 2>&1 &
   pids+=($!)
   for _ in $(seq 1 50); do [ -f var/local-tsa/openssl.cnf ] && break; sleep 0.2; done
   export KAMENG_TSA_URL="http://127.0.0.1:${TSA_PORT}/"

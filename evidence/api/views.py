@@ -1,11 +1,11 @@
-from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ErrorDetail, ValidationError
+from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -145,7 +145,7 @@ class CaseEvidenceView(GenericAPIView):
 class EvidenceViewSet(viewsets.GenericViewSet):
     serializer_class = EvidenceSerializer
     lookup_value_regex = ID_REGEX
-    roles = {"retrieve": CASE_READERS, "download": CASE_READERS, "withdraw": CASE_WRITERS}
+    roles = {"retrieve": CASE_READERS, "download": CASE_READERS, "timestamp": CASE_READERS, "withdraw": CASE_WRITERS}
 
     def get_queryset(self):
         return selectors.evidence_list(user=self.request.user)
@@ -187,6 +187,27 @@ class EvidenceViewSet(viewsets.GenericViewSet):
         response["Cache-Control"] = "private, no-store"
         response["X-Evidence-SHA256"] = evidence.sha256
         response["Content-Length"] = str(evidence.size)
+        return response
+
+    @extend_schema(
+        summary="The file's RFC 3161 timestamp token (.tsr), once stamped",
+        description="Check it with `openssl ts -verify -in <token>.tsr -data <file> -CAfile <TSA root>`. "
+                    "404 while the token is pending, failed, or no TSA is configured (see `timestamp.status`).",
+        responses={(200, "application/timestamp-reply"): OpenApiResponse(OpenApiTypes.BINARY,
+                                                                           description="The DER TimeStampResp.")},
+    )
+    @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, BinaryRenderer])
+    def timestamp(self, request, pk=None):
+        evidence = self.get_object()
+        stamp = selectors.item_timestamp(evidence)
+        if stamp is None or stamp.status != "stamped":
+            raise NotFound(_("This item has no timestamp token yet (%(status)s).")
+                           % {"status": selectors.timestamp_status(stamp)["label"]})
+        token = bytes(type(stamp).objects.get(pk=stamp.pk).token)
+        response = HttpResponse(token, content_type="application/timestamp-reply")
+        response["Content-Disposition"] = f'attachment; filename="evidence-{evidence.pk}.tsr"'
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "private, no-store"
         return response
 
     @extend_schema(summary="Withdraw an item with a reason (handlers and supervisors)", request=WithdrawSerializer,

@@ -429,7 +429,7 @@ KAMENG_TSA_MAX_SKEW = env.float("KAMENG_TSA_MAX_SKEW", default=300.0)  # seconds
 KAMENG_TSA_MAX_ATTEMPTS = env.int("KAMENG_TSA_MAX_ATTEMPTS", default=8)
 KAMENG_TSA_BACKOFF_BASE = env.float("KAMENG_TSA_BACKOFF_BASE", default=30.0)  # seconds
 KAMENG_TSA_BACKOFF_CAP = env.float("KAMENG_TSA_BACKOFF_CAP", default=3600.0)  # seconds
-KAMENG_TSA_FAILED_RETRY = env.float("KAMENG_TSA_FAILED_RETRY", default=6 * 3600.0)  # a failed row is retried
+KAMENG_TSA_FAILED_RETRY = env.float("KAMENG_TSA_FAILED_RETRY", default=3600.0)  # then a failed row is retried
 KAMENG_TSA_SWEEP_GRACE = env.float("KAMENG_TSA_SWEEP_GRACE", default=60.0)  # seconds
 
 # Lists (kameng_api/core/pagination.py): `count` is exact up to this many matching rows, PostgreSQL's

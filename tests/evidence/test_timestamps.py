@@ -350,7 +350,7 @@ def openssl(*args, cwd) -> subprocess.CompletedProcess:
 @pytest.fixture
 def stamped_bundle(configured, tsa, handler, case, upload, tmp_path):
     upload(handler, case, pdf(), name="order.pdf", kind="order_screenshot", occurred_at=case.purchased_at)
-    b = upload(handler, case, png()).json()
+    b = upload(handler, case, png(), name="错误 it's (1).png").json()  # a name a shell must quote
     c = upload(handler, case, "商家：明天补发".encode(), name="chat.txt", kind="chat_log").json()
     handler.post(f"/api/v1/evidence/{c['id']}/withdraw/", {"reason": "不相关"}, format="json")
     stamp_all()
@@ -493,3 +493,57 @@ def test_tokens_arrive_through_a_real_worker_after_the_tsa_comes_back(request, m
         shown = client.get(f"/api/v1/evidence/{item_id}/", **EN).json()["timestamp"]
         assert shown["status"] == "stamped" and shown["tsa_url"] == tsa.url
     assert client.get(f"/api/v1/cases/{case.pk}/verify/").json()["timestamps"]["verified"] == 4
+
+
+def test_the_sweep_requests_tokens_for_evidence_from_before_a_tsa_was_configured(settings, tsa, handler, case,
+                                                                               upload):
+    old = upload(handler, case).json()  # no TSA yet
+    assert services.timestamps_sweep() == 0 and not EvidenceTimestamp.objects.exists()
+    settings.KAMENG_TSA_URL, settings.KAMENG_TSA_CA_FILE = [tsa.url], str(tsa.ca_file)
+    assert item_json(handler, old["id"])["timestamp"]["label"] == "pending (not yet requested)"
+    assert services.timestamps_backfill() == 2  # the item and the current head
+    assert services.timestamps_backfill() == 0  # once only
+    assert stamp_all() == ["stamped", "stamped"]
+    assert item_json(handler, old["id"])["timestamp"]["status"] == "stamped"
+
+
+def test_the_token_of_an_item_can_be_downloaded_once_stamped(configured, tsa, handler, case, upload, other_org_handler,
+                                                             analyst, anon, tmp_path):
+    content = png()
+    item = upload(handler, case, content).json()
+    url = f"/api/v1/evidence/{item['id']}/timestamp/"
+    pending = handler.get(url, **EN)
+    assert pending.status_code == 404 and "no timestamp token yet (pending)" in pending.json()["errors"][0]["detail"]
+    stamp_all()
+    response = handler.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "application/timestamp-reply"
+    assert response.content == bytes(EvidenceTimestamp.objects.get(evidence_id=item["id"]).token)
+    (tmp_path / "t.tsr").write_bytes(response.content)
+    (tmp_path / "f.png").write_bytes(content)
+    done = openssl("ts", "-verify", "-in", "t.tsr", "-data", "f.png", "-CAfile", str(tsa.ca_file), cwd=tmp_path)
+    assert "Verification: OK" in done.stdout, done.stderr
+    assert other_org_handler.get(url).status_code == 404
+    assert analyst.get(url).status_code == 403
+    assert anon.get(url).status_code == 401
+
+
+def test_a_tsa_that_sends_its_chain_in_non_der_order_is_accepted_and_its_bytes_kept(settings, tmp_path, handler,
+                                                                                   case, upload):
+    """OpenSSL (like many TSAs) writes the embedded certificates in a SET OF that is not in DER order."""
+    from rfc3161_client import decode_timestamp_response
+
+    with LocalTSA(tmp_path / "chain", port=free_port(), include_chain=True) as tsa:
+        settings.KAMENG_TSA_URL, settings.KAMENG_TSA_CA_FILE = [tsa.url], str(tsa.ca_file)
+        content = png()
+        item = upload(handler, case, content).json()
+        assert stamp_all() == ["stamped", "stamped"]
+    token = bytes(EvidenceTimestamp.objects.get(evidence_id=item["id"]).token)
+    with pytest.raises(ValueError, match="SetOrdering"):
+        decode_timestamp_response(token)  # the stored bytes are the TSA's own, not a re-encoding
+    (tmp_path / "t.tsr").write_bytes(token)
+    (tmp_path / "f.png").write_bytes(content)
+    done = openssl("ts", "-verify", "-in", "t.tsr", "-data", "f.png", "-CAfile", str(tsa.ca_file), cwd=tmp_path)
+    assert "Verification: OK" in done.stdout, done.stderr
+    path = fetch(handler, case, tmp_path)
+    assert verify_bundle(path)[0] == []
+    assert handler.get(f"/api/v1/cases/{case.pk}/verify/").json()["timestamps"]["verified"] == 2

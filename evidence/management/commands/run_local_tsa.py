@@ -15,9 +15,12 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--dir", default=str(settings.BASE_DIR / "var" / "local-tsa"),
                             help="where the CA, the TSA certificate and the keys are made (kept between runs)")
+        parser.add_argument("--include-chain", action="store_true",
+                            help="embed the CA certificate in each token too, as most real TSAs do")
 
     def handle(self, *args, **options):
-        tsa = LocalTSA(options["dir"], port=options["port"], host=options["host"])
+        tsa = LocalTSA(options["dir"], port=options["port"], host=options["host"],
+                       include_chain=options["include_chain"])
         signal.signal(signal.SIGTERM, lambda *_: tsa.stop())
         self.stdout.write(f"Local TSA (not trusted; for the demo) at {tsa.url}\n"
                           f"  KAMENG_TSA_URL={tsa.url}\n  KAMENG_TSA_CA_FILE={tsa.ca_file}\n"
