@@ -156,10 +156,13 @@ def exact_percentiles(summed_rows: dict, organization_id: int | None, date_from:
     """{platform: {metric: {"values": {"median", "p90"}, "count"}}}: exact, percentile_cont over the facts."""
     lookups = {}  # (platform, metric, bucket, offset) -> how many values from there
     wanted = []  # (platform, metric, name, key, rest, den, count)
+    result = defaultdict(dict)
     for pid, acc in summed_rows.items():
         for metric, histogram in acc["histograms"].items():
             count = sum(histogram)
-            if count <= 0:
+            if count < max(1, rules.min_sample()):  # withheld anyway: the count is all that is shown
+                if count > 0:
+                    result[pid][metric] = {"values": {}, "count": count}
                 continue
             for name, (num, den) in rules.PERCENTILES.items():
                 low, rest = divmod((count - 1) * num, den)
@@ -168,7 +171,6 @@ def exact_percentiles(summed_rows: dict, organization_id: int | None, date_from:
                 lookups[key] = max(lookups.get(key, 1), 2 if rest else 1)
                 wanted.append((pid, metric, name, key, rest, den, count))
     found = _fetch_values(lookups, organization_id, date_from, date_to)
-    result = defaultdict(dict)
     for pid, metric, name, key, rest, den, count in wanted:
         values = found.get(key, [])
         if len(values) < (2 if rest else 1):
@@ -181,6 +183,8 @@ def exact_percentiles(summed_rows: dict, organization_id: int | None, date_from:
 
 def _fetch_values(lookups: dict, organization_id: int | None, date_from: date, date_to: date) -> dict:
     keys = list(lookups)
+    if not keys:
+        return {}
     found = defaultdict(list)
     for start in range(0, len(keys), LOOKUPS_PER_QUERY):
         chunk = keys[start:start + LOOKUPS_PER_QUERY]
