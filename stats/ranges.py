@@ -114,7 +114,7 @@ def summed(platform_ids: list[int], organization_id: int | None, date_from: date
                          f"WHERE {scope} AND {days}")
             params += [*scope_params, *day_params]
     select = ", ".join(f"SUM(u.sign * u.{c}) AS {c}" for c in columns)
-    sql = f"SELECT u.platform_id, 1 AS sign, {select} FROM ({' UNION ALL '.join(parts)}) u GROUP BY u.platform_id"
+    sql = f"SELECT u.platform_id, {select} FROM ({' UNION ALL '.join(parts)}) u GROUP BY u.platform_id"
     out = {pid: {"sums": defaultdict(int), "by_status": defaultdict(int), "by_dispute_type": defaultdict(int),
                  "histograms": {m: [0] * len(rules.DURATION_BUCKETS) for m in HISTOGRAM_PREFIX}}
            for pid in platform_ids}
@@ -123,22 +123,21 @@ def summed(platform_ids: list[int], organization_id: int | None, date_from: date
         cursor.execute(sql, params)
         names = [c[0] for c in cursor.description]
         for row in cursor.fetchall():
-            pid, sign = row[0], row[1]
-            acc = out[pid]
-            for name, value in zip(names[2:], row[2:], strict=True):
+            acc = out[row[0]]
+            for name, value in zip(names[1:], row[1:], strict=True):
                 if not value:
                     continue
                 if name in bucket_of:
                     metric, j = bucket_of[name]
-                    acc["histograms"][metric][j] += sign * int(value)
+                    acc["histograms"][metric][j] = int(value)
                 elif name.startswith("st_"):
-                    acc["by_status"][name[3:]] += sign * int(value)
+                    acc["by_status"][name[3:]] = int(value)
                 elif name.startswith("dt_"):
-                    acc["by_dispute_type"][name[3:]] += sign * int(value)
+                    acc["by_dispute_type"][name[3:]] = int(value)
                 elif name.startswith("amount_"):
-                    acc["sums"][name] += sign * Decimal(str(value))
+                    acc["sums"][name] = Decimal(str(value))
                 else:
-                    acc["sums"][name] += sign * int(value)
+                    acc["sums"][name] = int(value)
     return out
 
 
