@@ -90,10 +90,18 @@ def snapshot():
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         yield
         return
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        yield
+    import psycopg
+
+    connection.ensure_connection()
+    raw = connection.connection  # the level goes with the BEGIN itself: no extra round trip
+    saved = raw.isolation_level, raw.read_only
+    raw.isolation_level, raw.read_only = psycopg.IsolationLevel.REPEATABLE_READ, True
+    try:
+        with transaction.atomic():
+            yield
+    finally:
+        if not raw.closed:
+            raw.isolation_level, raw.read_only = saved
 
 
 def summed(platform_ids: list[int], organization_id: int | None, date_from: date, date_to: date) -> dict:
@@ -236,7 +244,7 @@ def _union_sql(chunk, lookups, organization_id, date_from, date_to) -> tuple[str
 
 def merchant_counts(platform_ids: list[int], organization_id: int | None, date_from: date,
                     date_to: date) -> list[tuple]:
-    """(platform, merchant, complaints) over the period: whole months from the monthly merchant rollup, the
+    """(platform, merchant, complaints, merchant's name) over the period: whole months from the monthly merchant rollup, the
     edge days (added or subtracted) counted from the facts through a covering index."""
     months, plus, minus = spans(date_from, date_to)
     parts, params = [], []
@@ -252,8 +260,9 @@ def merchant_counts(platform_ids: list[int], organization_id: int | None, date_f
                          f"WHERE {scope} AND f.day >= %s AND f.day <= %s AND f.merchant_id IS NOT NULL "
                          "GROUP BY f.platform_id, f.merchant_id")
             params += [*scope_params, _param(first), _param(last)]
-    sql = (f"SELECT platform_id, merchant_id, SUM(n) FROM ({' UNION ALL '.join(parts)}) u "
-           "GROUP BY platform_id, merchant_id HAVING SUM(n) > 0")
+    sql = (f"SELECT u.platform_id, u.merchant_id, SUM(u.n), MAX(m.name) FROM ({' UNION ALL '.join(parts)}) u "
+           "LEFT JOIN cases_merchant m ON m.id = u.merchant_id "
+           "GROUP BY u.platform_id, u.merchant_id HAVING SUM(u.n) > 0")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
