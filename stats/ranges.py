@@ -90,10 +90,18 @@ def snapshot():
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         yield
         return
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        yield
+    import psycopg
+
+    connection.ensure_connection()
+    raw = connection.connection  # the level goes with the BEGIN itself: no extra round trip
+    saved = raw.isolation_level, raw.read_only
+    raw.isolation_level, raw.read_only = psycopg.IsolationLevel.REPEATABLE_READ, True
+    try:
+        with transaction.atomic():
+            yield
+    finally:
+        if not raw.closed:
+            raw.isolation_level, raw.read_only = saved
 
 
 def summed(platform_ids: list[int], organization_id: int | None, date_from: date, date_to: date) -> dict:
@@ -114,7 +122,7 @@ def summed(platform_ids: list[int], organization_id: int | None, date_from: date
                          f"WHERE {scope} AND {days}")
             params += [*scope_params, *day_params]
     select = ", ".join(f"SUM(u.sign * u.{c}) AS {c}" for c in columns)
-    sql = f"SELECT u.platform_id, 1 AS sign, {select} FROM ({' UNION ALL '.join(parts)}) u GROUP BY u.platform_id"
+    sql = f"SELECT u.platform_id, {select} FROM ({' UNION ALL '.join(parts)}) u GROUP BY u.platform_id"
     out = {pid: {"sums": defaultdict(int), "by_status": defaultdict(int), "by_dispute_type": defaultdict(int),
                  "histograms": {m: [0] * len(rules.DURATION_BUCKETS) for m in HISTOGRAM_PREFIX}}
            for pid in platform_ids}
@@ -123,22 +131,21 @@ def summed(platform_ids: list[int], organization_id: int | None, date_from: date
         cursor.execute(sql, params)
         names = [c[0] for c in cursor.description]
         for row in cursor.fetchall():
-            pid, sign = row[0], row[1]
-            acc = out[pid]
-            for name, value in zip(names[2:], row[2:], strict=True):
+            acc = out[row[0]]
+            for name, value in zip(names[1:], row[1:], strict=True):
                 if not value:
                     continue
                 if name in bucket_of:
                     metric, j = bucket_of[name]
-                    acc["histograms"][metric][j] += sign * int(value)
+                    acc["histograms"][metric][j] = int(value)
                 elif name.startswith("st_"):
-                    acc["by_status"][name[3:]] += sign * int(value)
+                    acc["by_status"][name[3:]] = int(value)
                 elif name.startswith("dt_"):
-                    acc["by_dispute_type"][name[3:]] += sign * int(value)
+                    acc["by_dispute_type"][name[3:]] = int(value)
                 elif name.startswith("amount_"):
-                    acc["sums"][name] += sign * Decimal(str(value))
+                    acc["sums"][name] = Decimal(str(value))
                 else:
-                    acc["sums"][name] += sign * int(value)
+                    acc["sums"][name] = int(value)
     return out
 
 
@@ -156,10 +163,13 @@ def exact_percentiles(summed_rows: dict, organization_id: int | None, date_from:
     """{platform: {metric: {"values": {"median", "p90"}, "count"}}}: exact, percentile_cont over the facts."""
     lookups = {}  # (platform, metric, bucket, offset) -> how many values from there
     wanted = []  # (platform, metric, name, key, rest, den, count)
+    result = defaultdict(dict)
     for pid, acc in summed_rows.items():
         for metric, histogram in acc["histograms"].items():
             count = sum(histogram)
-            if count <= 0:
+            if count < max(1, rules.min_sample()):  # withheld anyway: the count is all that is shown
+                if count > 0:
+                    result[pid][metric] = {"values": {}, "count": count}
                 continue
             for name, (num, den) in rules.PERCENTILES.items():
                 low, rest = divmod((count - 1) * num, den)
@@ -168,7 +178,6 @@ def exact_percentiles(summed_rows: dict, organization_id: int | None, date_from:
                 lookups[key] = max(lookups.get(key, 1), 2 if rest else 1)
                 wanted.append((pid, metric, name, key, rest, den, count))
     found = _fetch_values(lookups, organization_id, date_from, date_to)
-    result = defaultdict(dict)
     for pid, metric, name, key, rest, den, count in wanted:
         values = found.get(key, [])
         if len(values) < (2 if rest else 1):
@@ -181,6 +190,8 @@ def exact_percentiles(summed_rows: dict, organization_id: int | None, date_from:
 
 def _fetch_values(lookups: dict, organization_id: int | None, date_from: date, date_to: date) -> dict:
     keys = list(lookups)
+    if not keys:
+        return {}
     found = defaultdict(list)
     for start in range(0, len(keys), LOOKUPS_PER_QUERY):
         chunk = keys[start:start + LOOKUPS_PER_QUERY]
@@ -233,7 +244,7 @@ def _union_sql(chunk, lookups, organization_id, date_from, date_to) -> tuple[str
 
 def merchant_counts(platform_ids: list[int], organization_id: int | None, date_from: date,
                     date_to: date) -> list[tuple]:
-    """(platform, merchant, complaints) over the period: whole months from the monthly merchant rollup, the
+    """(platform, merchant, complaints, merchant's name) over the period: whole months from the monthly merchant rollup, the
     edge days (added or subtracted) counted from the facts through a covering index."""
     months, plus, minus = spans(date_from, date_to)
     parts, params = [], []
@@ -249,8 +260,9 @@ def merchant_counts(platform_ids: list[int], organization_id: int | None, date_f
                          f"WHERE {scope} AND f.day >= %s AND f.day <= %s AND f.merchant_id IS NOT NULL "
                          "GROUP BY f.platform_id, f.merchant_id")
             params += [*scope_params, _param(first), _param(last)]
-    sql = (f"SELECT platform_id, merchant_id, SUM(n) FROM ({' UNION ALL '.join(parts)}) u "
-           "GROUP BY platform_id, merchant_id HAVING SUM(n) > 0")
+    sql = (f"SELECT u.platform_id, u.merchant_id, SUM(u.n), MAX(m.name) FROM ({' UNION ALL '.join(parts)}) u "
+           "LEFT JOIN cases_merchant m ON m.id = u.merchant_id "
+           "GROUP BY u.platform_id, u.merchant_id HAVING SUM(u.n) > 0")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()

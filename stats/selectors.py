@@ -274,18 +274,18 @@ def _top_merchants(filters: StatsFilter, platform_ids: list[int]) -> dict[int, l
     return _merchant_rows(rows)
 
 
-def _merchant_rows(rows: list[tuple]) -> dict[int, list[dict]]:
+def _merchant_rows(rows: list[tuple], names: dict | None = None) -> dict[int, list[dict]]:
     """The top merchants per platform from (platform, merchant, complaints) rows: most complaints first,
-    ties by merchant id."""
+    ties by merchant id. `names`: {merchant: name} when the rows came with them, else looked up."""
     best = defaultdict(list)
     for platform_id, merchant_id, n in rows:
         best[platform_id].append((-int(n), merchant_id))
     chosen = {pid: sorted(items)[:TOP_MERCHANTS] for pid, items in best.items()}
     wanted = sorted({m for items in chosen.values() for _n, m in items})
-    names = {}
-    if wanted:
+    if names is None and wanted:
         condition, params = platform_in("id", wanted)
         names = dict(_fetch_rows(f"SELECT id, name FROM {Merchant._meta.db_table} WHERE {condition}", params))
+    names = names or {}
     return {pid: [{"id": m, "name": names.get(m, ""), "complaints": -n} for n, m in items]
             for pid, items in chosen.items()}
 
@@ -309,17 +309,24 @@ def _period_summaries(period_id: int, platform_ids: list[int], filters: StatsFil
     for row in _fetch(f"SELECT s.platform_id, NULL AS dispute_type, {_SELECT_SUMS} FROM stats_periodstat s "
                       f"WHERE {where} GROUP BY s.platform_id", params):
         _add(acc[row["platform_id"]], row)
-    for pid, dispute_type, opened in _fetch_rows(
-            f"SELECT s.platform_id, s.dispute_type, s.opened FROM stats_perioddispute s WHERE {where}", params):
-        acc[pid]["by_dispute_type"][dispute_type] += opened
-    durations = defaultdict(dict)
-    for pid, metric, n, median, p90 in _fetch_rows(
-            f"SELECT s.platform_id, s.metric, s.n, s.median, s.p90 FROM stats_periodduration s WHERE {where}", params):
-        durations[pid][metric] = {"values": {"median": round(float(median), 2), "p90": round(float(p90), 2)},
-                                  "count": int(n)}
-    counts = _fetch_rows(f"SELECT s.platform_id, s.merchant_id, s.n FROM stats_periodmerchant s WHERE {where}",
-                         params)
-    merchants = _merchant_rows(counts)
+    # Dispute types, percentiles and merchants (with their names) in one round trip.
+    durations, counts, names = defaultdict(dict), [], {}
+    for kind, pid, label, key, n, median, p90 in _fetch_rows(
+            f"SELECT 1, s.platform_id, s.dispute_type, NULL, s.opened, NULL, NULL FROM stats_perioddispute s "
+            f"WHERE {where} UNION ALL "
+            f"SELECT 2, s.platform_id, NULL, s.metric, s.n, s.median, s.p90 FROM stats_periodduration s "
+            f"WHERE {where} UNION ALL "
+            f"SELECT 3, s.platform_id, m.name, s.merchant_id, s.n, NULL, NULL FROM stats_periodmerchant s "
+            f"LEFT JOIN {Merchant._meta.db_table} m ON m.id = s.merchant_id WHERE {where}", params * 3):
+        if kind == 1:
+            acc[pid]["by_dispute_type"][label] += n
+        elif kind == 2:
+            durations[pid][key] = {"values": {"median": round(float(median), 2), "p90": round(float(p90), 2)},
+                                   "count": int(n)}
+        else:
+            counts.append((pid, key, n))
+            names[key] = label or ""
+    merchants = _merchant_rows(counts, names)
     result = {}
     for pid in platform_ids:
         figures = _figures(acc[pid], durations.get(pid, {}))
@@ -353,7 +360,8 @@ def _composed_summaries(platform_ids: list[int], filters: StatsFilter) -> dict[i
         durations = ranges.exact_percentiles(sums, org, first, last)
     except LookupError:
         return None
-    merchants = _merchant_rows(ranges.merchant_counts(platform_ids, org, first, last))
+    counts = ranges.merchant_counts(platform_ids, org, first, last)
+    merchants = _merchant_rows([row[:3] for row in counts], {row[1]: row[3] or "" for row in counts})
     result = {}
     for pid in platform_ids:
         figures = _figures(sums[pid], durations.get(pid, {}))
