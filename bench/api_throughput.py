@@ -53,7 +53,10 @@ request = function()
   if method == "POST" then
     counter = counter + 1
     local body = string.gsub(body_template, "__ORDER__", "W" .. salt .. "N" .. counter)
-    return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
+    local headers = {}
+    for k, v in pairs(wrk.headers) do headers[k] = v end
+    headers["Content-Type"] = "application/json"
+    return wrk.format("POST", nil, headers, body)
   end
   return wrk.format(method, nil)
 end
