@@ -9,7 +9,6 @@ from kameng_api.core.fields import MAX_ID
 from .codes import DisputeType, ProductType, Status
 from .models import Case, Merchant
 
-
 REFERENCE_PREFIX = "KM-"
 
 

@@ -170,7 +170,7 @@ def test_a_list_whose_order_cannot_be_keyed_refuses_a_cursor(handler, platform):
 
 
 def test_numbered_pages_keep_working(handler, org):
-    for i in range(5):
+    for _ in range(5):
         CaseFactory(organization=org)
     body = handler.get(URL, {"page_size": 2, "page": 2}).json()
     assert body["count"] == 5 and body["count_exact"] is True and len(body["results"]) == 2
