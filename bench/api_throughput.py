@@ -53,7 +53,10 @@ request = function()
   if method == "POST" then
     counter = counter + 1
     local body = string.gsub(body_template, "__ORDER__", "W" .. salt .. "N" .. counter)
-    return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
+    local headers = {}
+    for k, v in pairs(wrk.headers) do headers[k] = v end
+    headers["Content-Type"] = "application/json"
+    return wrk.format("POST", nil, headers, body)
   end
   return wrk.format(method, nil)
 end
@@ -196,13 +199,15 @@ def run_wrk(base, token, method, path, body, args) -> dict:
     threads = max(1, min(2, args.connections))
     try:
         out = subprocess.run(
-            ["wrk", f"-t{threads}", f"-c{args.connections}", f"-d{args.duration}s", "--timeout", "10s",
+            ["wrk", f"-t{threads}", f"-c{args.connections}", f"-d{max(1, round(args.duration))}s", "--timeout", "10s",
              "-H", f"Authorization: Token {token}", "-s", script, base + path],
-            capture_output=True, text=True, env=env, check=False).stdout
+            capture_output=True, text=True, env=env, check=False)
+        out = out.stdout + out.stderr
     finally:
         os.unlink(script)
     line = next((ln for ln in out.splitlines() if ln.startswith("BENCH-JSON ")), None)
     if line is None:
+        print(out.strip()[-500:], file=sys.stderr)
         return {"rps": 0.0, "p50": float("nan"), "p95": float("nan"), "errors": -1}
     data = json.loads(line[len("BENCH-JSON "):])
     return {"rps": data["requests"] / (data["duration_us"] / 1e6), "p50": data["p50_us"] / 1000,

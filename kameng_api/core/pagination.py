@@ -14,11 +14,13 @@ every row.
 import base64
 import binascii
 import json
+import time
 from collections import OrderedDict
 
 from django.conf import settings
 from django.db import connections
 from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import BasePagination, _positive_int
@@ -80,23 +82,48 @@ def list_ordering(queryset: QuerySet) -> list[tuple[str, bool]] | None:
     return [*ordering, (model._meta.pk.attname, ordering[-1][1] if ordering else False)]
 
 
-def count_bounded(queryset: QuerySet, limit: int) -> tuple[int, bool]:
-    """(count, exact). Reads at most `limit` + 1 matching index entries."""
-    queryset = queryset.order_by()
-    counted = queryset[: limit + 1].count()
+COUNT_ANNOTATION = "_km_bounded_count"
+_estimates: dict = {}
+
+
+def bounded_count_sql(queryset: QuerySet, limit: int) -> RawSQL:
+    """COUNT(*) of at most `limit` + 1 matching rows, as an expression the page's own query carries
+    (one statement for the page and its count)."""
+    sql, params = queryset.order_by().values("pk")[: limit + 1].query.sql_with_params()
+    return RawSQL(f"SELECT COUNT(*) FROM ({sql}) km_bounded", params)  # noqa: S608, S611 - Django-compiled SQL
+
+
+def count_bounded(queryset: QuerySet, limit: int, counted: int | None = None) -> tuple[int, bool]:
+    """(count, exact). `counted` is the bounded count when the page's query already brought it."""
+    if counted is None:
+        counted = queryset.order_by()[: limit + 1].count()
     if counted <= limit:
         return counted, True
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
         return queryset.count(), True
-    sql, params = queryset.values("pk").query.sql_with_params()
+    return max(limit + 1, _estimate(connection, queryset)), False
+
+
+def _estimate(connection, queryset: QuerySet) -> int:
+    """PostgreSQL's row estimate for the list's query, kept ESTIMATE_TTL seconds per query in each worker
+    (an estimate of a large count does not become better by being asked again every request)."""
+    sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    key = (connection.alias, sql, tuple(str(p) for p in params))
+    now = time.monotonic()
+    cached = _estimates.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]
     if isinstance(plan, str):
         plan = json.loads(plan)
     estimate = int(plan[0]["Plan"]["Plan Rows"])
-    return max(limit + 1, estimate), False
+    if len(_estimates) > 2000:
+        _estimates.clear()
+    _estimates[key] = (now + getattr(settings, "KAMENG_LIST_COUNT_ESTIMATE_TTL", 60), estimate)
+    return estimate
 
 
 class Pagination(BasePagination):
@@ -158,19 +185,25 @@ class Pagination(BasePagination):
         if not window and page != 1:
             raise NotFound(_("Invalid page."))
         has_next = len(window) > self.size
-        self.count, self.count_exact = count_bounded(queryset, self.count_limit)
+        self.count, self.count_exact = count_bounded(queryset, self.count_limit, self._counted(window))
         self._page_links(page, has_next=has_next)
         return window[: self.size]
 
-    @staticmethod
-    def _window(queryset: QuerySet, offset: int, limit: int) -> list:
-        """Rows offset..offset+limit. Past the first page, the offset is walked over ids only (an
-        index-only scan where the list's index covers the filter) and only the page's rows are read, by
-        primary key, in the same statement."""
+    def _window(self, queryset: QuerySet, offset: int, limit: int) -> list:
+        """Rows offset..offset+limit, with the bounded count in the same statement. Past the first page,
+        the offset is walked over ids only (an index-only scan where the list's index covers the filter)
+        and only the page's rows are read, by primary key."""
         query = queryset.query
-        if offset == 0 or query.distinct or query.values_select or query.annotations or query.combinator:
+        if query.distinct or query.values_select or query.combinator:
             return list(queryset[offset: offset + limit])
-        return list(queryset.filter(pk__in=queryset.values("pk")[offset: offset + limit]))
+        counted = {COUNT_ANNOTATION: bounded_count_sql(queryset, self.count_limit)}
+        if offset == 0 or query.annotations:
+            return list(queryset.annotate(**counted)[offset: offset + limit])
+        return list(queryset.filter(pk__in=queryset.values("pk")[offset: offset + limit]).annotate(**counted))
+
+    @staticmethod
+    def _counted(rows: list) -> int | None:
+        return getattr(rows[0], COUNT_ANNOTATION, None) if rows else None
 
     def _page_links(self, page: int, *, has_next: bool) -> None:
         url = self.request.build_absolute_uri()
@@ -196,7 +229,9 @@ class Pagination(BasePagination):
                                                                                        strict=True)]
             qs = qs.filter(self._after(ordering, values, reverse=reverse))
         order_by = [("-" if desc != reverse else "") + name for name, desc in ordering]
-        rows = list(qs.order_by(*order_by)[: self.size + 1])
+        rows = list(qs.order_by(*order_by).annotate(**{
+            COUNT_ANNOTATION: bounded_count_sql(queryset, self.count_limit)})[: self.size + 1])
+        counted = self._counted(rows)
         more = len(rows) > self.size
         rows = rows[: self.size]
         if reverse:
@@ -211,7 +246,7 @@ class Pagination(BasePagination):
             if (more and reverse) or (token and not reverse):
                 self.previous_link = replace_query_param(url, self.cursor_query_param,
                                                          encode_cursor(first, reverse=True))
-        self.count, self.count_exact = count_bounded(queryset, self.count_limit)
+        self.count, self.count_exact = count_bounded(queryset, self.count_limit, counted)
         return rows
 
     @staticmethod

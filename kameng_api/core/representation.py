@@ -14,7 +14,7 @@ import types
 
 from django.utils import timezone
 from rest_framework import fields as drf_fields
-from rest_framework import relations
+from rest_framework import relations, serializers
 from rest_framework.settings import api_settings
 
 _PLAIN = object()
@@ -114,6 +114,17 @@ def _plan_for(field, model):
     return source, renderer
 
 
+def _fresh(field):
+    """A new, unbound instance of a template field. DRF's deepcopy also deep-copies its arguments (choice
+    labels, querysets...), which the field only reads; those are shared. A field holding another field or
+    serializer (a child, a nested serializer) is deep-copied as DRF does."""
+    if (isinstance(field, serializers.BaseSerializer) or not hasattr(field, "_kwargs")
+            or any(isinstance(v, drf_fields.Field) for v in (*field._args, *field._kwargs.values()))):
+        return copy.deepcopy(field)
+    kwargs = {k: copy.deepcopy(v) if k in ("default", "initial") else v for k, v in field._kwargs.items()}
+    return field.__class__(*field._args, **kwargs)
+
+
 class CompiledRepresentation:
     """Mix into a Serializer (before the DRF base) to render rows with a plan made once."""
 
@@ -128,7 +139,7 @@ class CompiledRepresentation:
         if template is None:
             template = super().get_fields()
             cls._fields_template = template
-        return copy.deepcopy(template)
+        return {name: _fresh(field) for name, field in template.items()}
 
     def _compile(self):
         plan = []
