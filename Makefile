@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PORT ?= 8000
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench cluster clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ lint: install
 	$(BIN)/ruff check .
 	DJANGO_SECRET_KEY=check-only-$$(date +%s)-not-a-real-secret-key-0123456789abcdef \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING --settings=kameng_api.settings.production
+
+cluster: install  ## two web nodes, two workers, two beats and SeaweedFS on DATABASE_URL/REDIS_URL (README)
+	./scripts/cluster.sh
 
 bench: install  ## benchmarks under bench/ (print figures; never assert)
 	$(BIN)/python bench/run_all.py
