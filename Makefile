@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PORT ?= 8000
 
-.PHONY: install run test lint bench bench-tools browser clean
+.PHONY: install run test lint bench bench-tools browser cluster clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ lint: install
 	REDIS_URL=redis://127.0.0.1:6379/0 EMAIL_URL=smtp+tls://check:check@smtp.example.cn:587 \
 	DJANGO_DEFAULT_FROM_EMAIL='Kameng API <noreply@example.cn>' KAMENG_ENV_FILE=/dev/null \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING --settings=kameng_api.settings.production
+
+cluster: install  ## two web nodes, two workers, two beats and SeaweedFS on DATABASE_URL/REDIS_URL (README)
+	./scripts/cluster.sh
 
 bench: install bench-tools  ## benchmarks under bench/ (print figures; never assert)
 	$(BIN)/python bench/run_all.py

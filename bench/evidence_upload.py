@@ -135,7 +135,8 @@ def run(label: str, extra_env: dict) -> dict:
     (WORK / "media").mkdir(parents=True)
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kameng_api.settings.local", "DJANGO_DEBUG": "false",
            "DJANGO_MEDIA_ROOT": str(WORK / "media"),
-           "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{WORK / 'db.sqlite3'}"), **extra_env}
+           "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{WORK / 'db.sqlite3'}"),
+           "GUNICORN_ACCESSLOG": "", **extra_env}
     env.pop("REDIS_URL", None)
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)

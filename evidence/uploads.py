@@ -154,10 +154,6 @@ class EvidenceUploadHandler(FileUploadHandler):
         self._out = os.fdopen(fd, "wb", buffering=0)
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence-upload")
         self._pending = deque()
-        self._hash = hashlib.sha256()
-        self._head = bytearray()
-        self._size = 0
-        self._has_nul = False
 
     def receive_data_chunk(self, raw_data, start):
         self._size += len(raw_data)

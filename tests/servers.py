@@ -53,16 +53,21 @@ class SeaweedFS:
             "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))
         data = self.dir / "data"
         data.mkdir()
+        # Every bucket is a collection with volumes of its own; SeaweedFS grows 7 at a time by default, which
+        # runs out of volume slots after a few buckets (tests make one each). One at a time, small ones.
+        (self.dir / "master.toml").write_text("[master.volume_growth]\ncopy_1 = 1\ncopy_2 = 2\ncopy_3 = 3\n"
+                                              "copy_other = 1\n")
         p = self.ports
         cmd = [binary, "server", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
                f"-master.port={p['master']}", f"-master.port.grpc={p['master.grpc']}",
                f"-volume.port={p['volume']}", f"-volume.port.grpc={p['volume.grpc']}",
                f"-filer.port={p['filer']}", f"-filer.port.grpc={p['filer.grpc']}",
                "-s3", f"-s3.port={p['s3']}", f"-s3.port.grpc={p['s3.grpc']}", "-s3.port.iceberg=0",
-               "-s3.port.lance=0", f"-s3.config={config}", "-iam=false", "-master.volumeSizeLimitMB=512",
-               "-volume.max=30", "-master.telemetry=false"]
+               "-s3.port.lance=0", f"-s3.config={config}", "-iam=false", "-master.volumeSizeLimitMB=128",
+               "-volume.max=200", "-master.telemetry=false"]
         self.log = open(self.log_path, "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(cmd, cwd=self.dir, stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
         deadline = time.monotonic() + timeout
         probe = f"probe-{uuid.uuid4().hex[:8]}"
         while True:

@@ -43,7 +43,7 @@ pytestmark = [pytest.mark.cluster, pytest.mark.worker, pytest.mark.postgres, pyt
 
 WEB_PORTS = (8880, 8881)
 CASES = 10
-DUE_IN = 20  # seconds from creation until each case's evidence-preservation clock runs out
+DUE_IN = 12  # seconds from creation until each case's evidence-preservation clock runs out
 MiB = 1024 * 1024
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 

@@ -138,3 +138,15 @@ def _fingerprint_of(partner, data) -> str:
     from rest_framework.request import Request
 
     return _fingerprint(Request(request, parsers=[JSONParser()]))
+
+
+def test_without_a_replica_every_read_stays_on_the_primary(analyst, platform):
+    from kameng_api.core import replica
+
+    assert not replica.configured() and not replica.replica_usable()
+    router = replica.ReplicaRouter()
+    assert router.db_for_read(Case) is None and router.db_for_write(Case) == "default"
+    assert router.allow_migrate("replica", "cases") is False and router.allow_migrate("default", "cases") is None
+    response = analyst.get("/api/v1/stats/platforms/")
+    assert response.status_code == 200
+    assert [row["platform"]["id"] for row in response.json()["results"]] == [platform.pk]
