@@ -455,4 +455,3 @@ class CalendarYearAdmin(admin.ModelAdmin):
             messages.info(request, _("%(n)s open deadlines recounted.") % {"n": count})
 
 
-__all__ = ["CaseAdmin", "DeadlineAdmin", "urgency"]
