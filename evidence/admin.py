@@ -347,9 +347,11 @@ def completeness_panel(request, case):
 @workplace.panel(25)
 def evidence_panel(request, case):
     rows = []
+    stamps = {s.evidence_id: s for s in EvidenceTimestamp.objects.filter(case=case, evidence__isnull=False)}
     for item in case_evidence(case):
         base = filetypes.base_type(item.content_type)
-        rows.append({"item": item, "previewable": base in PREVIEWABLE, "openable": base in OPENABLE})
+        rows.append({"item": item, "previewable": base in PREVIEWABLE, "openable": base in OPENABLE,
+                     "stamp": selectors.timestamp_status(stamps.get(item.pk))})
     return {"template": "admin/evidence/panel_evidence.html", "title": _("Evidence"), "id": "evidence",
             "rows": rows, "wide": True}
 

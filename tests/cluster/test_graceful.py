@@ -11,10 +11,10 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
 from cases.codes import Role
 from evidence.models import Evidence
+from kameng_api.core.tokens import token_issue
 from tests.factories import CaseFactory, UserFactory
 
 from .nodes import node_env, request, start_web, wait_ready
@@ -27,7 +27,7 @@ PORT = 8882
 
 def test_sigterm_lets_the_upload_in_progress_finish(real_postgres, org, tmp_path):
     user = UserFactory(organization=org, role=Role.HANDLER)
-    token = Token.objects.create(user=user).key
+    token = token_issue(user=user)[1]
     case = CaseFactory(organization=org)
     db = connection.settings_dict
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"

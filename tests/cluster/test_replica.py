@@ -22,12 +22,12 @@ pytestmark = [pytest.mark.replica, pytest.mark.postgres, pytest.mark.django_db(t
 PORT = 8870
 MAX_LAG = 4.0
 SETUP = """
-from rest_framework.authtoken.models import Token
+from kameng_api.core.tokens import token_issue
 from cases.models import Organization, User
 org = Organization.objects.create(slug="replica-org", name="Replica")
 analyst = User.objects.create(username="analyst-r", organization=org, role="analyst")
 supervisor = User.objects.create(username="supervisor-r", organization=org, role="supervisor")
-print("TOKENS", Token.objects.create(user=analyst).key, Token.objects.create(user=supervisor).key)
+print("TOKENS", token_issue(user=analyst)[1], token_issue(user=supervisor)[1])
 """
 
 
