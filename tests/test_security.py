@@ -282,6 +282,8 @@ def admin_post(client, username, otp_token=""):
 def test_supervisor_needs_a_totp_code_for_the_admin():
     user = UserFactory(username="boss", role=Role.SUPERVISOR)
     client = Client()
+    page = client.get(ADMIN_LOGIN, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'name="otp_token"' in page and "一次性验证码" in page
     no_device = admin_post(client, "boss")
     assert no_device.status_code == 200 and "no authenticator registered" in no_device.content.decode()
     device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
