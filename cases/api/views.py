@@ -79,7 +79,7 @@ class TokenView(APIView):
         serializer = TokenRequestSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         instance, token = token_issue(user=serializer.validated_data["user"])
-        return Response({"token": token, "expiry": instance.expiry})
+        return Response(TokenSerializer({"token": token, "expiry": instance.expiry}).data)
 
     @extend_schema(tags=["auth"], request=None, responses={204: None}, summary="Log out: revoke this token")
     def delete(self, request):
