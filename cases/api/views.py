@@ -51,6 +51,7 @@ LOCKED = error_response(429, "Too many attempts from this address (`throttled`),
                              "this account (`locked_out`, per account whatever the address).", "locked_out",
                         "Too many failed logins for this account. Try again in 15 minute(s).")
 
+
 @extend_validation_errors(["authorization"], field_name="non_field_errors")
 class TokenView(APIView):
     """Staff login: exchange a username and password for a token (`Authorization: Token <token>`);
@@ -62,14 +63,17 @@ class TokenView(APIView):
     def get_throttles(self):
         return [LoginThrottle()] if self.request.method == "POST" else super().get_throttles()
 
-    def get_authenticators(self):
-        # The login itself takes no credentials; logging out takes the token being revoked.
-        return [] if getattr(self, "request", None) is None or self.request.method == "POST" else [
-            StaffTokenAuthentication()]
-
     def initialize_request(self, request, *args, **kwargs):
-        self.request = request
+        self.request = request  # get_authenticators() below is called from here and needs the method
         return super().initialize_request(request, *args, **kwargs)
+
+    def get_authenticators(self):
+        """The login takes no credentials (a stale token header must not stop it); logging out takes the
+        token it revokes."""
+        request = getattr(self, "request", None)
+        if request is None or request.method == "POST":
+            return []
+        return super().get_authenticators()
 
     @extend_schema(tags=["auth"], request=TokenRequestSerializer, responses={200: TokenSerializer, 429: LOCKED},
                    summary="Log in: a new token for each login, expiring after KAMENG_TOKEN_TTL_HOURS")
@@ -77,7 +81,7 @@ class TokenView(APIView):
         serializer = TokenRequestSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         instance, token = token_issue(user=serializer.validated_data["user"])
-        return Response({"token": token, "expiry": instance.expiry})
+        return Response(TokenSerializer({"token": token, "expiry": instance.expiry}).data)
 
     @extend_schema(tags=["auth"], request=None, responses={204: None}, summary="Log out: revoke this token")
     def delete(self, request):

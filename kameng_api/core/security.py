@@ -86,7 +86,34 @@ class PartnerThrottle(_RateFromSettings, throttling.SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": request.user.api_key.pk}
 
 
-class LoginThrottle(_RateFromSettings, throttling.SimpleRateThrottle):
+class _AtomicWindowThrottle(_RateFromSettings, throttling.SimpleRateThrottle):
+    """A fixed window counted with one atomic increment (Redis INCR), so requests arriving at the same
+    moment in different workers cannot all read the same history and all pass, as DRF's read-modify-write
+    history allows. For the scopes where the exact count matters: logins and expensive work."""
+
+    def allow_request(self, request, view):
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        now = self.timer()
+        window = int(now // self.duration)
+        self.window_ends = (window + 1) * self.duration
+        key = f"{self.key}:{window}"
+        self.cache.add(key, 0, timeout=int(self.duration) + 1)
+        try:
+            count = self.cache.incr(key)
+        except ValueError:  # expired between add and incr
+            self.cache.add(key, 1, timeout=int(self.duration) + 1)
+            count = 1
+        return count <= self.num_requests
+
+    def wait(self):
+        return max(0.0, self.window_ends - self.timer())
+
+
+class LoginThrottle(_AtomicWindowThrottle):
     """Login attempts per client address (the token login and the admin login share the bucket)."""
 
     scope = "login"
@@ -95,7 +122,7 @@ class LoginThrottle(_RateFromSettings, throttling.SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class DeepVerifyThrottle(_RateFromSettings, throttling.SimpleRateThrottle):
+class DeepVerifyThrottle(_AtomicWindowThrottle):
     """`verify/?deep=true` queues a re-hash of every file: per caller (user or key)."""
 
     scope = "deep_verify"

@@ -52,7 +52,7 @@ else:
     EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
     EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
     EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
-if EMAIL_BACKEND.rsplit(".", 2)[-2] in ("console", "locmem", "dummy", "filebased"):
+if any(f".{kind}." in f".{EMAIL_BACKEND}" for kind in ("console", "locmem", "dummy", "filebased")):
     _missing.append(f"EMAIL_URL or EMAIL_HOST (the e-mail backend {EMAIL_BACKEND} delivers nothing)")
 elif EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend" and not EMAIL_HOST:
     _missing.append("EMAIL_URL or EMAIL_HOST (the SMTP server alerts are sent through, "
