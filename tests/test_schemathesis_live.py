@@ -1,7 +1,7 @@
 """Schemathesis against the real server (gunicorn), every check (`--checks all`), the stateful phase
 following the schema's links, for a supervisor and for a partner key. The documented business rules are
-listed in schemathesis.toml; anything else fails. `FUZZ_EXAMPLES` raises the examples per operation
-(default 5, about half a minute per caller here)."""
+listed in schemathesis.toml; anything else fails. `LIVE_FUZZ_EXAMPLES` raises the examples per operation
+(default 3, about half a minute per caller here)."""
 
 import os
 import subprocess
@@ -16,7 +16,7 @@ from tests.conftest import ROOT
 from tests.factories import CaseFactory, PlatformFactory, UserFactory
 
 PORT = 8235
-EXAMPLES = os.environ.get("FUZZ_EXAMPLES", "5")
+EXAMPLES = os.environ.get("LIVE_FUZZ_EXAMPLES", "3")
 
 
 @pytest.fixture

@@ -54,6 +54,12 @@ def test_json_body_over_the_form_limit_is_413(handler, settings):
     assert Case.objects.count() == 0
 
 
+def test_json_body_over_the_default_limit_is_413(handler, settings):
+    body = json.dumps({"description": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 10)})
+    assert_error(handler.post("/api/v1/cases/", data=body, content_type="application/json"), 413)
+    assert Case.objects.count() == 0
+
+
 def test_form_fields_over_the_form_limit_are_413(handler, case, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
     boundary = uuid.uuid4().hex

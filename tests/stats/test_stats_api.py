@@ -141,10 +141,11 @@ def test_csv_has_a_bom_and_chinese_platform_names(analyst, org, populate):
         assert "resolution_rate.numerator" in row
 
 
-def test_csv_errors_are_csv_too(analyst):
+def test_csv_errors_are_in_the_documented_json_error_format(analyst):
     response = analyst.get(URL, {"from": "nope", "format": "csv"})
     assert response.status_code == 400
-    assert response.content.startswith(b"\xef\xbb\xbf")
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["errors"][0]["attr"] == "from"
 
 
 def test_analyst_sees_no_personal_data(analyst, org, populate):
