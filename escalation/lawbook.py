@@ -126,7 +126,7 @@ def _practice(key, value, unit, quote, start=date(2020, 1, 1)):
 
 
 SEED = SEED + (
-    _practice(K.EVIDENCE_PRESERVATION, 24, Unit.HOURS, "发现问题后立即截图、录屏，24小时内固定证据（seed 004 所述实务）"),
+    _practice(K.EVIDENCE_PRESERVATION, 24, Unit.HOURS, "发现问题后立即截图、录屏，24小时内固定证据（实务）"),
     _practice(K.MERCHANT_ANSWER, 48, Unit.HOURS, "商家在48小时内未响应或拒绝处理，即可启动平台申诉（实务）"),
     _practice(K.ASSOCIATION_ANSWER, 7, Unit.WORKING_DAYS, "与12315受理时限对齐；消费者协会无法定答复时限"),
     _practice(K.CYBERSPACE_ANSWER, 15, Unit.WORKING_DAYS, "网信部门投诉无法定答复时限"),
