@@ -106,7 +106,7 @@ def test_generated_client_runs_the_whole_case_scenario(generated, gunicorn_live)
     assert stale.status_code == 409 and isinstance(stale.parsed, models.ClientErrorResponse)
 
     letter = g["api_v1_cases_letter_retrieve"].sync_detailed(case_id=str(case.id), client=client)
-    assert letter.status_code == 200 and case.reference in letter.content.decode()
+    assert letter.status_code == 200 and case.order_number in letter.content.decode()
 
     bundle = g["api_v1_cases_bundle_retrieve"].sync(case_id=str(case.id), client=client)
     archive = zipfile.ZipFile(io.BytesIO(bundle.payload.read()))

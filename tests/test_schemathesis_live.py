@@ -8,10 +8,10 @@ import subprocess
 import sys
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from cases.codes import Role
 from cases.services import api_key_create
+from kameng_api.core.tokens import token_issue
 from tests.conftest import ROOT
 from tests.factories import CaseFactory, PlatformFactory, UserFactory
 
@@ -27,8 +27,8 @@ def callers(transactional_db):
     for _ in range(2):
         CaseFactory(organization=org, platform=platform)
     _key, raw = api_key_create(organization=org, name="fuzz", can_read_stats=True)
-    token, _created = Token.objects.get_or_create(user=supervisor)
-    return {"supervisor": f"Token {token.key}", "partner": f"Api-Key {raw}"}
+    _token, key = token_issue(user=supervisor)
+    return {"supervisor": f"Token {key}", "partner": f"Api-Key {raw}"}
 
 
 @pytest.mark.parametrize("who", ["supervisor", "partner"])

@@ -392,7 +392,7 @@ def gunicorn_server(transactional_db, real_postgres, tmp_path):
     port = _free_port()
     env = {
         **os.environ, "DJANGO_SETTINGS_MODULE": "kameng_api.settings.test", "THROTTLE_LOGIN": "10/hour",
-        "KAMENG_TRUSTED_PROXIES": "1",
+        "KAMENG_TRUSTED_PROXIES": "1", "KAMENG_TEST_SHARED_CACHE": "1",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
     }
     log = open(tmp_path / "gunicorn.log", "w")  # noqa: SIM115

@@ -17,7 +17,9 @@ STORAGES = {
 }
 # Each test process keeps its own cache, so no throttle counter or cached value leaks between tests or runs;
 # the cluster test's nodes use the shared Redis cache of base.py (tests/cluster/node_settings.py).
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kameng-test"}}
+# (A server a test starts as several processes sets KAMENG_TEST_SHARED_CACHE=1 to share the Redis cache.)
+if not env.bool("KAMENG_TEST_SHARED_CACHE", default=False):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kameng-test"}}
 REST_FRAMEWORK = {**REST_FRAMEWORK}  # noqa: F405
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "anon": "10000/min", "user": "100000/min", "partner": "100000/min",

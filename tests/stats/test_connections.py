@@ -11,7 +11,10 @@ PRINT = ("from kameng_api.settings import production as p; import json; "
 
 
 def _production_database(**env):
-    base = {"DJANGO_SECRET_KEY": "x" * 60, "PATH": "/usr/bin:/bin"}
+    base = {"DJANGO_SECRET_KEY": "x" * 60, "PATH": "/usr/bin:/bin", "DJANGO_ALLOWED_HOSTS": "api.example.cn",
+            "DATABASE_URL": "postgres://check@127.0.0.1:5432/check", "REDIS_URL": "redis://127.0.0.1:6379/0",
+            "EMAIL_URL": "smtp+tls://check:check@smtp.example.cn:587", "KAMENG_ENV_FILE": "/dev/null",
+            "DJANGO_DEFAULT_FROM_EMAIL": "Kameng API <noreply@example.cn>"}
     out = subprocess.run([sys.executable, "-c", PRINT], cwd=ROOT, env={**base, **env}, check=True,
                          capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])

@@ -261,8 +261,9 @@ class Command(BaseCommand):
                 outcome = EscalationOutcome.RESOLVED if rng.random() < 0.7 else EscalationOutcome.PARTIAL
             else:
                 outcome = rng.choice([EscalationOutcome.REFUSED, EscalationOutcome.NO_RESPONSE])
-            escalation_answer(actor=handler, escalation=escalation, responded_at=answered, outcome=outcome,
-                              response="同意全额退款" if settles else "不予处理")
+            silent = outcome == EscalationOutcome.NO_RESPONSE  # a no-response has no answer time nor text
+            escalation_answer(actor=handler, escalation=escalation, responded_at=None if silent else answered,
+                              outcome=outcome, response="" if silent else ("同意全额退款" if settles else "不予处理"))
             at = answered + timedelta(hours=rng.uniform(2, 48))
             if settles:
                 settled = True
