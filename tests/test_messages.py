@@ -74,19 +74,24 @@ def _literal_messages(path: Path):
     names = {"_", "gettext", "gettext_lazy", "_lazy", "pgettext", "pgettext_lazy"}
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in names:
+            context = None
+            if node.func.id.startswith("pgettext"):
+                first = node.args[0] if node.args else None
+                context = first.value if isinstance(first, ast.Constant) else None
             args = node.args[1:] if node.func.id.startswith("pgettext") else node.args
             if args and isinstance(args[0], ast.Constant) and isinstance(args[0].value, str):
-                yield node.lineno, args[0].value
+                yield node.lineno, args[0].value, context
 
 
 def test_every_message_in_the_code_has_a_chinese_translation():
     missing = []
     with translation.override("zh-hans"):
         for path in _sources():
-            for line, message in _literal_messages(path):
+            for line, message, context in _literal_messages(path):
                 if CJK.search(message) or not re.search(r"[A-Za-z]{2}", message) or message in SAME_IN_CHINESE:
                     continue
-                if translation.gettext(message) == message:
+                shown = translation.pgettext(context, message) if context else translation.gettext(message)
+                if shown == message:
                     missing.append(f"{path.relative_to(ROOT)}:{line}: {message}")
     assert missing == [], "\n".join(missing)
 
