@@ -105,6 +105,11 @@ def test_escalating_in_the_admin_shows_every_error_then_runs_the_service(org, ma
     empty = act(handler, case, "escalate", {}, HTTP_ACCEPT_LANGUAGE="en")
     assert empty.status_code == 200
     assert {"channel", "submitted_at"} <= set(empty.context["form"].errors)  # all at once, not one per submit
+    future = act(handler, case, "escalate", {"skip_reason": "other",
+                                             **when("submitted_at", timezone.now() + timedelta(days=2))},
+                 HTTP_ACCEPT_LANGUAGE="en")
+    errors = future.context["form"].errors
+    assert {"channel", "submitted_at", "skip_note"} <= set(errors) and "future" in str(errors["submitted_at"])
     legal = act(handler, case, "escalate", {"channel": "lawsuit", **when("submitted_at", timezone.now())})
     assert "channel" in legal.context["form"].errors  # the legal level is not a handler's choice
     skipped = act(handler, case, "escalate", {"channel": "12315", **when("submitted_at", timezone.now())},
