@@ -310,6 +310,18 @@ def test_home_lists_my_work_by_urgency(org, make_case):
     del work
     supervisor_home = supervisor.get("/admin/").content.decode()
     assert 'id="km-unassigned"' in supervisor_home and other.reference in supervisor_home
+    from notifications.models import Alert
+    from notifications.services import deadline_alerts_scan
+
+    deadline_alerts_scan()
+    alert = Alert.objects.filter(case=mine).first()
+    assert alert is not None and 'id="km-alerts"' in handler.get("/admin/").content.decode()
+    assert handler.get(f"/admin/notifications/alert/{alert.pk}/ack/").status_code == 405
+    _o, outsider = staff(Role.HANDLER, OrganizationFactory())
+    assert outsider.post(f"/admin/notifications/alert/{alert.pk}/ack/").status_code == 404
+    assert handler.post(f"/admin/notifications/alert/{alert.pk}/ack/").status_code == 302
+    alert.refresh_from_db()
+    assert alert.acknowledged_at is not None
     listing = handler.get("/admin/escalation/deadline/")
     shown = list(listing.context["cl"].result_list)
     assert shown and all(d.status == "open" for d in shown)
