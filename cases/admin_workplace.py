@@ -12,6 +12,7 @@ the user's language, and nothing is written.
 from __future__ import annotations
 
 from contextlib import nullcontext
+from datetime import timedelta
 
 from django import forms
 from django.contrib import messages
@@ -28,6 +29,7 @@ from rest_framework.exceptions import APIException
 
 from kameng_api.core.access import may
 
+CLOCK_SKEW = timedelta(minutes=5)
 DATETIME_HELP = _("Date YYYY-MM-DD and time HH:MM, Beijing time (Asia/Shanghai).")
 
 
@@ -49,6 +51,13 @@ class LocalDateTimeField(forms.SplitDateTimeField):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("help_text", DATETIME_HELP)
         super().__init__(*args, **kwargs)
+
+    def validate(self, value):
+        """Every time entered here is when something happened: not in the future (the services' own clock
+        skew allowed), reported with the form's other errors rather than after them."""
+        super().validate(value)
+        if value and value > timezone.now() + CLOCK_SKEW:
+            raise ValidationError(_("This time is in the future."), code="future")
 
 
 def now_local():

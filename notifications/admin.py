@@ -1,5 +1,8 @@
-from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
 
 from kameng_api.core.admin import OrganizationScopedAdmin
 
@@ -21,6 +24,23 @@ class ReadOnlyMixin:
 @admin.register(Alert)
 class AlertAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
     access = {"view": "alert.read"}
+
+    def get_urls(self):
+        return [path("<int:pk>/ack/", self.admin_site.admin_view(self.ack_view), name="notifications_alert_ack"),
+                *super().get_urls()]
+
+    def ack_view(self, request, pk):
+        """Acknowledge from "my work" (POST), through the API's service."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        alert = self.get_queryset(request).filter(pk=pk).first()
+        if alert is None:
+            raise Http404
+        services.alert_ack(actor=request.user, alert=alert)
+        messages.success(request, _("Alert acknowledged."))
+        return HttpResponseRedirect(reverse("admin:index"))
     list_display = ["created_at", "case", "kind", "due_at", "acknowledged_at", "acknowledged_by"]
     list_filter = ["kind", ("acknowledged_at", admin.EmptyFieldListFilter)]
     search_fields = ["case__reference"]

@@ -73,7 +73,10 @@ def my_work(*, user, now=None, limit: int = 15) -> dict:
         result["unassigned"] = {"rows": list(unassigned[:limit]), "count": unassigned.count()}
     alerts = (Alert.objects.filter(case_id__in=my_cases.values("pk"), acknowledged_at__isnull=True)
               .select_related("case", "deadline").order_by("-created_at"))
-    result["alerts"] = {"rows": list(alerts[:limit]), "count": alerts.count()}
+    rows = list(alerts[:limit])
+    for alert in rows:
+        alert.kind_label = alert_kind_label(alert.kind)
+    result["alerts"] = {"rows": rows, "count": alerts.count()}
     days = getattr(settings, "KAMENG_WAITING_TOO_LONG_DAYS", 7)
     waiting = (my_cases.filter(waiting_on_consumer=True, status__in=OPEN_STATUSES)
                .annotate(waiting_since=Min("deadlines__suspended_at"))
@@ -82,3 +85,16 @@ def my_work(*, user, now=None, limit: int = 15) -> dict:
                .order_by("updated_at"))
     result["waiting"] = {"rows": list(waiting[:limit]), "count": waiting.count(), "days": days}
     return result
+
+
+def alert_kind_label(kind: str) -> str:
+    """`overdue`, `late`, `very_late` by their names; `due_soon_<n>h` as "due within n h"."""
+    from django.utils.translation import gettext
+
+    from .codes import AlertTier
+
+    if kind in AlertTier.values:
+        return str(AlertTier(kind).label)
+    if kind.startswith("due_soon_"):
+        return gettext("due within %(hours)s h") % {"hours": kind.removeprefix("due_soon_").removesuffix("h")}
+    return kind

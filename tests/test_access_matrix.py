@@ -280,6 +280,8 @@ def admin_requests(route, name, model_admin, view, params, data):
                 for action_name, action in workplace.actions.items() for method in ("get", "post")]
     if view == "consumer":
         return [(concrete(route, values), "post", "consumer.read")]
+    if view == "ack":
+        return [(concrete(route, values), "post", "alert.read")]
     return [(concrete(route, values), "get", None)]
 
 

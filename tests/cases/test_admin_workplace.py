@@ -105,6 +105,11 @@ def test_escalating_in_the_admin_shows_every_error_then_runs_the_service(org, ma
     empty = act(handler, case, "escalate", {}, HTTP_ACCEPT_LANGUAGE="en")
     assert empty.status_code == 200
     assert {"channel", "submitted_at"} <= set(empty.context["form"].errors)  # all at once, not one per submit
+    future = act(handler, case, "escalate", {"skip_reason": "other",
+                                             **when("submitted_at", timezone.now() + timedelta(days=2))},
+                 HTTP_ACCEPT_LANGUAGE="en")
+    errors = future.context["form"].errors
+    assert {"channel", "submitted_at", "skip_note"} <= set(errors) and "future" in str(errors["submitted_at"])
     legal = act(handler, case, "escalate", {"channel": "lawsuit", **when("submitted_at", timezone.now())})
     assert "channel" in legal.context["form"].errors  # the legal level is not a handler's choice
     skipped = act(handler, case, "escalate", {"channel": "12315", **when("submitted_at", timezone.now())},
@@ -305,6 +310,18 @@ def test_home_lists_my_work_by_urgency(org, make_case):
     del work
     supervisor_home = supervisor.get("/admin/").content.decode()
     assert 'id="km-unassigned"' in supervisor_home and other.reference in supervisor_home
+    from notifications.models import Alert
+    from notifications.services import deadline_alerts_scan
+
+    deadline_alerts_scan()
+    alert = Alert.objects.filter(case=mine).first()
+    assert alert is not None and 'id="km-alerts"' in handler.get("/admin/").content.decode()
+    assert handler.get(f"/admin/notifications/alert/{alert.pk}/ack/").status_code == 405
+    _o, outsider = staff(Role.HANDLER, OrganizationFactory())
+    assert outsider.post(f"/admin/notifications/alert/{alert.pk}/ack/").status_code == 404
+    assert handler.post(f"/admin/notifications/alert/{alert.pk}/ack/").status_code == 302
+    alert.refresh_from_db()
+    assert alert.acknowledged_at is not None
     listing = handler.get("/admin/escalation/deadline/")
     shown = list(listing.context["cl"].result_list)
     assert shown and all(d.status == "open" for d in shown)
