@@ -1,5 +1,6 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import connections
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
@@ -63,8 +64,14 @@ class CaseFilter(filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        by_reference = (Q(reference__istartswith=value) if value.upper().startswith(REFERENCE_PREFIX)
-                        else Q(reference__icontains=value))
+        by_reference = Q(reference__icontains=value)
+        if value.upper().startswith(REFERENCE_PREFIX):
+            by_reference = Q(reference__istartswith=value)
+            if connections[queryset.db].vendor == "sqlite":
+                # References are upper-case ASCII and SQLite compares text byte by byte: the prefix is a
+                # range of the unique index on reference.
+                prefix = value.upper()
+                by_reference = Q(reference__gte=prefix, reference__lt=prefix + "\U0010ffff")
         return queryset.filter(by_reference | Q(order_number__icontains=value))
 
 

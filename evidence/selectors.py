@@ -7,6 +7,7 @@ from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 
 from cases.models import Case
+from cases.selectors import case_visible
 
 from . import chain
 from .models import Evidence, EvidenceChain, EvidenceRevocation
@@ -15,7 +16,7 @@ READ_CHUNK = 1024 * 1024
 
 
 def evidence_list(*, user, case: Case | None = None) -> QuerySet[Evidence]:
-    qs = Evidence.objects.filter(case__in=Case.objects.for_user(user)).select_related(
+    qs = Evidence.objects.filter(case_visible(user=user)).select_related(
         "case", "supersedes", "superseded_by", "uploaded_by_user", "uploaded_by_key")
     if case is not None:
         qs = qs.filter(case=case)
