@@ -1,3 +1,4 @@
+from django.db import connections
 from django.db.models import Q
 from django_filters import rest_framework as filters
 
@@ -39,8 +40,14 @@ class CaseFilter(FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        by_reference = (Q(reference__istartswith=value) if value.upper().startswith(REFERENCE_PREFIX)
-                        else Q(reference__icontains=value))
+        by_reference = Q(reference__icontains=value)
+        if value.upper().startswith(REFERENCE_PREFIX):
+            by_reference = Q(reference__istartswith=value)
+            if connections[queryset.db].vendor == "sqlite":
+                # References are upper-case ASCII and SQLite compares text byte by byte: the prefix is a
+                # range of the unique index on reference.
+                prefix = value.upper()
+                by_reference = Q(reference__gte=prefix, reference__lt=prefix + "\U0010ffff")
         return queryset.filter(by_reference | Q(order_number__icontains=value))
 
 

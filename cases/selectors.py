@@ -1,6 +1,6 @@
 """Reads of cases, always through the organization-scoped queryset."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from .models import Case, Merchant, Platform, User
 
@@ -17,6 +17,13 @@ def case_list(*, user, filters: dict | None = None, listing: bool = False) -> Qu
 
         qs = CaseFilter(filters, queryset=qs).qs
     return qs
+
+
+def case_visible(*, user, outer: str = "case_id") -> Exists:
+    """A filter for rows of other tables whose case `user` may see (`outer` names their case column).
+    A correlated EXISTS lets the database check only the rows a page reads, by primary key, where
+    `case_id IN (the organization's cases)` makes SQLite gather every id of the organization first."""
+    return Exists(Case.objects.for_user(user).filter(pk=OuterRef(outer)))
 
 
 def case_get(*, user, case_id) -> Case:

@@ -3,14 +3,14 @@
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from cases.models import Case
+from cases.selectors import case_visible
 
 from .codes import DeadlineStatus
 from .models import Deadline, Escalation
 
 
 def escalation_list(*, user, case_id=None) -> QuerySet[Escalation]:
-    qs = Escalation.objects.filter(case__in=Case.objects.for_user(user)).select_related("approved_by", "created_by")
+    qs = Escalation.objects.filter(case_visible(user=user)).select_related("approved_by", "created_by")
     if case_id is not None:
         qs = qs.filter(case_id=case_id)
     return qs
@@ -22,7 +22,7 @@ def escalation_get(*, user, escalation_id) -> Escalation:
 
 
 def deadline_list(*, user, open_only: bool = True) -> QuerySet[Deadline]:
-    qs = Deadline.objects.filter(case__in=Case.objects.for_user(user)).select_related("case", "escalation", "rule_version")
+    qs = Deadline.objects.filter(case_visible(user=user)).select_related("case", "escalation", "rule_version")
     if open_only:
         qs = qs.filter(status=DeadlineStatus.OPEN)
     return qs

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.models import Case
+from cases.selectors import case_visible
 
 from . import chain, timestamps
 from .models import (
@@ -26,7 +27,7 @@ READ_CHUNK = 1024 * 1024
 
 
 def evidence_list(*, user, case: Case | None = None) -> QuerySet[Evidence]:
-    qs = Evidence.objects.filter(case__in=Case.objects.for_user(user)).select_related(
+    qs = Evidence.objects.filter(case_visible(user=user)).select_related(
         "case", "supersedes", "superseded_by", "uploaded_by_user", "uploaded_by_key", "timestamp",
     ).defer("timestamp__token")
     if case is not None:

@@ -8,7 +8,8 @@ every row.
   shift it: no row is returned twice and none is skipped. The cost of a page does not grow with depth.
 - `count` is exact up to `KAMENG_LIST_COUNT_EXACT_UP_TO` matching rows (counted with a LIMIT, so at most
   that many index entries are read); above it, PostgreSQL's planner estimate is given (never below the
-  bound) and `count_exact` is false. SQLite, which has no estimate, counts exactly.
+  bound) and `count_exact` is false. SQLite, which has no estimate, gives a full count, kept like the
+  estimate for KAMENG_LIST_COUNT_ESTIMATE_TTL seconds (so it may be that old; `count_exact` false).
 """
 
 import base64
@@ -99,27 +100,28 @@ def count_bounded(queryset: QuerySet, limit: int, counted: int | None = None) ->
         counted = queryset.order_by()[: limit + 1].count()
     if counted <= limit:
         return counted, True
-    connection = connections[queryset.db]
-    if connection.vendor != "postgresql":
-        return queryset.count(), True
-    return max(limit + 1, _estimate(connection, queryset)), False
+    return max(limit + 1, _estimate(connections[queryset.db], queryset)), False
 
 
 def _estimate(connection, queryset: QuerySet) -> int:
-    """PostgreSQL's row estimate for the list's query, kept ESTIMATE_TTL seconds per query in each worker
-    (an estimate of a large count does not become better by being asked again every request)."""
+    """PostgreSQL's row estimate for the list's query; SQLite, which has none, counts. Either is kept
+    KAMENG_LIST_COUNT_ESTIMATE_TTL seconds per query in each worker (a large count does not become more
+    useful by being recomputed every request)."""
     sql, params = queryset.order_by().values("pk").query.sql_with_params()
     key = (connection.alias, sql, tuple(str(p) for p in params))
     now = time.monotonic()
     cached = _estimates.get(key)
     if cached is not None and cached[0] > now:
         return cached[1]
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
-        plan = cursor.fetchone()[0]
-    if isinstance(plan, str):
-        plan = json.loads(plan)
-    estimate = int(plan[0]["Plan"]["Plan Rows"])
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        estimate = int(plan[0]["Plan"]["Plan Rows"])
+    else:
+        estimate = queryset.order_by().count()
     if len(_estimates) > 2000:
         _estimates.clear()
     _estimates[key] = (now + getattr(settings, "KAMENG_LIST_COUNT_ESTIMATE_TTL", 60), estimate)

@@ -435,3 +435,5 @@ KAMENG_TSA_SWEEP_GRACE = env.float("KAMENG_TSA_SWEEP_GRACE", default=60.0)  # se
 # Lists (kameng_api/core/pagination.py): `count` is exact up to this many matching rows, PostgreSQL's
 # estimate above it (`count_exact` false).
 KAMENG_LIST_COUNT_EXACT_UP_TO = env.int("KAMENG_LIST_COUNT_EXACT_UP_TO", default=1000)
+# ...and an estimate (a full count on SQLite) is kept this many seconds per query in each worker.
+KAMENG_LIST_COUNT_ESTIMATE_TTL = env.int("KAMENG_LIST_COUNT_ESTIMATE_TTL", default=60)
