@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
@@ -32,6 +34,12 @@ class BoundedDateTimeFilter(filters.IsoDateTimeFilter):
 def validate_plausible_time(value):
     if value is not None and not (2000 <= value.year <= 2100):
         raise ValidationError(_("Give a time between the years 2000 and 2100."), code="out_of_range")
+    offset = value.utcoffset() if value is not None else None
+    if offset is not None and abs(offset) >= MAX_UTC_OFFSET:  # PostgreSQL refuses these: a 400, not a 500
+        raise ValidationError(_("Give a time between the years 2000 and 2100."), code="out_of_range")
+
+
+MAX_UTC_OFFSET = timedelta(hours=16)
 
 
 class CaseFilter(filters.FilterSet):

@@ -1,6 +1,6 @@
 from django_filters import rest_framework as filters
 
-from cases.filters import IdFilter
+from cases.filters import BoundedDateTimeFilter, IdFilter
 
 from . import selectors
 from .codes import DeadlineKind
@@ -8,8 +8,8 @@ from .models import CalendarDay, Deadline
 
 
 class DeadlineFilter(filters.FilterSet):
-    due_before = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt",
-                                           help_text="Due before this time (ISO 8601).")
+    due_before = BoundedDateTimeFilter(field_name="due_at", lookup_expr="lt",
+                                       help_text="Due before this time (ISO 8601).")
     overdue = filters.BooleanFilter(method="filter_overdue", help_text="true: already past due; false: not yet.")
     case = IdFilter(field_name="case_id", help_text="Only this case's deadlines.")
     kind = filters.MultipleChoiceFilter(choices=DeadlineKind.choices)
