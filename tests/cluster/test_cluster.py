@@ -176,7 +176,8 @@ def test_two_nodes_two_workers_two_beats_keep_every_promise(cluster_env, seaweed
     procs = []
     for i, port in enumerate(WEB_PORTS):
         media = tmp_path / f"media-web{i + 1}"
-        procs.append(start_web(f"web{i + 1}", port, {**env, "DJANGO_MEDIA_ROOT": str(media)}, tmp_path))
+        procs.append(start_web(f"web{i + 1}", port, {**env, "DJANGO_MEDIA_ROOT": str(media)}, tmp_path,
+                               workers=2 if i == 0 else 1))
     workers = [start_worker(f"worker{i}", {**env, "DJANGO_MEDIA_ROOT": str(tmp_path / f"media-w{i}")}, tmp_path)
                for i in (1, 2)]
     beats = [start_beat(f"beat{i}", env, tmp_path) for i in (1, 2)]
