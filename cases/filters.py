@@ -1,3 +1,4 @@
+
 from django.db import connections
 from django.db.models import Q
 from django_filters import rest_framework as filters

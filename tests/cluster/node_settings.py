@@ -25,3 +25,5 @@ if os.environ.get("KAMENG_TEST_FAST_BEAT"):
         "notifications-deadline-scan": {"task": "notifications.deadlines_scan", "schedule": 1.5},
         "notifications-delivery-sweep": {"task": "notifications.deliveries_sweep", "schedule": 2.0},
     }
+# The throttle rates a deployment has (the test settings raise them out of the way).
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": base.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]}  # noqa: F405

@@ -158,7 +158,7 @@ def cluster_env(transactional_db, real_postgres, seaweedfs, tmp_path):
                    KAMENG_TEST_FAST_BEAT="1", KAMENG_IDEMPOTENCY_STALE_SECONDS="4",
                    KAMENG_DELIVERY_SWEEP_GRACE="2", KAMENG_DELIVERY_BACKOFF_BASE="1",
                    KAMENG_WEBHOOK_TIMEOUT="5", GUNICORN_GRACEFUL_TIMEOUT="5",
-                   CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT="2", **seaweedfs.env(bucket))
+                   CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT="2", THROTTLE_ANON="6/min", **seaweedfs.env(bucket))
     yield env, bucket, smtp
     smtp.close()
 
@@ -176,7 +176,8 @@ def test_two_nodes_two_workers_two_beats_keep_every_promise(cluster_env, seaweed
     procs = []
     for i, port in enumerate(WEB_PORTS):
         media = tmp_path / f"media-web{i + 1}"
-        procs.append(start_web(f"web{i + 1}", port, {**env, "DJANGO_MEDIA_ROOT": str(media)}, tmp_path))
+        procs.append(start_web(f"web{i + 1}", port, {**env, "DJANGO_MEDIA_ROOT": str(media)}, tmp_path,
+                               workers=2 if i == 0 else 1))
     workers = [start_worker(f"worker{i}", {**env, "DJANGO_MEDIA_ROOT": str(tmp_path / f"media-w{i}")}, tmp_path)
                for i in (1, 2)]
     beats = [start_beat(f"beat{i}", env, tmp_path) for i in (1, 2)]
@@ -187,6 +188,12 @@ def test_two_nodes_two_workers_two_beats_keep_every_promise(cluster_env, seaweed
         for worker in workers:
             wait_for(lambda w=worker: "ready" in w.log() or not w.alive(), 90, f"{worker.name} to start")
             assert worker.alive(), worker.log()[-3000:]
+
+        # Throttle counters live in the shared cache: anonymous requests alternating between the nodes are
+        # counted together (THROTTLE_ANON=6/min), not six per node.
+        answers = [request("POST", f"http://127.0.0.1:{WEB_PORTS[n % 2]}/api/v1/auth/token/",
+                           {"username": "nobody", "password": "wrong-password"})[0] for n in range(8)]
+        assert 429 in answers and answers.index(429) <= 6, answers
 
         partner = Partner(raw_key)
         tag = uuid.uuid4().hex[:6]

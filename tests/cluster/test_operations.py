@@ -70,18 +70,23 @@ def test_readiness_fails_when_the_shared_cache_is_down(client, monkeypatch):
     assert response.json()["cache"] == "error: ConnectionError"
 
 
-def test_with_redis_url_the_cache_is_shared_and_sessions_are_in_the_database():
-    import environ
+def test_with_redis_url_the_cache_is_shared_and_sessions_are_in_the_database(monkeypatch):
+    """base.py as a deployment reads it: REDIS_URL makes the cache Redis; without it, local memory."""
+    import importlib
 
     from kameng_api.settings import base
 
-    assert base.SESSION_ENGINE == "django.contrib.sessions.backends.db"
-    if base.REDIS_URL:
-        assert base.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
-        assert base.CACHES["default"]["LOCATION"] == base.REDIS_URL
-    else:
-        assert base.CACHES["default"]["BACKEND"].endswith("LocMemCache")
-    assert environ  # base.py reads the environment with django-environ
+    monkeypatch.setenv("REDIS_URL", "redis://10.0.0.5:6379/2")
+    monkeypatch.delenv("CACHE_URL", raising=False)
+    shared = importlib.reload(base)
+    assert shared.SESSION_ENGINE == "django.contrib.sessions.backends.db"
+    assert shared.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert shared.CACHES["default"]["LOCATION"] == "redis://10.0.0.5:6379/2"
+    monkeypatch.setenv("REDIS_URL", "")
+    alone = importlib.reload(base)
+    assert alone.CACHES["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    monkeypatch.undo()
+    importlib.reload(base)
 
 
 def test_a_retry_after_the_first_node_died_takes_over_the_stale_key(partner, platform, partner_key, settings):

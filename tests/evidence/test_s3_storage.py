@@ -173,3 +173,21 @@ def test_the_storage_command_creates_the_bucket_and_aborts_abandoned_uploads(sea
     call_command("evidence_storage", "--abort-older-than", "0", stdout=out)
     assert "aborted 1 abandoned multipart upload(s)" in out.getvalue()
     assert not open_multipart_uploads(seaweedfs, name) and objects(seaweedfs, name) == {}
+
+
+def test_the_storage_command_finds_objects_no_row_names_and_never_touches_evidence(
+        seaweedfs, bucket, handler, case, upload):
+    from django.core.management import call_command
+
+    kept = upload(handler, case).json()
+    client = seaweedfs.client()
+    client.put_object(Bucket=bucket, Key="evidence/zz/left-by-a-dead-node", Body=b"orphan")
+    out = io.StringIO()
+    call_command("evidence_storage", "--unreferenced-older-than", "0", stdout=out)
+    assert "unreferenced: evidence/zz/left-by-a-dead-node (6 bytes)" in out.getvalue()
+    assert "1 unreferenced object(s)" in out.getvalue()
+    assert len(objects(seaweedfs, bucket)) == 2  # listed only
+    call_command("evidence_storage", "--unreferenced-older-than", "0", "--delete", stdout=io.StringIO())
+    name = Evidence.objects.get(pk=kept["id"]).file.name
+    assert set(objects(seaweedfs, bucket)) == {name}
+    assert handler.get(f"/api/v1/cases/{case.pk}/verify/").json()["intact"] is True
