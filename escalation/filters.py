@@ -1,6 +1,5 @@
 from django_filters import rest_framework as filters
 
-from cases.filters import BoundedDateTimeFilter, IdFilter
 from kameng_api.core.filters import (
     BoundedDateTimeFilter,
     FilterSet,
