@@ -15,7 +15,7 @@ from cases.admin import WORKPLACE_VIEWS, local, workplace
 from cases.admin_workplace import CaseAction, LocalDateTimeField, cached, now_local
 from cases.services import consumer_read_logged
 from kameng_api.core.access import may
-from kameng_api.core.admin import OrganizationScopedAdmin
+from kameng_api.core.admin import AccessAdminMixin, OrganizationScopedAdmin
 
 from . import rules, services
 from .calendar import calendar_status
@@ -403,9 +403,11 @@ class CalendarDayAdmin(OrganizationScopedAdmin):
 
 
 @admin.register(RuleVersion)
-class RuleVersionAdmin(admin.ModelAdmin):
+class RuleVersionAdmin(AccessAdminMixin, admin.ModelAdmin):
     """The statutory values by effective date. A change in the law is a new row (with `effective_from`), the
     previous row gets its `effective_to`; saving recounts the open deadlines counted from the table."""
+
+    access = {"view": "calendar.read", "add": "calendar.manage", "change": "calendar.manage"}
 
     list_display = ["key", "value", "unit", "law", "article", "effective_from", "effective_to", "confirmed"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
@@ -435,16 +437,20 @@ class RuleVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(SmallClaimsLimit)
-class SmallClaimsLimitAdmin(admin.ModelAdmin):
+class SmallClaimsLimitAdmin(AccessAdminMixin, admin.ModelAdmin):
     """Per province: 50 % of the previous year's average wage of the employed (民事诉讼法 art. 165)."""
+
+    access = {"view": "calendar.read", "add": "calendar.manage", "change": "calendar.manage"}
 
     list_display = ["province", "limit", "wage_year", "average_wage", "applies_from", "confirmed"]
     list_filter = ["confirmed", "wage_year", "province"]
 
 
 @admin.register(CalendarYear)
-class CalendarYearAdmin(admin.ModelAdmin):
+class CalendarYearAdmin(AccessAdminMixin, admin.ModelAdmin):
     """Tick 'schedule entered' once the whole State Council schedule of the year is entered as overrides."""
+
+    access = {"view": "calendar.read", "add": "calendar.manage", "change": "calendar.manage"}
 
     list_display = ["year", "schedule_entered", "note"]
 

@@ -117,6 +117,12 @@ def test_verify_rehashes_from_the_bucket_and_names_the_altered_object(seaweedfs,
     assert handler.get(url).json()["intact"] is True
     name = Evidence.objects.get(pk=second["id"]).file.name
     seaweedfs.client().put_object(Bucket=bucket, Key=name, Body=b"%PDF-1.4 altered in the bucket")
+    # verify/ answers from the chain and the last background re-hash; ?deep=true queues one (run here)
+    from evidence.models import FileCheck
+    from evidence.services import file_check_run
+
+    assert handler.get(url + "?deep=true").status_code == 202
+    assert file_check_run(check_id=FileCheck.objects.get(case=case, status="queued").pk) == "done"
     report = handler.get(url).json()
     assert report["intact"] is False and report["first_bad"] == second["id"]
     assert first["id"] != report["first_bad"]
