@@ -68,14 +68,29 @@ def sum_columns() -> list[str]:
     return columns
 
 
-def _scope(alias: str, platform_ids: list[int], organization_id: int | None) -> tuple[str, list]:
+def _scope(alias: str, platform_ids: list[int], organization_id: int | None, types: tuple | None = None,
+           facts: bool = False) -> tuple[str, list]:
+    """Platforms, organization and, with `types` (product type, dispute type; None = any), the filter: on
+    the filtered summaries the row of that grouping ("" for any), on the facts the types themselves."""
     from .selectors import platform_in
 
     sql, params = platform_in(f"{alias}.platform_id", platform_ids)
     if organization_id is not None:
         sql += f" AND {alias}.organization_id = %s"
         params.append(organization_id)
+    if types is not None:
+        for column, value in zip(("product_type", "dispute_type"), types, strict=True):
+            if value is not None or not facts:
+                sql += f" AND {alias}.{column} = %s"
+                params.append(value or "")
     return sql, params
+
+
+def _tables(types: tuple | None) -> tuple[str, str, str]:
+    """(day summary, month summary, month merchants): the filtered ones when a type filter is set."""
+    if types is None:
+        return "stats_daysummary", "stats_monthsummary", "stats_monthmerchant"
+    return "stats_daytypesummary", "stats_monthtypesummary", "stats_monthtypemerchant"
 
 
 def _days(alias: str, ranges: list) -> tuple[str, list]:
@@ -104,21 +119,24 @@ def snapshot():
             raw.isolation_level, raw.read_only = saved
 
 
-def summed(platform_ids: list[int], organization_id: int | None, date_from: date, date_to: date) -> dict:
-    """{platform: {"sums", "by_status", "by_dispute_type", "histograms": {metric: [counts]}}} over the period."""
+def summed(platform_ids: list[int], organization_id: int | None, date_from: date, date_to: date,
+           types: tuple | None = None) -> dict:
+    """{platform: {"sums", "by_status", "by_dispute_type", "histograms": {metric: [counts]}}} over the period.
+    `types`: (product type, dispute type), either None, for a filtered request; None without filter."""
     months, plus, minus = spans(date_from, date_to)
+    day_table, month_table, _m = _tables(types)
     columns = sum_columns()
     listed = ", ".join(f"s.{c}" for c in columns)
     parts, params = [], []
-    scope, scope_params = _scope("s", platform_ids, organization_id)
+    scope, scope_params = _scope("s", platform_ids, organization_id, types)
     if months:
-        parts.append(f"SELECT s.platform_id, 1 AS sign, {listed} FROM stats_monthsummary s "
+        parts.append(f"SELECT s.platform_id, 1 AS sign, {listed} FROM {month_table} s "
                      f"WHERE {scope} AND s.month >= %s AND s.month <= %s")
         params += [*scope_params, _param(months[0]), _param(months[1])]
     for sign, day_ranges in ((1, plus), (-1, minus)):
         if day_ranges:
             days, day_params = _days("s", day_ranges)
-            parts.append(f"SELECT s.platform_id, {sign} AS sign, {listed} FROM stats_daysummary s "
+            parts.append(f"SELECT s.platform_id, {sign} AS sign, {listed} FROM {day_table} s "
                          f"WHERE {scope} AND {days}")
             params += [*scope_params, *day_params]
     select = ", ".join(f"SUM(u.sign * u.{c}) AS {c}" for c in columns)
@@ -159,7 +177,8 @@ def _locate(histogram: list[int], rank: int) -> tuple[int, int]:
     raise ValueError(rank)
 
 
-def exact_percentiles(summed_rows: dict, organization_id: int | None, date_from: date, date_to: date) -> dict:
+def exact_percentiles(summed_rows: dict, organization_id: int | None, date_from: date, date_to: date,
+                      types: tuple | None = None) -> dict:
     """{platform: {metric: {"values": {"median", "p90"}, "count"}}}: exact, percentile_cont over the facts."""
     lookups = {}  # (platform, metric, bucket, offset) -> how many values from there
     wanted = []  # (platform, metric, name, key, rest, den, count)
@@ -177,7 +196,7 @@ def exact_percentiles(summed_rows: dict, organization_id: int | None, date_from:
                 key = (pid, metric, bucket, offset)
                 lookups[key] = max(lookups.get(key, 1), 2 if rest else 1)
                 wanted.append((pid, metric, name, key, rest, den, count))
-    found = _fetch_values(lookups, organization_id, date_from, date_to)
+    found = _fetch_values(lookups, organization_id, date_from, date_to, types)
     for pid, metric, name, key, rest, den, count in wanted:
         values = found.get(key, [])
         if len(values) < (2 if rest else 1):
@@ -188,7 +207,8 @@ def exact_percentiles(summed_rows: dict, organization_id: int | None, date_from:
     return result
 
 
-def _fetch_values(lookups: dict, organization_id: int | None, date_from: date, date_to: date) -> dict:
+def _fetch_values(lookups: dict, organization_id: int | None, date_from: date, date_to: date,
+                  types: tuple | None) -> dict:
     keys = list(lookups)
     if not keys:
         return {}
@@ -196,7 +216,7 @@ def _fetch_values(lookups: dict, organization_id: int | None, date_from: date, d
     for start in range(0, len(keys), LOOKUPS_PER_QUERY):
         chunk = keys[start:start + LOOKUPS_PER_QUERY]
         sql, params = (_lateral_sql if connection.vendor == "postgresql" else _union_sql)(
-            chunk, lookups, organization_id, date_from, date_to)
+            chunk, lookups, organization_id, date_from, date_to, types)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             for k, x in cursor.fetchall():
@@ -204,12 +224,18 @@ def _fetch_values(lookups: dict, organization_id: int | None, date_from: date, d
     return found
 
 
-def _fact_conditions(column: str, organization_id: int | None) -> str:
+def _fact_conditions(column: str, organization_id: int | None, types: tuple | None) -> tuple[str, list]:
+    """The facts of one platform inside a bucket (`{g}`, `{lo}` filled in by the caller) and the period,
+    with the type filter (both types are in the order indexes: filtered without reading the table)."""
     org = " AND f.organization_id = %s" if organization_id is not None else ""
-    return f"f.platform_id = {{g}}{org} AND f.day >= %s AND f.day <= %s AND f.{column} >= {{lo}}"
+    typed = [(c, v) for c, v in zip(("product_type", "dispute_type"), types or (None, None), strict=True) if v]
+    condition = "".join(f" AND f.{c} = %s" for c, _v in typed)
+    params = [p for p in (organization_id,) if p is not None]
+    return (f"f.platform_id = {{g}}{org} AND f.day >= %s AND f.day <= %s{condition} AND f.{column} >= {{lo}}",
+            params, [v for _c, v in typed])
 
 
-def _lateral_sql(chunk, lookups, organization_id, date_from, date_to) -> tuple[str, list]:
+def _lateral_sql(chunk, lookups, organization_id, date_from, date_to, types) -> tuple[str, list]:
     """PostgreSQL: one statement, planned once; each lookup is an ordered index scan that stops after
     offset + 1 or 2 rows."""
     parts, params = [], []
@@ -220,42 +246,45 @@ def _lateral_sql(chunk, lookups, organization_id, date_from, date_to) -> tuple[s
         params += [[k for k, _key in rows], [key[0] for _k, key in rows],
                    [rules.DURATION_BUCKETS[key[2]] for _k, key in rows], [lookups[key] for _k, key in rows],
                    [key[3] for _k, key in rows]]
-        where = _fact_conditions(column, organization_id).format(g="t.g", lo="t.lo")
+        where, org_params, type_params = _fact_conditions(column, organization_id, types)
+        where = where.format(g="t.g", lo="t.lo")
         parts.append("SELECT t.k, v.x FROM unnest(%s::integer[], %s::bigint[], %s::integer[], %s::integer[], "
                      "%s::integer[]) AS t(k, g, lo, lim, off) CROSS JOIN LATERAL ("
                      f"SELECT f.{column} AS x FROM stats_casefact f WHERE {where} "
                      f"ORDER BY f.{column} LIMIT t.lim OFFSET t.off) v")
-        params += [p for p in (organization_id,) if p is not None] + [date_from, date_to]
+        params += [*org_params, date_from, date_to, *type_params]
     return " UNION ALL ".join(parts) + " ORDER BY 1, 2", params
 
 
-def _union_sql(chunk, lookups, organization_id, date_from, date_to) -> tuple[str, list]:
+def _union_sql(chunk, lookups, organization_id, date_from, date_to, types) -> tuple[str, list]:
     """Other databases: one subquery per lookup."""
     parts, params = [], []
     for k, (pid, metric, bucket, offset) in enumerate(chunk):
         column = METRIC_COLUMNS[metric]
-        where = _fact_conditions(column, organization_id).format(g="%s", lo="%s")
+        where, org_params, type_params = _fact_conditions(column, organization_id, types)
+        where = where.format(g="%s", lo="%s")
         parts.append(f"SELECT {k} AS k, x FROM (SELECT f.{column} AS x FROM stats_casefact f WHERE {where} "
                      f"ORDER BY f.{column} LIMIT %s OFFSET %s)")
-        params += [pid, *([organization_id] if organization_id is not None else []), _param(date_from),
-                   _param(date_to), rules.DURATION_BUCKETS[bucket], lookups[chunk[k]], offset]
+        params += [pid, *org_params, _param(date_from), _param(date_to), *type_params,
+                   rules.DURATION_BUCKETS[bucket], lookups[chunk[k]], offset]
     return " UNION ALL ".join(parts) + " ORDER BY 1, 2", params
 
 
 def merchant_counts(platform_ids: list[int], organization_id: int | None, date_from: date,
-                    date_to: date) -> list[tuple]:
+                    date_to: date, types: tuple | None = None) -> list[tuple]:
     """(platform, merchant, complaints, merchant's name) over the period: whole months from the monthly merchant rollup, the
     edge days (added or subtracted) counted from the facts through a covering index."""
     months, plus, minus = spans(date_from, date_to)
+    merchant_table = _tables(types)[2]
     parts, params = [], []
     if months:
-        scope, scope_params = _scope("s", platform_ids, organization_id)
-        parts.append(f"SELECT s.platform_id, s.merchant_id, SUM(s.n) AS n FROM stats_monthmerchant s "
+        scope, scope_params = _scope("s", platform_ids, organization_id, types)
+        parts.append(f"SELECT s.platform_id, s.merchant_id, SUM(s.n) AS n FROM {merchant_table} s "
                      f"WHERE {scope} AND s.month >= %s AND s.month <= %s GROUP BY s.platform_id, s.merchant_id")
         params += [*scope_params, _param(months[0]), _param(months[1])]
     for sign, ranges in ((1, plus), (-1, minus)):
         for first, last in ranges:  # one branch per range: an index-only scan (an OR would read the heap)
-            scope, scope_params = _scope("f", platform_ids, organization_id)
+            scope, scope_params = _scope("f", platform_ids, organization_id, types, facts=True)
             parts.append(f"SELECT f.platform_id, f.merchant_id, {sign} * COUNT(*) AS n FROM stats_casefact f "
                          f"WHERE {scope} AND f.day >= %s AND f.day <= %s AND f.merchant_id IS NOT NULL "
                          "GROUP BY f.platform_id, f.merchant_id")

@@ -341,25 +341,27 @@ def platform_summaries(*, platform_ids: list[int], filters: StatsFilter) -> dict
     period_id = _standard_period(filters)
     if period_id is not None:
         return _period_summaries(period_id, platform_ids, filters)
-    if not (filters.product_type or filters.dispute_type):
-        with ranges.snapshot():
-            composed = _composed_summaries(platform_ids, filters)
-        if composed is not None:
-            return composed
+    with ranges.snapshot():
+        composed = _composed_summaries(platform_ids, filters)
+    if composed is not None:
+        return composed
     return _daily_summaries(platform_ids, filters)
 
 
 def _composed_summaries(platform_ids: list[int], filters: StatsFilter) -> dict[int, dict] | None:
-    """Any period without a product or dispute type filter: months and edge days of the mergeable summaries
-    (stats/ranges.py), exact percentiles. None when the facts disagree with the summaries (only possible
-    when reading inside an outer transaction while a refresh commits)."""
+    """Any period, with or without a product or dispute type filter: months and edge days of the mergeable
+    summaries (stats/ranges.py; the filtered ones with a filter), exact percentiles. None when the facts
+    disagree with the summaries (only possible when reading inside an outer transaction while a refresh
+    commits)."""
     org, first, last = filters.organization_id, filters.date_from, filters.date_to
-    sums = ranges.summed(platform_ids, org, first, last)
+    types = ((filters.product_type or None, filters.dispute_type or None)
+             if filters.product_type or filters.dispute_type else None)
+    sums = ranges.summed(platform_ids, org, first, last, types)
     try:
-        durations = ranges.exact_percentiles(sums, org, first, last)
+        durations = ranges.exact_percentiles(sums, org, first, last, types)
     except LookupError:
         return None
-    counts = ranges.merchant_counts(platform_ids, org, first, last)
+    counts = ranges.merchant_counts(platform_ids, org, first, last, types)
     merchants = _merchant_rows([row[:3] for row in counts], {row[1]: row[3] or "" for row in counts})
     result = {}
     for pid in platform_ids:
@@ -370,8 +372,9 @@ def _composed_summaries(platform_ids: list[int], filters: StatsFilter) -> dict[i
 
 
 def _daily_summaries(platform_ids: list[int], filters: StatsFilter) -> dict[int, dict]:
-    """With a product or dispute type filter: the daily tables over the period (whole months from the
-    monthly rollups when no such filter is set)."""
+    """The daily tables over the period (whole months from the monthly rollups when no type filter is set):
+    only when the facts disagree with the summaries inside an outer transaction, and as a cross-check in
+    the tests."""
     months, days = _segments(filters)
     acc = {pid: _empty_sums() for pid in platform_ids}
     if days:
