@@ -172,8 +172,8 @@ class DayTypeSummary(TypeSummary):
     day = models.DateField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["platform_id", "day", "organization_id", "product_type",
-                                                       "dispute_type"], name="stats_daytypesum_key")]
+        constraints = [models.UniqueConstraint(fields=["platform_id", "product_type", "dispute_type",
+                                                       "organization_id", "day"], name="stats_daytypesum_key")]
 
     def __str__(self):
         return f"{self.platform_id} {self.day} {self.product_type}/{self.dispute_type}: {self.opened}"
@@ -183,8 +183,8 @@ class MonthTypeSummary(TypeSummary):
     month = models.DateField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["platform_id", "month", "organization_id", "product_type",
-                                                       "dispute_type"], name="stats_monthtypesum_key")]
+        constraints = [models.UniqueConstraint(fields=["platform_id", "product_type", "dispute_type",
+                                                       "organization_id", "month"], name="stats_monthtypesum_key")]
 
     def __str__(self):
         return f"{self.platform_id} {self.month} {self.product_type}/{self.dispute_type}: {self.opened}"
@@ -202,8 +202,8 @@ class MonthTypeMerchant(models.Model):
     n = models.IntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["platform_id", "month", "organization_id", "product_type",
-                                                       "dispute_type", "merchant_id"], name="stats_mtypemerch_key")]
+        constraints = [models.UniqueConstraint(fields=["platform_id", "product_type", "dispute_type",
+                                                       "organization_id", "month", "merchant_id"], name="stats_mtypemerch_key")]
 
     def __str__(self):
         return f"{self.platform_id} {self.month} {self.merchant_id}: {self.n}"

@@ -25,7 +25,13 @@ from . import rules
 from .models import HISTOGRAM_PREFIX, histogram_column
 
 METRIC_COLUMNS = {1: "platform_response_minutes", 2: "resolution_minutes"}
-LOOKUPS_PER_QUERY = 400
+LOOKUPS_PER_QUERY = 400  # other databases (placeholders per statement); PostgreSQL takes arrays: all at once
+
+
+def array_literal(values) -> str:
+    """Integers as one PostgreSQL array literal ('{1,2,3}', cast in the SQL): psycopg's list adapter checks
+    every element with a regular expression, thousands per request for the CSV of every platform."""
+    return "{" + ",".join(str(int(v)) for v in values) + "}"
 
 
 def _param(value):
@@ -141,29 +147,31 @@ def summed(platform_ids: list[int], organization_id: int | None, date_from: date
             params += [*scope_params, *day_params]
     select = ", ".join(f"SUM(u.sign * u.{c}) AS {c}" for c in columns)
     sql = f"SELECT u.platform_id, {select} FROM ({' UNION ALL '.join(parts)}) u GROUP BY u.platform_id"
+    from .selectors import SUM_COLUMNS
+
+    n_sums, n_buckets = len(SUM_COLUMNS), len(rules.DURATION_BUCKETS)
+    statuses, disputes = Status.values, DisputeType.values
+    at_status = 1 + n_sums  # the columns come back in sum_columns() order, after the platform id
+    at_dispute = at_status + len(statuses)
+    at_histograms = at_dispute + len(disputes)
+    metrics = list(HISTOGRAM_PREFIX)
     out = {pid: {"sums": defaultdict(int), "by_status": defaultdict(int), "by_dispute_type": defaultdict(int),
-                 "histograms": {m: [0] * len(rules.DURATION_BUCKETS) for m in HISTOGRAM_PREFIX}}
-           for pid in platform_ids}
-    bucket_of = {histogram_column(m, j): (m, j) for m in HISTOGRAM_PREFIX for j in range(len(rules.DURATION_BUCKETS))}
+                 "histograms": {m: [0] * n_buckets for m in metrics}} for pid in platform_ids}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        names = [c[0] for c in cursor.description]
-        for row in cursor.fetchall():
-            acc = out[row[0]]
-            for name, value in zip(names[1:], row[1:], strict=True):
-                if not value:
-                    continue
-                if name in bucket_of:
-                    metric, j = bucket_of[name]
-                    acc["histograms"][metric][j] = int(value)
-                elif name.startswith("st_"):
-                    acc["by_status"][name[3:]] = int(value)
-                elif name.startswith("dt_"):
-                    acc["by_dispute_type"][name[3:]] = int(value)
-                elif name.startswith("amount_"):
-                    acc["sums"][name] = Decimal(str(value))
-                else:
-                    acc["sums"][name] = int(value)
+        rows = cursor.fetchall()
+    for row in rows:  # slices, not a name test per column: a CSV of every platform is 500 rows of ~170 values
+        acc = out[row[0]]
+        sums = acc["sums"]
+        for name, value in zip(SUM_COLUMNS, row[1:at_status], strict=True):
+            if value:
+                sums[name] = Decimal(str(value)) if name.startswith("amount_") else int(value)
+        acc["by_status"].update({k: int(v) for k, v in zip(statuses, row[at_status:at_dispute], strict=True) if v})
+        acc["by_dispute_type"].update(
+            {k: int(v) for k, v in zip(disputes, row[at_dispute:at_histograms], strict=True) if v})
+        for i, metric in enumerate(metrics):
+            first = at_histograms + i * n_buckets
+            acc["histograms"][metric] = [int(v or 0) for v in row[first:first + n_buckets]]
     return out
 
 
@@ -183,10 +191,11 @@ def exact_percentiles(summed_rows: dict, organization_id: int | None, date_from:
     lookups = {}  # (platform, metric, bucket, offset) -> how many values from there
     wanted = []  # (platform, metric, name, key, rest, den, count)
     result = defaultdict(dict)
+    minimum = max(1, rules.min_sample())
     for pid, acc in summed_rows.items():
         for metric, histogram in acc["histograms"].items():
             count = sum(histogram)
-            if count < max(1, rules.min_sample()):  # withheld anyway: the count is all that is shown
+            if count < minimum:  # withheld anyway: the count is all that is shown
                 if count > 0:
                     result[pid][metric] = {"values": {}, "count": count}
                 continue
@@ -213,8 +222,9 @@ def _fetch_values(lookups: dict, organization_id: int | None, date_from: date, d
     if not keys:
         return {}
     found = defaultdict(list)
-    for start in range(0, len(keys), LOOKUPS_PER_QUERY):
-        chunk = keys[start:start + LOOKUPS_PER_QUERY]
+    size = len(keys) if connection.vendor == "postgresql" else LOOKUPS_PER_QUERY
+    for start in range(0, len(keys), size):
+        chunk = keys[start:start + size]
         sql, params = (_lateral_sql if connection.vendor == "postgresql" else _union_sql)(
             chunk, lookups, organization_id, date_from, date_to, types)
         with connection.cursor() as cursor:
@@ -243,9 +253,9 @@ def _lateral_sql(chunk, lookups, organization_id, date_from, date_to, types) -> 
         rows = [(k, key) for k, key in enumerate(chunk) if key[1] == metric]
         if not rows:
             continue
-        params += [[k for k, _key in rows], [key[0] for _k, key in rows],
-                   [rules.DURATION_BUCKETS[key[2]] for _k, key in rows], [lookups[key] for _k, key in rows],
-                   [key[3] for _k, key in rows]]
+        params += [array_literal(k for k, _key in rows), array_literal(key[0] for _k, key in rows),
+                   array_literal(rules.DURATION_BUCKETS[key[2]] for _k, key in rows),
+                   array_literal(lookups[key] for _k, key in rows), array_literal(key[3] for _k, key in rows)]
         where, org_params, type_params = _fact_conditions(column, organization_id, types)
         where = where.format(g="t.g", lo="t.lo")
         parts.append("SELECT t.k, v.x FROM unnest(%s::integer[], %s::bigint[], %s::integer[], %s::integer[], "

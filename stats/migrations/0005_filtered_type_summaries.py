@@ -400,15 +400,15 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='daytypesummary',
-            constraint=models.UniqueConstraint(fields=('platform_id', 'day', 'organization_id', 'product_type', 'dispute_type'), name='stats_daytypesum_key'),
+            constraint=models.UniqueConstraint(fields=('platform_id', 'product_type', 'dispute_type', 'organization_id', 'day'), name='stats_daytypesum_key'),
         ),
         migrations.AddConstraint(
             model_name='monthtypemerchant',
-            constraint=models.UniqueConstraint(fields=('platform_id', 'month', 'organization_id', 'product_type', 'dispute_type', 'merchant_id'), name='stats_mtypemerch_key'),
+            constraint=models.UniqueConstraint(fields=('platform_id', 'product_type', 'dispute_type', 'organization_id', 'month', 'merchant_id'), name='stats_mtypemerch_key'),
         ),
         migrations.AddConstraint(
             model_name='monthtypesummary',
-            constraint=models.UniqueConstraint(fields=('platform_id', 'month', 'organization_id', 'product_type', 'dispute_type'), name='stats_monthtypesum_key'),
+            constraint=models.UniqueConstraint(fields=('platform_id', 'product_type', 'dispute_type', 'organization_id', 'month'), name='stats_monthtypesum_key'),
         ),
         migrations.RunPython(rebuild_at_next_refresh, migrations.RunPython.noop),
     ]
