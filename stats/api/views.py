@@ -1,3 +1,5 @@
+from operator import itemgetter
+
 from django.db.models import Prefetch
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
@@ -65,38 +67,38 @@ def _joined(value: list) -> str:
 def _table(rows: list[dict]) -> tuple[list[str], list[list]]:
     """(header, lines) of the CSV: the columns of `_flat`, planned once for all rows instead of flattening
     each row into a dict (the CSV of every platform is 500 rows of ~70 columns). A nested figure whose keys
-    vary between rows (the dispute types present) gets the union of its keys; a missing one is empty."""
+    vary between rows (the dispute types present) gets the union of its keys; a missing one is empty (the
+    csv module writes None as an empty field)."""
     if not rows:
         return [], []
-    plan = []  # (column, key, subkey or None, kind)
-    for key, value in rows[0].items():
-        if isinstance(value, dict):
-            subkeys = dict.fromkeys(k for row in rows for k in row[key])
-            for sub in subkeys:
-                inner = value.get(sub)
-                if isinstance(inner, dict):  # a third level: flatten it the generic way
-                    plan.append((key, sub, "deep"))
-                else:
-                    plan.append((f"{key}.{sub}", key, sub, "value"))
-        elif isinstance(value, list):
-            plan.append((key, key, None, "list"))
-        else:
-            plan.append((key, key, None, "value"))
-    if any(len(step) == 3 for step in plan):  # deeper than two levels: not worth a plan
-        flat = [_flat(r) for r in rows]
+    if any(isinstance(v, dict) and any(isinstance(x, dict) for x in v.values()) for v in rows[0].values()):
+        flat = [_flat(r) for r in rows]  # deeper than two levels: the generic way
         header = list(dict.fromkeys(k for r in flat for k in r))
         return header, [[r.get(h, "") for h in header] for r in flat]
-    header = [step[0] for step in plan]
+    header, plan = [], []  # plan: (key, kind, keys of a nested figure, a getter of all of them at once)
+    for key, value in rows[0].items():
+        if isinstance(value, dict):
+            first, seen = list(value), set()
+            for row in rows:
+                seen.update(row[key])
+            keys = first + sorted(seen - set(first))
+            uniform = len(keys) > 1 and len(seen) == len(first) and all(len(row[key]) == len(first) for row in rows)
+            plan.append((key, "dict", keys, itemgetter(*keys) if uniform else None))
+            header += [f"{key}.{k}" for k in keys]
+        else:
+            plan.append((key, "list" if isinstance(value, list) else "value", None, None))
+            header.append(key)
     lines = []
     for row in rows:
         line = []
-        for _column, key, sub, kind in plan:
+        for key, kind, keys, getter in plan:
             value = row[key]
-            if sub is not None:
-                value = value.get(sub)
+            if kind == "dict":
+                line.extend(getter(value) if getter else [value.get(k) for k in keys])
             elif kind == "list":
-                value = _joined(value)
-            line.append("" if value is None else value)
+                line.append(_joined(value))
+            else:
+                line.append(value)
         lines.append(line)
     return header, lines
 
