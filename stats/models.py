@@ -8,6 +8,8 @@ Three derived tables, all rebuilt from cases and escalations (never edited by ha
 - `DurationBucket`: exact histograms of durations in whole minutes per (organization, platform, day,
   product type, dispute type, metric): an exact median / p90 over any period is a cumulative-count
   walk over these rows, never an average of daily medians.
+- Composable summaries (`DaySummary`, `MonthSummary`, and per product / dispute type `DayTypeSummary`,
+  `MonthTypeSummary`, `MonthTypeMerchant`): plain sums that add up to any period (stats/ranges.py).
 - Monthly rollups (`Month*`) and period summaries (`StatsPeriod` + `Period*`): the final figures of
   standard periods (each calendar year, the last 365 days ending today), kept exact by the refresh.
 
@@ -60,17 +62,21 @@ class CaseFact(Fact):
 
     class Meta:
         indexes = [
-            # Trailing duration columns and the merchant: ranking a platform's durations over a period, or
-            # counting its merchants over a few days, is an index-only scan.
+            # Trailing duration columns, the merchant and the types: ranking a platform's durations over a
+            # period, or counting its merchants over a few days (with a product / dispute type filter too), is
+            # an index-only scan.
             models.Index(fields=["platform_id", "organization_id", "day", "resolution_minutes",
                                  "platform_response_minutes"],
                          include=["merchant_id", "product_type", "dispute_type"],
                          name="stats_fact_platform_org_day_m"),
-            # A platform's durations in order: the exact value inside one histogram bucket (selectors).
+            # A platform's durations in order: the exact value inside one histogram bucket (stats/ranges.py);
+            # the types included so that a filtered lookup skips the other types without reading the table.
             models.Index(fields=["platform_id", "organization_id", "platform_response_minutes", "day"],
-                         include=["product_type", "dispute_type"], condition=Q(platform_response_minutes__isnull=False), name="stats_fact_response_order"),
+                         include=["product_type", "dispute_type"],
+                         condition=Q(platform_response_minutes__isnull=False), name="stats_fact_response_order"),
             models.Index(fields=["platform_id", "organization_id", "resolution_minutes", "day"],
-                         include=["product_type", "dispute_type"], condition=Q(resolution_minutes__isnull=False), name="stats_fact_resolution_order"),
+                         include=["product_type", "dispute_type"],
+                         condition=Q(resolution_minutes__isnull=False), name="stats_fact_resolution_order"),
         ]
         verbose_name = _("case fact")
         verbose_name_plural = _("case facts")

@@ -1,6 +1,8 @@
 # ruff: noqa: S608 - the SQL is built from constants; values always go through placeholders
 """Any period, composed of mergeable summaries: whole months from `stats_monthsummary` and the days at
 its edges from `stats_daysummary` — or, when fewer rows, an edge month minus the days outside the period.
+With a product or dispute type filter, the same from `stats_monthtypesummary` / `stats_daytypesummary`:
+the rows of that filter's grouping, one per platform and month (day), as many as without a filter.
 
 Every column of those summaries is a sum (counts, amounts, counts per status and dispute type, and
 fixed-bucket histograms of both durations), so adding and subtracting rows gives the figures of exactly
