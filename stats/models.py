@@ -8,6 +8,8 @@ Three derived tables, all rebuilt from cases and escalations (never edited by ha
 - `DurationBucket`: exact histograms of durations in whole minutes per (organization, platform, day,
   product type, dispute type, metric): an exact median / p90 over any period is a cumulative-count
   walk over these rows, never an average of daily medians.
+- Composable summaries (`DaySummary`, `MonthSummary`, and per product / dispute type `DayTypeSummary`,
+  `MonthTypeSummary`, `MonthTypeMerchant`): plain sums that add up to any period (stats/ranges.py).
 - Monthly rollups (`Month*`) and period summaries (`StatsPeriod` + `Period*`): the final figures of
   standard periods (each calendar year, the last 365 days ending today), kept exact by the refresh.
 
@@ -60,15 +62,20 @@ class CaseFact(Fact):
 
     class Meta:
         indexes = [
-            # Trailing duration columns and the merchant: ranking a platform's durations over a period, or
-            # counting its merchants over a few days, is an index-only scan.
+            # Trailing duration columns, the merchant and the types: ranking a platform's durations over a
+            # period, or counting its merchants over a few days (with a product / dispute type filter too), is
+            # an index-only scan.
             models.Index(fields=["platform_id", "organization_id", "day", "resolution_minutes",
-                                 "platform_response_minutes"], include=["merchant_id"],
+                                 "platform_response_minutes"],
+                         include=["merchant_id", "product_type", "dispute_type"],
                          name="stats_fact_platform_org_day_m"),
-            # A platform's durations in order: the exact value inside one histogram bucket (selectors).
+            # A platform's durations in order: the exact value inside one histogram bucket (stats/ranges.py);
+            # the types included so that a filtered lookup skips the other types without reading the table.
             models.Index(fields=["platform_id", "organization_id", "platform_response_minutes", "day"],
+                         include=["product_type", "dispute_type"],
                          condition=Q(platform_response_minutes__isnull=False), name="stats_fact_response_order"),
             models.Index(fields=["platform_id", "organization_id", "resolution_minutes", "day"],
+                         include=["product_type", "dispute_type"],
                          condition=Q(resolution_minutes__isnull=False), name="stats_fact_resolution_order"),
         ]
         verbose_name = _("case fact")
@@ -151,6 +158,61 @@ class MonthSummary(Summary):
 
     def __str__(self):
         return f"{self.platform_id} {self.month}: {self.opened}"
+
+
+class TypeSummary(Summary):
+    """The same mergeable figures per product type and / or dispute type, for filtered requests. Three
+    groupings in one table: (product type, ""), ("", dispute type) and (product type, dispute type), so any
+    filter reads one row per platform and day (month), like the unfiltered summaries."""
+
+    organization_id = models.BigIntegerField()
+    platform_id = models.BigIntegerField()
+    product_type = models.CharField(max_length=20)  # "" = every product type
+    dispute_type = models.CharField(max_length=30)  # "" = every dispute type
+
+    class Meta:
+        abstract = True
+
+
+class DayTypeSummary(TypeSummary):
+    day = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["platform_id", "product_type", "dispute_type",
+                                                       "organization_id", "day"], name="stats_daytypesum_key")]
+
+    def __str__(self):
+        return f"{self.platform_id} {self.day} {self.product_type}/{self.dispute_type}: {self.opened}"
+
+
+class MonthTypeSummary(TypeSummary):
+    month = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["platform_id", "product_type", "dispute_type",
+                                                       "organization_id", "month"], name="stats_monthtypesum_key")]
+
+    def __str__(self):
+        return f"{self.platform_id} {self.month} {self.product_type}/{self.dispute_type}: {self.opened}"
+
+
+class MonthTypeMerchant(models.Model):
+    """Complaints per merchant and month by product type and / or dispute type (the groupings of TypeSummary)."""
+
+    organization_id = models.BigIntegerField()
+    platform_id = models.BigIntegerField()
+    month = models.DateField()
+    product_type = models.CharField(max_length=20)
+    dispute_type = models.CharField(max_length=30)
+    merchant_id = models.BigIntegerField()
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["platform_id", "product_type", "dispute_type",
+                                                       "organization_id", "month", "merchant_id"], name="stats_mtypemerch_key")]
+
+    def __str__(self):
+        return f"{self.platform_id} {self.month} {self.merchant_id}: {self.n}"
 
 
 class DailyStat(Counts):

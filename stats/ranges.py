@@ -1,6 +1,8 @@
 # ruff: noqa: S608 - the SQL is built from constants; values always go through placeholders
 """Any period, composed of mergeable summaries: whole months from `stats_monthsummary` and the days at
 its edges from `stats_daysummary` — or, when fewer rows, an edge month minus the days outside the period.
+With a product or dispute type filter, the same from `stats_monthtypesummary` / `stats_daytypesummary`:
+the rows of that filter's grouping, one per platform and month (day), as many as without a filter.
 
 Every column of those summaries is a sum (counts, amounts, counts per status and dispute type, and
 fixed-bucket histograms of both durations), so adding and subtracting rows gives the figures of exactly
@@ -25,7 +27,13 @@ from . import rules
 from .models import HISTOGRAM_PREFIX, histogram_column
 
 METRIC_COLUMNS = {1: "platform_response_minutes", 2: "resolution_minutes"}
-LOOKUPS_PER_QUERY = 400
+LOOKUPS_PER_QUERY = 400  # other databases (placeholders per statement); PostgreSQL takes arrays: all at once
+
+
+def array_literal(values) -> str:
+    """Integers as one PostgreSQL array literal ('{1,2,3}', cast in the SQL): psycopg's list adapter checks
+    every element with a regular expression, thousands per request for the CSV of every platform."""
+    return "{" + ",".join(str(int(v)) for v in values) + "}"
 
 
 def _param(value):
@@ -68,14 +76,29 @@ def sum_columns() -> list[str]:
     return columns
 
 
-def _scope(alias: str, platform_ids: list[int], organization_id: int | None) -> tuple[str, list]:
+def _scope(alias: str, platform_ids: list[int], organization_id: int | None, types: tuple | None = None,
+           facts: bool = False) -> tuple[str, list]:
+    """Platforms, organization and, with `types` (product type, dispute type; None = any), the filter: on
+    the filtered summaries the row of that grouping ("" for any), on the facts the types themselves."""
     from .selectors import platform_in
 
     sql, params = platform_in(f"{alias}.platform_id", platform_ids)
     if organization_id is not None:
         sql += f" AND {alias}.organization_id = %s"
         params.append(organization_id)
+    if types is not None:
+        for column, value in zip(("product_type", "dispute_type"), types, strict=True):
+            if value is not None or not facts:
+                sql += f" AND {alias}.{column} = %s"
+                params.append(value or "")
     return sql, params
+
+
+def _tables(types: tuple | None) -> tuple[str, str, str]:
+    """(day summary, month summary, month merchants): the filtered ones when a type filter is set."""
+    if types is None:
+        return "stats_daysummary", "stats_monthsummary", "stats_monthmerchant"
+    return "stats_daytypesummary", "stats_monthtypesummary", "stats_monthtypemerchant"
 
 
 def _days(alias: str, ranges: list) -> tuple[str, list]:
@@ -104,48 +127,53 @@ def snapshot():
             raw.isolation_level, raw.read_only = saved
 
 
-def summed(platform_ids: list[int], organization_id: int | None, date_from: date, date_to: date) -> dict:
-    """{platform: {"sums", "by_status", "by_dispute_type", "histograms": {metric: [counts]}}} over the period."""
+def summed(platform_ids: list[int], organization_id: int | None, date_from: date, date_to: date,
+           types: tuple | None = None) -> dict:
+    """{platform: {"sums", "by_status", "by_dispute_type", "histograms": {metric: [counts]}}} over the period.
+    `types`: (product type, dispute type), either None, for a filtered request; None without filter."""
     months, plus, minus = spans(date_from, date_to)
+    day_table, month_table, _m = _tables(types)
     columns = sum_columns()
     listed = ", ".join(f"s.{c}" for c in columns)
     parts, params = [], []
-    scope, scope_params = _scope("s", platform_ids, organization_id)
+    scope, scope_params = _scope("s", platform_ids, organization_id, types)
     if months:
-        parts.append(f"SELECT s.platform_id, 1 AS sign, {listed} FROM stats_monthsummary s "
+        parts.append(f"SELECT s.platform_id, 1 AS sign, {listed} FROM {month_table} s "
                      f"WHERE {scope} AND s.month >= %s AND s.month <= %s")
         params += [*scope_params, _param(months[0]), _param(months[1])]
     for sign, day_ranges in ((1, plus), (-1, minus)):
         if day_ranges:
             days, day_params = _days("s", day_ranges)
-            parts.append(f"SELECT s.platform_id, {sign} AS sign, {listed} FROM stats_daysummary s "
+            parts.append(f"SELECT s.platform_id, {sign} AS sign, {listed} FROM {day_table} s "
                          f"WHERE {scope} AND {days}")
             params += [*scope_params, *day_params]
     select = ", ".join(f"SUM(u.sign * u.{c}) AS {c}" for c in columns)
     sql = f"SELECT u.platform_id, {select} FROM ({' UNION ALL '.join(parts)}) u GROUP BY u.platform_id"
+    from .selectors import SUM_COLUMNS
+
+    n_sums, n_buckets = len(SUM_COLUMNS), len(rules.DURATION_BUCKETS)
+    statuses, disputes = Status.values, DisputeType.values
+    at_status = 1 + n_sums  # the columns come back in sum_columns() order, after the platform id
+    at_dispute = at_status + len(statuses)
+    at_histograms = at_dispute + len(disputes)
+    metrics = list(HISTOGRAM_PREFIX)
     out = {pid: {"sums": defaultdict(int), "by_status": defaultdict(int), "by_dispute_type": defaultdict(int),
-                 "histograms": {m: [0] * len(rules.DURATION_BUCKETS) for m in HISTOGRAM_PREFIX}}
-           for pid in platform_ids}
-    bucket_of = {histogram_column(m, j): (m, j) for m in HISTOGRAM_PREFIX for j in range(len(rules.DURATION_BUCKETS))}
+                 "histograms": {m: [0] * n_buckets for m in metrics}} for pid in platform_ids}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        names = [c[0] for c in cursor.description]
-        for row in cursor.fetchall():
-            acc = out[row[0]]
-            for name, value in zip(names[1:], row[1:], strict=True):
-                if not value:
-                    continue
-                if name in bucket_of:
-                    metric, j = bucket_of[name]
-                    acc["histograms"][metric][j] = int(value)
-                elif name.startswith("st_"):
-                    acc["by_status"][name[3:]] = int(value)
-                elif name.startswith("dt_"):
-                    acc["by_dispute_type"][name[3:]] = int(value)
-                elif name.startswith("amount_"):
-                    acc["sums"][name] = Decimal(str(value))
-                else:
-                    acc["sums"][name] = int(value)
+        rows = cursor.fetchall()
+    for row in rows:  # slices, not a name test per column: a CSV of every platform is 500 rows of ~170 values
+        acc = out[row[0]]
+        sums = acc["sums"]
+        for name, value in zip(SUM_COLUMNS, row[1:at_status], strict=True):
+            if value:
+                sums[name] = Decimal(str(value)) if name.startswith("amount_") else int(value)
+        acc["by_status"].update({k: int(v) for k, v in zip(statuses, row[at_status:at_dispute], strict=True) if v})
+        acc["by_dispute_type"].update(
+            {k: int(v) for k, v in zip(disputes, row[at_dispute:at_histograms], strict=True) if v})
+        for i, metric in enumerate(metrics):
+            first = at_histograms + i * n_buckets
+            acc["histograms"][metric] = [int(v or 0) for v in row[first:first + n_buckets]]
     return out
 
 
@@ -159,15 +187,17 @@ def _locate(histogram: list[int], rank: int) -> tuple[int, int]:
     raise ValueError(rank)
 
 
-def exact_percentiles(summed_rows: dict, organization_id: int | None, date_from: date, date_to: date) -> dict:
+def exact_percentiles(summed_rows: dict, organization_id: int | None, date_from: date, date_to: date,
+                      types: tuple | None = None) -> dict:
     """{platform: {metric: {"values": {"median", "p90"}, "count"}}}: exact, percentile_cont over the facts."""
     lookups = {}  # (platform, metric, bucket, offset) -> how many values from there
     wanted = []  # (platform, metric, name, key, rest, den, count)
     result = defaultdict(dict)
+    minimum = max(1, rules.min_sample())
     for pid, acc in summed_rows.items():
         for metric, histogram in acc["histograms"].items():
             count = sum(histogram)
-            if count < max(1, rules.min_sample()):  # withheld anyway: the count is all that is shown
+            if count < minimum:  # withheld anyway: the count is all that is shown
                 if count > 0:
                     result[pid][metric] = {"values": {}, "count": count}
                 continue
@@ -177,7 +207,7 @@ def exact_percentiles(summed_rows: dict, organization_id: int | None, date_from:
                 key = (pid, metric, bucket, offset)
                 lookups[key] = max(lookups.get(key, 1), 2 if rest else 1)
                 wanted.append((pid, metric, name, key, rest, den, count))
-    found = _fetch_values(lookups, organization_id, date_from, date_to)
+    found = _fetch_values(lookups, organization_id, date_from, date_to, types)
     for pid, metric, name, key, rest, den, count in wanted:
         values = found.get(key, [])
         if len(values) < (2 if rest else 1):
@@ -188,15 +218,17 @@ def exact_percentiles(summed_rows: dict, organization_id: int | None, date_from:
     return result
 
 
-def _fetch_values(lookups: dict, organization_id: int | None, date_from: date, date_to: date) -> dict:
+def _fetch_values(lookups: dict, organization_id: int | None, date_from: date, date_to: date,
+                  types: tuple | None) -> dict:
     keys = list(lookups)
     if not keys:
         return {}
     found = defaultdict(list)
-    for start in range(0, len(keys), LOOKUPS_PER_QUERY):
-        chunk = keys[start:start + LOOKUPS_PER_QUERY]
+    size = len(keys) if connection.vendor == "postgresql" else LOOKUPS_PER_QUERY
+    for start in range(0, len(keys), size):
+        chunk = keys[start:start + size]
         sql, params = (_lateral_sql if connection.vendor == "postgresql" else _union_sql)(
-            chunk, lookups, organization_id, date_from, date_to)
+            chunk, lookups, organization_id, date_from, date_to, types)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             for k, x in cursor.fetchall():
@@ -204,12 +236,18 @@ def _fetch_values(lookups: dict, organization_id: int | None, date_from: date, d
     return found
 
 
-def _fact_conditions(column: str, organization_id: int | None) -> str:
+def _fact_conditions(column: str, organization_id: int | None, types: tuple | None) -> tuple[str, list]:
+    """The facts of one platform inside a bucket (`{g}`, `{lo}` filled in by the caller) and the period,
+    with the type filter (both types are in the order indexes: filtered without reading the table)."""
     org = " AND f.organization_id = %s" if organization_id is not None else ""
-    return f"f.platform_id = {{g}}{org} AND f.day >= %s AND f.day <= %s AND f.{column} >= {{lo}}"
+    typed = [(c, v) for c, v in zip(("product_type", "dispute_type"), types or (None, None), strict=True) if v]
+    condition = "".join(f" AND f.{c} = %s" for c, _v in typed)
+    params = [p for p in (organization_id,) if p is not None]
+    return (f"f.platform_id = {{g}}{org} AND f.day >= %s AND f.day <= %s{condition} AND f.{column} >= {{lo}}",
+            params, [v for _c, v in typed])
 
 
-def _lateral_sql(chunk, lookups, organization_id, date_from, date_to) -> tuple[str, list]:
+def _lateral_sql(chunk, lookups, organization_id, date_from, date_to, types) -> tuple[str, list]:
     """PostgreSQL: one statement, planned once; each lookup is an ordered index scan that stops after
     offset + 1 or 2 rows."""
     parts, params = [], []
@@ -217,45 +255,48 @@ def _lateral_sql(chunk, lookups, organization_id, date_from, date_to) -> tuple[s
         rows = [(k, key) for k, key in enumerate(chunk) if key[1] == metric]
         if not rows:
             continue
-        params += [[k for k, _key in rows], [key[0] for _k, key in rows],
-                   [rules.DURATION_BUCKETS[key[2]] for _k, key in rows], [lookups[key] for _k, key in rows],
-                   [key[3] for _k, key in rows]]
-        where = _fact_conditions(column, organization_id).format(g="t.g", lo="t.lo")
+        params += [array_literal(k for k, _key in rows), array_literal(key[0] for _k, key in rows),
+                   array_literal(rules.DURATION_BUCKETS[key[2]] for _k, key in rows),
+                   array_literal(lookups[key] for _k, key in rows), array_literal(key[3] for _k, key in rows)]
+        where, org_params, type_params = _fact_conditions(column, organization_id, types)
+        where = where.format(g="t.g", lo="t.lo")
         parts.append("SELECT t.k, v.x FROM unnest(%s::integer[], %s::bigint[], %s::integer[], %s::integer[], "
                      "%s::integer[]) AS t(k, g, lo, lim, off) CROSS JOIN LATERAL ("
                      f"SELECT f.{column} AS x FROM stats_casefact f WHERE {where} "
                      f"ORDER BY f.{column} LIMIT t.lim OFFSET t.off) v")
-        params += [p for p in (organization_id,) if p is not None] + [date_from, date_to]
+        params += [*org_params, date_from, date_to, *type_params]
     return " UNION ALL ".join(parts) + " ORDER BY 1, 2", params
 
 
-def _union_sql(chunk, lookups, organization_id, date_from, date_to) -> tuple[str, list]:
+def _union_sql(chunk, lookups, organization_id, date_from, date_to, types) -> tuple[str, list]:
     """Other databases: one subquery per lookup."""
     parts, params = [], []
     for k, (pid, metric, bucket, offset) in enumerate(chunk):
         column = METRIC_COLUMNS[metric]
-        where = _fact_conditions(column, organization_id).format(g="%s", lo="%s")
+        where, org_params, type_params = _fact_conditions(column, organization_id, types)
+        where = where.format(g="%s", lo="%s")
         parts.append(f"SELECT {k} AS k, x FROM (SELECT f.{column} AS x FROM stats_casefact f WHERE {where} "
                      f"ORDER BY f.{column} LIMIT %s OFFSET %s)")
-        params += [pid, *([organization_id] if organization_id is not None else []), _param(date_from),
-                   _param(date_to), rules.DURATION_BUCKETS[bucket], lookups[chunk[k]], offset]
+        params += [pid, *org_params, _param(date_from), _param(date_to), *type_params,
+                   rules.DURATION_BUCKETS[bucket], lookups[chunk[k]], offset]
     return " UNION ALL ".join(parts) + " ORDER BY 1, 2", params
 
 
 def merchant_counts(platform_ids: list[int], organization_id: int | None, date_from: date,
-                    date_to: date) -> list[tuple]:
+                    date_to: date, types: tuple | None = None) -> list[tuple]:
     """(platform, merchant, complaints, merchant's name) over the period: whole months from the monthly merchant rollup, the
     edge days (added or subtracted) counted from the facts through a covering index."""
     months, plus, minus = spans(date_from, date_to)
+    merchant_table = _tables(types)[2]
     parts, params = [], []
     if months:
-        scope, scope_params = _scope("s", platform_ids, organization_id)
-        parts.append(f"SELECT s.platform_id, s.merchant_id, SUM(s.n) AS n FROM stats_monthmerchant s "
+        scope, scope_params = _scope("s", platform_ids, organization_id, types)
+        parts.append(f"SELECT s.platform_id, s.merchant_id, SUM(s.n) AS n FROM {merchant_table} s "
                      f"WHERE {scope} AND s.month >= %s AND s.month <= %s GROUP BY s.platform_id, s.merchant_id")
         params += [*scope_params, _param(months[0]), _param(months[1])]
     for sign, ranges in ((1, plus), (-1, minus)):
         for first, last in ranges:  # one branch per range: an index-only scan (an OR would read the heap)
-            scope, scope_params = _scope("f", platform_ids, organization_id)
+            scope, scope_params = _scope("f", platform_ids, organization_id, types, facts=True)
             parts.append(f"SELECT f.platform_id, f.merchant_id, {sign} * COUNT(*) AS n FROM stats_casefact f "
                          f"WHERE {scope} AND f.day >= %s AND f.day <= %s AND f.merchant_id IS NOT NULL "
                          "GROUP BY f.platform_id, f.merchant_id")

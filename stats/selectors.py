@@ -10,8 +10,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from django.db import connection
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from cases.codes import CLOSED_STATUSES, Outcome, Status
@@ -34,7 +36,7 @@ def platform_in(column: str, platform_ids: list[int]) -> tuple[str, list]:
     """`column` among the ids (platforms, merchants): one array parameter on PostgreSQL (a CSV of every platform would
     otherwise send and parse hundreds of placeholders per query), an IN list elsewhere."""
     if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s)", [list(platform_ids)]
+        return f"{column} = ANY(%s::bigint[])", [ranges.array_literal(platform_ids)]
     return f"{column} IN ({', '.join(['%s'] * len(platform_ids))})", list(platform_ids)
 
 
@@ -90,29 +92,39 @@ def _segments(filters: StatsFilter):
     return (first, end), days
 
 
-def _rate(numerator: int, denominator: int) -> dict:
-    withheld = denominator < rules.min_sample()
+def _context() -> tuple[str | None, int]:
+    """(language, minimum sample): read once per request, not once per figure — both go through
+    thread-local and settings lookups, which the CSV of every platform would do thousands of times."""
+    return get_language(), rules.min_sample()
+
+
+def _rate(numerator: int, denominator: int, context: tuple | None = None) -> dict:
+    language, minimum = context or _context()
+    withheld = denominator < minimum
     return {
         "value": None if withheld or not denominator else round(numerator / denominator, 4),
         "numerator": numerator,
         "denominator": denominator,
-        "withheld_reason": _withheld_reason(denominator) if withheld else None,
+        "withheld_reason": _reason(language, denominator, minimum) if withheld else None,
     }
 
 
-def _withheld_reason(n: int) -> str:
-    return _("Withheld: %(n)d cases, fewer than the minimum sample of %(min)d.") % {
-        "n": n, "min": rules.min_sample()}
+@lru_cache(maxsize=4096)
+def _reason(language: str | None, n: int, minimum: int) -> str:
+    """The translated text, once per language and count: a CSV of every platform withholds thousands of
+    figures, and a translation lookup per figure was a third of its time."""
+    return _("Withheld: %(n)d cases, fewer than the minimum sample of %(min)d.") % {"n": n, "min": minimum}
 
 
-def _duration(values: dict | None, count: int) -> dict:
-    withheld = count < rules.min_sample()
+def _duration(values: dict | None, count: int, context: tuple | None = None) -> dict:
+    language, minimum = context or _context()
+    withheld = count < minimum
     values = values or {}
     return {
         "median": None if withheld else values.get("median"),
         "p90": None if withheld else values.get("p90"),
         "count": count,
-        "withheld_reason": _withheld_reason(count) if withheld else None,
+        "withheld_reason": _reason(language, count, minimum) if withheld else None,
     }
 
 
@@ -120,14 +132,17 @@ def _empty_sums() -> dict:
     return {"sums": defaultdict(int), "by_status": defaultdict(int), "by_dispute_type": defaultdict(int)}
 
 
-def _figures(acc: dict, durations: dict) -> dict:
-    """The figures of one group (a platform, or one period of a trend) from its summed rows."""
+def _figures(acc: dict, durations: dict, context: tuple | None = None) -> dict:
+    """The figures of one group (a platform, or one period of a trend) from its summed rows. `context`:
+    `_context()` of the request, when the caller computes many groups."""
     sums, by_status = acc["sums"], acc["by_status"]
     closed = sum(by_status.get(s, 0) for s in CLOSED_STATUSES)
     levels = {str(level): int(sums.get(f"level_{level}", 0)) for level in (1, 2, 3, 4)}
     reached = [int(k) for k, v in levels.items() if v]
     rating_count = int(sums.get("rating_count", 0))
-    rating_withheld = rating_count < rules.min_sample()
+    context = context or _context()
+    language, minimum = context
+    rating_withheld = rating_count < minimum
     response = durations.get(Metric.PLATFORM_RESPONSE, {})
     resolution = durations.get(Metric.RESOLUTION, {})
     return {
@@ -136,14 +151,14 @@ def _figures(acc: dict, durations: dict) -> dict:
         "by_dispute_type": {k: int(v) for k, v in sorted(acc["by_dispute_type"].items()) if v},
         "closed": closed,
         "outcomes": {o: int(sums.get(o, 0)) for o in OUTCOMES},
-        "resolution_rate": _rate(int(by_status.get(Status.RESOLVED, 0)), closed),
-        "favourable_rate": _rate(int(sums.get("favourable", 0)), closed),
+        "resolution_rate": _rate(int(by_status.get(Status.RESOLVED, 0)), closed, context),
+        "favourable_rate": _rate(int(sums.get("favourable", 0)), closed, context),
         "platform_response_rate": _rate(int(sums.get("platform_responded", 0)),
-                                        int(sums.get("platform_escalated", 0))),
+                                        int(sums.get("platform_escalated", 0)), context),
         "platform_response_in_window_rate": _rate(int(sums.get("platform_in_window", 0)),
-                                                  int(sums.get("platform_escalated", 0))),
-        "platform_response_minutes": _duration(response.get("values"), response.get("count", 0)),
-        "resolution_minutes": _duration(resolution.get("values"), resolution.get("count", 0)),
+                                                  int(sums.get("platform_escalated", 0)), context),
+        "platform_response_minutes": _duration(response.get("values"), response.get("count", 0), context),
+        "resolution_minutes": _duration(resolution.get("values"), resolution.get("count", 0), context),
         "amount_disputed": f"{Decimal(sums.get('amount_paid', 0)):.2f}",
         "amount_recovered": f"{Decimal(sums.get('amount_recovered', 0)):.2f}",
         "escalation_levels": levels,
@@ -151,7 +166,7 @@ def _figures(acc: dict, durations: dict) -> dict:
         "consumer_rating": {
             "average": None if rating_withheld else round(int(sums.get("rating_sum", 0)) / rating_count, 2),
             "count": rating_count,
-            "withheld_reason": _withheld_reason(rating_count) if rating_withheld else None,
+            "withheld_reason": _reason(language, rating_count, minimum) if rating_withheld else None,
         },
     }
 
@@ -327,9 +342,9 @@ def _period_summaries(period_id: int, platform_ids: list[int], filters: StatsFil
             counts.append((pid, key, n))
             names[key] = label or ""
     merchants = _merchant_rows(counts, names)
-    result = {}
+    result, context = {}, _context()
     for pid in platform_ids:
-        figures = _figures(acc[pid], durations.get(pid, {}))
+        figures = _figures(acc[pid], durations.get(pid, {}), context)
         figures["top_merchants"] = merchants.get(pid, [])
         result[pid] = figures
     return result
@@ -342,37 +357,40 @@ def platform_summaries(*, platform_ids: list[int], filters: StatsFilter) -> dict
     period_id = _standard_period(filters)
     if period_id is not None:
         return _period_summaries(period_id, platform_ids, filters)
-    if not (filters.product_type or filters.dispute_type):
-        with ranges.snapshot():
-            composed = _composed_summaries(platform_ids, filters)
-        if composed is not None:
-            return composed
+    with ranges.snapshot():
+        composed = _composed_summaries(platform_ids, filters)
+    if composed is not None:
+        return composed
     return _daily_summaries(platform_ids, filters)
 
 
 def _composed_summaries(platform_ids: list[int], filters: StatsFilter) -> dict[int, dict] | None:
-    """Any period without a product or dispute type filter: months and edge days of the mergeable summaries
-    (stats/ranges.py), exact percentiles. None when the facts disagree with the summaries (only possible
-    when reading inside an outer transaction while a refresh commits)."""
+    """Any period, with or without a product or dispute type filter: months and edge days of the mergeable
+    summaries (stats/ranges.py; the filtered ones with a filter), exact percentiles. None when the facts
+    disagree with the summaries (only possible when reading inside an outer transaction while a refresh
+    commits)."""
     org, first, last = filters.organization_id, filters.date_from, filters.date_to
-    sums = ranges.summed(platform_ids, org, first, last)
+    types = ((filters.product_type or None, filters.dispute_type or None)
+             if filters.product_type or filters.dispute_type else None)
+    sums = ranges.summed(platform_ids, org, first, last, types)
     try:
-        durations = ranges.exact_percentiles(sums, org, first, last)
+        durations = ranges.exact_percentiles(sums, org, first, last, types)
     except LookupError:
         return None
-    counts = ranges.merchant_counts(platform_ids, org, first, last)
+    counts = ranges.merchant_counts(platform_ids, org, first, last, types)
     merchants = _merchant_rows([row[:3] for row in counts], {row[1]: row[3] or "" for row in counts})
-    result = {}
+    result, context = {}, _context()
     for pid in platform_ids:
-        figures = _figures(sums[pid], durations.get(pid, {}))
+        figures = _figures(sums[pid], durations.get(pid, {}), context)
         figures["top_merchants"] = merchants.get(pid, [])
         result[pid] = figures
     return result
 
 
 def _daily_summaries(platform_ids: list[int], filters: StatsFilter) -> dict[int, dict]:
-    """With a product or dispute type filter: the daily tables over the period (whole months from the
-    monthly rollups when no such filter is set)."""
+    """The daily tables over the period (whole months from the monthly rollups when no type filter is set):
+    only when the facts disagree with the summaries inside an outer transaction, and as a cross-check in
+    the tests."""
     months, days = _segments(filters)
     acc = {pid: _empty_sums() for pid in platform_ids}
     if days:
@@ -391,9 +409,9 @@ def _daily_summaries(platform_ids: list[int], filters: StatsFilter) -> dict[int,
             acc[pid]["by_dispute_type"][dispute_type] += opened
     durations = _percentiles_sql(filters, platform_ids)
     merchants = _top_merchants(filters, platform_ids)
-    result = {}
+    result, context = {}, _context()
     for pid in platform_ids:
-        figures = _figures(acc[pid], durations.get(pid, {}))
+        figures = _figures(acc[pid], durations.get(pid, {}), context)
         figures["top_merchants"] = merchants.get(pid, [])
         result[pid] = figures
     return result
@@ -444,14 +462,14 @@ def platform_trend(*, platform_id: int, filters: StatsFilter, interval: str) -> 
         periods[period_start(_as_date(month), interval)]["acc"]["by_dispute_type"][dispute_type] += opened
     for row in buckets:
         periods[period_start(_as_date(row["day"]), interval)]["hist"][row["metric"]][row["minutes"]] += row["n"]
-    series = []
+    series, context = [], _context()
     for start, data in periods.items():
         durations = {}
         for metric, histogram in data["hist"].items():
             values, count = percentiles_from_histogram(histogram)
             durations[metric] = {"values": values, "count": count}
         end = min(_next_period(start, interval) - timedelta(days=1), filters.date_to)
-        series.append({"start": max(start, filters.date_from), "end": end, **_figures(data["acc"], durations)})
+        series.append({"start": max(start, filters.date_from), "end": end, **_figures(data["acc"], durations, context)})
     return series
 
 

@@ -41,7 +41,8 @@ FACT_COLUMNS = (
     "source_updated_at",
 )
 METRICS = ((1, "platform_response_minutes"), (2, "resolution_minutes"))
-SUMMARY_TABLES = ("stats_daysummary", "stats_monthsummary", "stats_dailystat", "stats_durationbucket", "stats_monthstat", "stats_monthdispute",
+SUMMARY_TABLES = ("stats_daysummary", "stats_monthsummary", "stats_daytypesummary", "stats_monthtypesummary",
+                  "stats_monthtypemerchant", "stats_dailystat", "stats_durationbucket", "stats_monthstat", "stats_monthdispute",
                   "stats_monthmerchant", "stats_monthbucket")
 PERIOD_TABLES = ("stats_periodstat", "stats_perioddispute", "stats_periodmerchant", "stats_periodduration")
 
@@ -136,6 +137,14 @@ def _aggregates(w: str, join: str = "", org: str = "f.organization_id", period: 
                     f"f.{column} IS NOT NULL"))
         out.append(("stats_monthbucket", [*month, "metric", "minutes"], [*month_x, str(metric), f"f.{column}"], n,
                     f"f.{column} IS NOT NULL"))
+    for product, dispute in TYPE_GROUPINGS:  # the filtered summaries: "" stands for every type
+        types = [product, dispute]
+        out += [
+            ("stats_daytypesummary", day, [*day_x[:3], *types], summary, ""),
+            ("stats_monthtypesummary", [*month, "product_type", "dispute_type"], [*month_x, *types], summary, ""),
+            ("stats_monthtypemerchant", [*month, "product_type", "dispute_type", "merchant_id"],
+             [*month_x, *types, "f.merchant_id"], n, "f.merchant_id IS NOT NULL"),
+        ]
     if join:
         period_key = ["period_id", "organization_id", "platform_id"]
         period_x = [period, org, "f.platform_id"]
@@ -149,6 +158,11 @@ def _aggregates(w: str, join: str = "", org: str = "f.organization_id", period: 
     return out
 
 
+# (product type, dispute type) of the rows of the filtered summaries: a product type filter, a dispute type
+# filter, and both.
+TYPE_GROUPINGS = (("f.product_type", "''"), ("''", "f.dispute_type"), ("f.product_type", "f.dispute_type"))
+
+
 def _merge(table: str, column: str) -> str:
     """How the upsert adds a signed difference to a stored figure."""
     if column.startswith("amount_"):
@@ -158,6 +172,11 @@ def _merge(table: str, column: str) -> str:
     return f"{column} = {table}.{column} + excluded.{column}"
 
 
+def _constant(expression: str) -> bool:
+    """A literal among the key expressions (a metric number, the "" of every type): not grouped by."""
+    return expression.isdigit() or expression.startswith("'")
+
+
 def _aggregate_sql(source: str, w: str, upsert: bool, join: str = "", org: str = "f.organization_id",
                    where: str = "") -> list[str]:
     statements = []
@@ -165,7 +184,7 @@ def _aggregate_sql(source: str, w: str, upsert: bool, join: str = "", org: str =
         conditions = " AND ".join(c for c in ("1 = 1", condition, where) if c)
         sql = (f"INSERT INTO {table} ({', '.join(keys + [c for c, _a in values])}) "
                f"SELECT {', '.join(key_x + [a for _c, a in values])} FROM {source} f {join} "
-               f"WHERE {conditions} GROUP BY {', '.join(x for x in key_x if not x.isdigit())}")
+               f"WHERE {conditions} GROUP BY {', '.join(x for x in key_x if not _constant(x))}")
         if upsert:
             sets = ", ".join(_merge(table, c) for c, _a in values)
             sql += f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"

@@ -9,12 +9,15 @@ from stats.models import (
     CaseFact,
     DailyStat,
     DaySummary,
+    DayTypeSummary,
     DurationBucket,
     MonthBucket,
     MonthDispute,
     MonthMerchant,
     MonthStat,
     MonthSummary,
+    MonthTypeMerchant,
+    MonthTypeSummary,
     PeriodDispute,
     PeriodDuration,
     PeriodMerchant,
@@ -44,7 +47,7 @@ def snapshot():
                       for row in model.objects.values_list("period_id", *names))
 
     return ([rows(m) for m in (CaseFact, DailyStat, DurationBucket, MonthStat, MonthDispute, MonthMerchant, MonthBucket,
-                               DaySummary, MonthSummary)]
+                               DaySummary, MonthSummary, DayTypeSummary, MonthTypeSummary, MonthTypeMerchant)]
             + [sorted(periods.values())]
             + [period_rows(m) for m in (PeriodStat, PeriodDispute, PeriodMerchant, PeriodDuration)])
 

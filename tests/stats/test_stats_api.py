@@ -141,6 +141,23 @@ def test_csv_has_a_bom_and_chinese_platform_names(analyst, org, populate):
         assert "resolution_rate.numerator" in row
 
 
+def test_csv_has_every_dispute_type_of_any_platform(analyst, org):
+    """The dispute types of the first platform (by name) are not the only columns: one only the second
+    platform has gets its column too, empty (not zero, not dropped) for the first."""
+    first, second = PlatformFactory(name="A卡盟"), PlatformFactory(name="B卡盟")
+    make_case(organization=org, platform=first, created_at=at(2025, 3, 2), dispute_type="fraud")
+    for _i in range(2):
+        make_case(organization=org, platform=second, created_at=at(2025, 3, 3), dispute_type="delivery_delay")
+    stats_rebuild()
+    rows = list(csv.DictReader(io.StringIO(
+        analyst.get(URL, {**PERIOD, "format": "csv"}).content.decode("utf-8-sig"))))
+    by_name = {r["platform.name"]: r for r in rows}
+    assert by_name["B卡盟"]["by_dispute_type.delivery_delay"] == "2"
+    assert by_name["A卡盟"]["by_dispute_type.fraud"] == "1"
+    assert by_name["A卡盟"]["by_dispute_type.delivery_delay"] == ""
+    assert by_name["B卡盟"]["resolution_rate.withheld_reason"]  # withheld: 0 closed cases
+
+
 def test_csv_errors_are_in_the_documented_json_error_format(analyst):
     response = analyst.get(URL, {"from": "nope", "format": "csv"})
     assert response.status_code == 400
