@@ -14,17 +14,28 @@ LATE = {"evidence_preservation": 12, "merchant_answer": 24, "platform_window": 1
 def separate_late_from_due(apps, schema_editor):
     """Open deadlines had late_at == due_at, so "overdue" never fired. Each gets its rule's late tier; a
     working-day one is placed proportionally between due and very late (the next calendar recount places
-    it on the working-day calendar exactly)."""
+    it on the working-day calendar exactly). Hour-based ones in one UPDATE per kind; working-day ones in
+    batches."""
     Deadline = apps.get_model("escalation", "Deadline")
-    for deadline in Deadline.objects.filter(status="open").iterator(chunk_size=500):
+    open_deadlines = Deadline.objects.filter(status="open")
+    for kind, grace in LATE.items():
+        open_deadlines.filter(kind=kind, working_days__isnull=True).update(
+            late_amount=grace, late_at=models.F("due_at") + timedelta(hours=grace))
+    batch = []
+    for deadline in open_deadlines.filter(working_days__isnull=False).only(
+            "id", "kind", "due_at", "very_late_at", "very_late_amount").iterator(chunk_size=2000):
         grace = LATE.get(deadline.kind, 0)
         deadline.late_amount = grace
-        if deadline.working_days is None:
-            deadline.late_at = deadline.due_at + timedelta(hours=grace)
-        elif deadline.very_late_at and deadline.very_late_amount:
+        if deadline.very_late_at and deadline.very_late_amount:
             span = deadline.very_late_at - deadline.due_at
             deadline.late_at = deadline.due_at + span * grace / deadline.very_late_amount
-        deadline.save(update_fields=["late_amount", "late_at"])
+        batch.append(deadline)
+        if len(batch) >= 2000:
+            Deadline.objects.bulk_update(batch, ["late_amount", "late_at"])
+            batch = []
+    if batch:
+        Deadline.objects.bulk_update(batch, ["late_amount", "late_at"])
+    open_deadlines.filter(late_amount__isnull=True).exclude(kind__in=LATE).update(late_amount=0)
 
 
 class Migration(migrations.Migration):
