@@ -23,7 +23,7 @@ def separate_late_from_due(apps, schema_editor):
             late_amount=grace, late_at=models.F("due_at") + timedelta(hours=grace))
     batch = []
     for deadline in open_deadlines.filter(working_days__isnull=False).only(
-            "id", "kind", "due_at", "very_late_at", "very_late_amount").iterator(chunk_size=2000):
+            "id", "kind", "due_at", "late_at", "very_late_at", "very_late_amount").iterator(chunk_size=2000):
         grace = LATE.get(deadline.kind, 0)
         deadline.late_amount = grace
         if deadline.very_late_at and deadline.very_late_amount:
