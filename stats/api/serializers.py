@@ -32,7 +32,15 @@ class StatsQuerySerializer(serializers.Serializer):
         return attrs
 
 
-class TrendQuerySerializer(StatsQuerySerializer):
+class ExportQuerySerializer(StatsQuerySerializer):
+    """The period and filters, plus how a file is labelled: `lang` (zh, en) and `headers` (labels, codes)."""
+
+    lang = serializers.ChoiceField(choices=[("zh", "zh"), ("en", "en")], required=False, default="zh")
+    headers = serializers.ChoiceField(choices=[("labels", "labels"), ("codes", "codes")], required=False,
+                                      default="labels")
+
+
+class TrendQuerySerializer(ExportQuerySerializer):
     interval = serializers.ChoiceField(choices=[("week", "week"), ("month", "month")], required=False,
                                        default="month")
 

@@ -1,8 +1,10 @@
 from django.db.models import Prefetch
 from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import override
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import viewsets
+from rest_framework import exceptions, viewsets
 from rest_framework.generics import GenericAPIView
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -12,15 +14,15 @@ from cases.models import Case, Platform
 from kameng_api.core.openapi import AutoSchema
 from kameng_api.core.permissions import SUPERVISORS
 
-from .. import rules, selectors
+from .. import exports, rules, selectors
 from ..models import MassIncident
 from . import examples
 from .permissions import CanReadStats
-from .renderers import CSVRenderer
+from .renderers import CSVRenderer, XLSXRenderer
 from .serializers import (
+    ExportQuerySerializer,
     MassIncidentSerializer,
     PlatformStatsSerializer,
-    StatsQuerySerializer,
     TrendQuerySerializer,
     TrendSerializer,
 )
@@ -32,8 +34,24 @@ PERIOD_PARAMETERS = [
     OpenApiParameter("dispute_type", str, enum=DisputeType.values),
 ]
 FORMAT_PARAMETER = OpenApiParameter(
-    "format", str, enum=["json", "csv"],
-    description="`csv` (or `Accept: text/csv`): every platform in one UTF-8 CSV with a BOM, not paginated.")
+    "format", str, enum=["json", "csv", "xlsx"],
+    description="`csv` (or `Accept: text/csv`): every row in one UTF-8 CSV with a BOM, not paginated. "
+                "`xlsx` (or the XLSX `Accept` type): the same rows as an Excel workbook — numbers as numbers, "
+                "rates as percentages beside their counts, withheld figures as the text 样本不足 (n=…). "
+                "Both files have a fixed column layout: every status, dispute type and product type in the "
+                "order of the code's enums, whatever occurred in the period.")
+EXPORT_PARAMETERS = [
+    OpenApiParameter("lang", str, enum=["zh", "en"],
+                     description="CSV/XLSX headers and texts in Chinese (default) or English."),
+    OpenApiParameter("headers", str, enum=["labels", "codes"],
+                     description="CSV/XLSX headers: human labels (default) or the JSON's dotted keys "
+                                 "(`by_status.collecting_evidence`, rates as fractions with "
+                                 "`withheld_reason`) for scripts."),
+]
+FILE_RESPONSES = {
+    (200, "text/csv"): OpenApiTypes.BINARY,
+    (200, XLSXRenderer.media_type): OpenApiTypes.BINARY,
+}
 
 
 def _filters(request, data: dict) -> selectors.StatsFilter:
@@ -68,16 +86,63 @@ class StatsSchema(AutoSchema):
 class StatsBase(GenericAPIView):
     schema = StatsSchema()
     permission_classes = [CanReadStats]
-    renderer_classes = [JSONRenderer, CSVRenderer]
+    renderer_classes = [JSONRenderer, CSVRenderer, XLSXRenderer]
+
+    def perform_content_negotiation(self, request, force=False):
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404:  # ?format=pdf: a bad parameter, not a missing page
+            if force:
+                raise
+            raise exceptions.ValidationError({"format": [_("Unknown format. Allowed: %(formats)s.") % {
+                "formats": ", ".join(r.format for r in self.renderer_classes)}]}) from None
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        """Errors on a binary format are answered in the JSON error format (a spreadsheet cannot hold them)."""
+        if response.status_code >= 400 and not isinstance(getattr(request, "accepted_renderer", None),
+                                                          (JSONRenderer, CSVRenderer)):
+            request.accepted_renderer, request.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    def file_format(self) -> str:
+        renderer = getattr(self.request, "accepted_renderer", None)
+        return getattr(renderer, "format", "json") if isinstance(renderer, (CSVRenderer, XLSXRenderer)) else "json"
 
     def wants_csv(self) -> bool:
-        renderer = getattr(self.request, "accepted_renderer", None)
-        return isinstance(renderer, CSVRenderer)
+        return self.file_format() != "json"
 
     def csv_response(self, rows: list[dict], filename: str) -> Response:
         response = Response({"csv_rows": [_flat(r) for r in rows]})
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
+
+    def table_response(self, rows: list[dict], cols: list, options: dict, *, filename: str, title: str,
+                       notes: list[str]) -> Response:
+        """The rows as a CSV or XLSX file with the fixed column layout of stats/exports.py."""
+        headers, lang = options["headers"], options["lang"]
+        if headers == "codes":
+            cols = exports.codes_columns(cols)
+        if self.file_format() == "xlsx":
+            data = exports.xlsx_bytes(rows, cols, headers=headers, lang=lang, title=title, notes=notes)
+            response = Response({"file_bytes": data})
+        else:
+            response = Response({"csv_bytes": exports.csv_bytes(rows, cols, headers=headers, lang=lang)})
+        response["Content-Disposition"] = f'attachment; filename="{filename}.{self.file_format()}"'
+        return response
+
+
+def period_notes(filters: selectors.StatsFilter, lang: str) -> tuple[str, list[str]]:
+    with override(exports.LANGUAGES[lang]):
+        notes = [_("Period: %(from)s to %(to)s (complaints opened in the period, by local date).") % {
+                     "from": filters.date_from, "to": filters.date_to},
+                 _("Scope: %(scope)s.") % {"scope": _("national") if rules.scope() == "national"
+                                           else _("this organization")},
+                 _("Rates are withheld below %(n)d cases (shown as the sample size).") % {"n": rules.min_sample()}]
+        if filters.product_type:
+            notes.append(_("Product type: %(t)s") % {"t": ProductType(filters.product_type).label})
+        if filters.dispute_type:
+            notes.append(_("Dispute type: %(t)s") % {"t": DisputeType(filters.dispute_type).label})
+        return str(_("Complaint statistics per platform")), notes
 
 
 @extend_schema(tags=["stats"])
@@ -89,20 +154,26 @@ class PlatformStatsView(StatsBase):
 
     @extend_schema(
         summary="Complaint statistics per platform",
-        parameters=[*PERIOD_PARAMETERS, FORMAT_PARAMETER],
-        responses={200: PlatformStatsSerializer(many=True)},
+        parameters=[*PERIOD_PARAMETERS, FORMAT_PARAMETER, *EXPORT_PARAMETERS],
+        responses={(200, "application/json"): PlatformStatsSerializer(many=True), **FILE_RESPONSES},
         examples=[examples.PLATFORM_STATS],
     )
     def get(self, request):
-        query = StatsQuerySerializer(data=request.query_params)
+        query = ExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         filters = _filters(request, query.validated_data)
         platforms = Platform.objects.order_by("name", "id").only("id", "name")
         page = list(platforms) if self.wants_csv() else self.paginate_queryset(platforms)
-        figures = selectors.platform_summaries(platform_ids=[p.id for p in page], filters=filters)
+        ids = [p.id for p in page]
+        figures = selectors.platform_summaries(platform_ids=ids, filters=filters)
         results = [{"platform": {"id": p.id, "name": p.name}, **figures[p.id]} for p in page]
         if self.wants_csv():
-            return self.csv_response(results, f"platform-stats-{filters.date_from}-{filters.date_to}.csv")
+            products = exports.product_type_counts(ids, filters)
+            rows = [exports.complete(r, products[r["platform"]["id"]]) for r in results]
+            title, notes = period_notes(filters, query.validated_data["lang"])
+            return self.table_response(
+                rows, exports.columns(exports.PLATFORM_COLUMNS, merchants=True), query.validated_data,
+                filename=f"platform-stats-{filters.date_from}-{filters.date_to}", title=title, notes=notes)
         response = self.get_paginated_response(results)
         response.data["period"] = {"from": filters.date_from, "to": filters.date_to}
         response.data["scope"] = rules.scope()
@@ -117,8 +188,9 @@ class PlatformTrendView(StatsBase):
     @extend_schema(
         summary="A platform's figures per week or month",
         parameters=[*PERIOD_PARAMETERS, FORMAT_PARAMETER,
+                    *EXPORT_PARAMETERS,
                     OpenApiParameter("interval", str, enum=["week", "month"], description="Default: month.")],
-        responses={200: TrendSerializer},
+        responses={(200, "application/json"): TrendSerializer, **FILE_RESPONSES},
         examples=[examples.TREND],
     )
     def get(self, request, pk: str):
@@ -129,7 +201,14 @@ class PlatformTrendView(StatsBase):
         interval = query.validated_data["interval"]
         series = selectors.platform_trend(platform_id=platform.id, filters=filters, interval=interval)
         if self.wants_csv():
-            return self.csv_response(series, f"platform-{platform.id}-trend-{interval}.csv")
+            rows = [exports.complete({**point, "start": str(point["start"]), "end": str(point["end"])}, None)
+                    for point in series]
+            cols = [c for c in exports.columns(exports.PERIOD_COLUMNS, merchants=False)
+                    if not c.code.startswith("by_product_type.")]
+            title, notes = period_notes(filters, query.validated_data["lang"])
+            return self.table_response(rows, cols, query.validated_data,
+                                       filename=f"platform-{platform.id}-trend-{interval}",
+                                       title=f"{platform.name} — {title}", notes=notes)
         return Response({
             "platform": {"id": platform.id, "name": platform.name},
             "interval": interval,
