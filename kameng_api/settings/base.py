@@ -223,6 +223,8 @@ CELERY_BEAT_SCHEDULE["notifications-delivery-sweep"] = {"task": "notifications.d
 CELERY_BEAT_SCHEDULE["stats-refresh"] = {"task": "stats.refresh", "schedule": 300.0}
 CELERY_BEAT_SCHEDULE["stats-rebuild"] = {"task": "stats.rebuild", "schedule": crontab(hour=3, minute=17)}
 CELERY_BEAT_SCHEDULE["stats-detect-spikes"] = {"task": "stats.detect_spikes", "schedule": 900.0}
+CELERY_BEAT_SCHEDULE["stats-quarterly-report"] = {
+    "task": "stats.quarterly_report", "schedule": crontab(minute=30, hour=4, day_of_month=1, month_of_year="1,4,7,10")}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Case rules that are settings rather than law.

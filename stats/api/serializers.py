@@ -40,6 +40,44 @@ class ExportQuerySerializer(StatsQuerySerializer):
                                       default="labels")
 
 
+class ReportQuerySerializer(serializers.Serializer):
+    """?from=&to= (default: the last complete quarter) &lang=zh|en."""
+
+    to = serializers.DateField(required=False)
+    lang = serializers.ChoiceField(choices=[("zh", "zh"), ("en", "en")], required=False, default="zh")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.DateField(required=False)
+        return fields
+
+    def validate(self, attrs):
+        from stats.reports import last_quarter
+
+        if "from" not in attrs and "to" not in attrs:
+            attrs["from"], attrs["to"] = last_quarter(timezone.localdate())
+            return attrs
+        date_to = attrs.get("to") or timezone.localdate()
+        date_from = attrs.get("from") or date_to - timedelta(days=90)
+        if date_from > date_to:
+            raise serializers.ValidationError({"from": _("'from' must not be after 'to'.")})
+        if (date_to - date_from).days > MAX_SPAN_DAYS:
+            raise serializers.ValidationError({"from": _("The period may span at most ten years.")})
+        attrs["from"], attrs["to"] = date_from, date_to
+        return attrs
+
+
+class PreparedReportSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    first_day = serializers.DateField()
+    last_day = serializers.DateField()
+    scope = serializers.ChoiceField(choices=[("organization", "organization"), ("national", "national")])
+    lang = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    xlsx_url = serializers.CharField()
+    docx_url = serializers.CharField()
+
+
 class TrendQuerySerializer(ExportQuerySerializer):
     interval = serializers.ChoiceField(choices=[("week", "week"), ("month", "month")], required=False,
                                        default="month")

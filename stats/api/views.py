@@ -14,15 +14,17 @@ from cases.models import Case, Platform
 from kameng_api.core.openapi import AutoSchema
 from kameng_api.core.permissions import SUPERVISORS
 
-from .. import exports, rules, selectors
-from ..models import MassIncident
+from .. import exports, reports, rules, selectors
+from ..models import MassIncident, QuarterlyReport
 from . import examples
 from .permissions import CanReadStats
-from .renderers import CSVRenderer, XLSXRenderer
+from .renderers import CSVRenderer, DOCXRenderer, XLSXRenderer
 from .serializers import (
     ExportQuerySerializer,
     MassIncidentSerializer,
     PlatformStatsSerializer,
+    PreparedReportSerializer,
+    ReportQuerySerializer,
     TrendQuerySerializer,
     TrendSerializer,
 )
@@ -222,6 +224,94 @@ class PlatformTrendView(StatsBase):
         if platform is None:
             raise Http404
         return platform
+
+
+@extend_schema(tags=["stats"])
+class ReportView(StatsBase):
+    """The complaint analysis of a period (受理投诉情况分析) compared with the previous period of equal length:
+    JSON, an XLSX workbook with native charts, or a DOCX narrative with the tables."""
+
+    queryset = Platform.objects.none()
+    renderer_classes = [JSONRenderer, XLSXRenderer, DOCXRenderer]
+
+    @extend_schema(
+        summary="Complaint analysis of a period (XLSX with charts, DOCX narrative, or JSON)",
+        parameters=[
+            OpenApiParameter("from", OpenApiTypes.DATE, description="First day. Default: the last complete quarter."),
+            OpenApiParameter("to", OpenApiTypes.DATE, description="Last day. Default: the last complete quarter."),
+            OpenApiParameter("format", str, enum=["json", "xlsx", "docx"],
+                             description="`xlsx`: sheets overview, platform ranking, dispute types, response and "
+                                         "resolution, median times, amounts, escalation levels, group complaints, "
+                                         "notable cases, with native charts. `docx`: the narrative with tables."),
+            OpenApiParameter("lang", str, enum=["zh", "en"], description="Default: zh."),
+        ],
+        responses={(200, "application/json"): OpenApiTypes.OBJECT,
+                   (200, XLSXRenderer.media_type): OpenApiTypes.BINARY,
+                   (200, DOCXRenderer.media_type): OpenApiTypes.BINARY},
+    )
+    def get(self, request):
+        query = ReportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        filters = _filters(request, {"from": query.validated_data["from"], "to": query.validated_data["to"]})
+        data = reports.report_data(date_from=filters.date_from, date_to=filters.date_to,
+                                   organization_id=filters.organization_id)
+        fmt = getattr(request.accepted_renderer, "format", "json")
+        lang = query.validated_data["lang"]
+        if fmt == "json":
+            with override(exports.LANGUAGES[lang]):
+                data["main_changes"] = reports.main_changes(data)
+            return Response(data)
+        build = reports.report_xlsx if fmt == "xlsx" else reports.report_docx
+        response = Response({"file_bytes": build(data, lang)})
+        response["Content-Disposition"] = (
+            f'attachment; filename="complaint-analysis-{filters.date_from}-{filters.date_to}.{fmt}"')
+        return response
+
+
+def _reports_for(request):
+    national = rules.scope() == "national"
+    return QuarterlyReport.objects.filter(
+        organization__isnull=True) if national else QuarterlyReport.objects.filter(
+        organization_id=getattr(request.user, "organization_id", None))
+
+
+@extend_schema(tags=["stats"])
+class PreparedReportListView(StatsBase):
+    """Reports prepared by `stats.quarterly_report` (the 1st of each quarter) for your scope."""
+
+    queryset = QuarterlyReport.objects.none()
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(summary="Prepared quarterly reports", responses={200: PreparedReportSerializer(many=True)})
+    def get(self, request):
+        page = self.paginate_queryset(_reports_for(request).order_by("-first_day", "-id"))
+        return self.get_paginated_response([{
+            "id": r.id, "first_day": r.first_day, "last_day": r.last_day,
+            "scope": "organization" if r.organization_id else "national", "lang": r.lang,
+            "created_at": r.created_at,
+            "xlsx_url": request.build_absolute_uri(f"/api/v1/stats/reports/{r.id}/xlsx/"),
+            "docx_url": request.build_absolute_uri(f"/api/v1/stats/reports/{r.id}/docx/"),
+        } for r in page])
+
+
+@extend_schema(tags=["stats"])
+class PreparedReportFileView(StatsBase):
+    queryset = QuarterlyReport.objects.none()
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(summary="Download a prepared report (XLSX or DOCX)",
+                   responses={(200, XLSXRenderer.media_type): OpenApiTypes.BINARY,
+                              (200, DOCXRenderer.media_type): OpenApiTypes.BINARY})
+    def get(self, request, pk: str, kind: str):
+        report = _reports_for(request).filter(pk=int(pk)).first()
+        if report is None:
+            raise Http404
+        from django.http import FileResponse
+
+        field = report.xlsx if kind == "xlsx" else report.docx
+        media = XLSXRenderer.media_type if kind == "xlsx" else DOCXRenderer.media_type
+        return FileResponse(field.open("rb"), as_attachment=True, content_type=media,
+                            filename=f"complaint-analysis-{report.first_day}-{report.last_day}.{kind}")
 
 
 def _incident_row(incident: MassIncident) -> dict:
