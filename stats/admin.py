@@ -3,13 +3,15 @@ from datetime import timedelta
 from django.contrib import admin
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cases.models import Platform
 
 from . import rules, selectors
 from .charts import bar_chart, rate_chart
-from .models import DailyStat, MassIncident
+from .models import DailyStat, MassIncident, QuarterlyReport
 
 
 @admin.register(DailyStat)
@@ -80,4 +82,33 @@ class MassIncidentAdmin(admin.ModelAdmin):
         return qs.filter(cases__organization_id=request.user.organization_id).distinct()
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(QuarterlyReport)
+class QuarterlyReportAdmin(admin.ModelAdmin):
+    """Prepared complaint analyses, downloaded through the API (the same access rules as stats/platforms/)."""
+
+    list_display = ["first_day", "last_day", "organization", "lang", "created_at", "downloads"]
+    list_filter = ["first_day"]
+    fields = ["first_day", "last_day", "organization", "lang", "created_at", "downloads"]
+    readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("Download"))
+    def downloads(self, obj):
+        return format_html('<a href="/api/v1/stats/reports/{}/xlsx/">XLSX</a> · '
+                           '<a href="/api/v1/stats/reports/{}/docx/">DOCX</a>', obj.id, obj.id)
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request).select_related("organization")
+        if request.user.is_superuser:
+            return qs
+        if rules.scope() == "national":
+            return qs.filter(organization__isnull=True)
+        return qs.filter(organization_id=request.user.organization_id)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -1,4 +1,7 @@
 import io
+import os
+import shutil
+import subprocess
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -175,3 +178,22 @@ def test_the_quarterly_task_keeps_the_report_for_download(analyst, user_client, 
     # preparing again replaces the report instead of adding one
     quarterly_report.apply().get()
     assert QuarterlyReport.objects.count() == len(ids)
+
+
+@pytest.mark.skipif(not shutil.which("libreoffice") and os.environ.get("CI") != "true",
+                    reason="LibreOffice is not installed (.ci/run installs it)")
+def test_libreoffice_opens_the_report(analyst, quarter, tmp_path):
+    """As an analyst would: LibreOffice opens the workbook and the narrative (rendered to PDF), and reads the
+    ranking sheet's Chinese names and numbers."""
+    (tmp_path / "report.xlsx").write_bytes(analyst.get(URL, {**Q2, "format": "xlsx"}).content)
+    (tmp_path / "report.docx").write_bytes(analyst.get(URL, {**Q2, "format": "docx"}).content)
+    profile = f"-env:UserInstallation=file://{tmp_path}/profile"
+    for name in ("report.xlsx", "report.docx"):
+        subprocess.run(["libreoffice", profile, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path / "pdf"),
+                        str(tmp_path / name)], check=True, capture_output=True, timeout=180)
+    assert (tmp_path / "pdf" / "report.pdf").stat().st_size > 5000
+    subprocess.run(["libreoffice", profile, "--headless", "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,2",
+                    "--outdir", str(tmp_path / "csv"), str(tmp_path / "report.xlsx")],
+                   check=True, capture_output=True, timeout=180)
+    ranking = (tmp_path / "csv" / "report-平台排名.csv").read_text("utf-8")
+    assert "星辰卡盟,1,41,10" in ranking
