@@ -9,9 +9,10 @@ occurred in a period, so two periods' files line up column for column.
 
 import csv
 import io
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db.models import Sum
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -19,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from cases.codes import DisputeType, Outcome, ProductType, Status
 
 from . import selectors
+from .models import DailyStat
 
 LANGUAGES = {"zh": "zh-hans", "en": "en"}
 RATES = ("resolution_rate", "favourable_rate", "platform_response_rate", "platform_response_in_window_rate")
@@ -131,16 +133,21 @@ PERIOD_COLUMNS = [Column("start", gettext_lazy("Period start"), "text"),
 
 
 def product_type_counts(platform_ids: list[int], filters: selectors.StatsFilter) -> dict[int, dict[str, int]]:
-    """Complaints per product type of each platform: the selector's own figures with each product type as
-    the filter (a product type other than the one already filtered on counts 0)."""
+    """Complaints per product type of each platform over the period: one grouped read of the daily summary
+    (the rows the selectors read for a product type filter, summed once for every type instead of once per
+    type). Tested equal to the JSON of `stats/platforms/?product_type=…`."""
     counts = {pid: dict.fromkeys(ProductType.values, 0) for pid in platform_ids}
-    for product in ProductType.values:
-        if filters.product_type and filters.product_type != product:
-            continue
-        figures = selectors.platform_summaries(platform_ids=platform_ids,
-                                               filters=replace(filters, product_type=product))
-        for pid in platform_ids:
-            counts[pid][product] = figures[pid]["complaints"]
+    if not platform_ids:
+        return counts
+    rows = DailyStat.objects.filter(platform_id__in=platform_ids, day__gte=filters.date_from,
+                                    day__lte=filters.date_to)
+    for column in ("organization_id", "product_type", "dispute_type"):
+        if getattr(filters, column) is not None:
+            rows = rows.filter(**{column: getattr(filters, column)})
+    for pid, product, n in rows.values("platform_id", "product_type").annotate(n=Sum("opened")).values_list(
+            "platform_id", "product_type", "n").order_by():
+        if product in counts[pid]:
+            counts[pid][product] = int(n or 0)
     return counts
 
 
