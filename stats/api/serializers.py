@@ -151,8 +151,17 @@ class TrendSerializer(serializers.Serializer):
     results = TrendPointSerializer(many=True)
 
 
+class GroupComplaintSerializer(serializers.Serializer):
+    cases = serializers.IntegerField(help_text="your organization's cases in the incident")
+    victims = serializers.IntegerField(help_text="distinct consumers among those cases")
+    amount_disputed = serializers.DecimalField(max_digits=18, decimal_places=2)
+    amount_recovered = serializers.DecimalField(max_digits=18, decimal_places=2)
+
+
 class MassIncidentSerializer(serializers.Serializer):
     id = serializers.IntegerField()
+    title = serializers.CharField(help_text="群体投诉：platform (day)")
+    group = GroupComplaintSerializer(help_text="the incident as a group complaint (群体投诉), over your cases")
     platform = serializers.DictField(help_text="{id, name}")
     day = serializers.DateField()
     detected_at = serializers.DateTimeField()
@@ -162,4 +171,4 @@ class MassIncidentSerializer(serializers.Serializer):
     baseline_mean = serializers.FloatField()
     baseline_stddev = serializers.FloatField()
     threshold = serializers.FloatField()
-    cases = serializers.ListField(child=serializers.DictField(), help_text="your organization's cases: {id, reference, status}")
+    cases = serializers.ListField(child=serializers.DictField(), help_text="your organization's cases: {id, reference, status, amount_paid}")

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.db.models import Prefetch
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -315,8 +317,15 @@ class PreparedReportFileView(StatsBase):
 
 
 def _incident_row(incident: MassIncident) -> dict:
+    """A mass incident presented as a group complaint (群体投诉): its cases in your organization, how many
+    consumers they are (victims) and the amounts at stake, beside the detection figures."""
+    cases = incident.own_cases
+    disputed = sum((c.amount_paid or Decimal(0) for c in cases), Decimal(0))
+    recovered = sum((c.amount_recovered or Decimal(0) for c in cases), Decimal(0))
     return {
         "id": incident.id,
+        "title": _("Group complaint: %(platform)s (%(day)s)") % {"platform": incident.platform.name,
+                                                                   "day": incident.day},
         "platform": {"id": incident.platform_id, "name": incident.platform.name},
         "day": incident.day,
         "detected_at": incident.detected_at,
@@ -326,7 +335,10 @@ def _incident_row(incident: MassIncident) -> dict:
         "baseline_mean": incident.baseline_mean,
         "baseline_stddev": incident.baseline_stddev,
         "threshold": incident.threshold,
-        "cases": [{"id": c.id, "reference": c.reference, "status": c.status} for c in incident.own_cases],
+        "group": {"cases": len(cases), "victims": len({c.consumer_id for c in cases}),
+                  "amount_disputed": f"{disputed:.2f}", "amount_recovered": f"{recovered:.2f}"},
+        "cases": [{"id": c.id, "reference": c.reference, "status": c.status, "amount_paid": f"{c.amount_paid:.2f}"}
+                  for c in cases],
     }
 
 
@@ -345,7 +357,8 @@ class MassIncidentViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         org_id = getattr(self.request.user, "organization_id", None)
-        own = Case.objects.filter(organization_id=org_id).only("id", "reference", "status").order_by("id")
+        own = (Case.objects.filter(organization_id=org_id)
+               .only("id", "reference", "status", "amount_paid", "amount_recovered", "consumer_id").order_by("id"))
         return (
             MassIncident.objects.filter(cases__organization_id=org_id).distinct()
             .select_related("platform").prefetch_related(Prefetch("cases", queryset=own, to_attr="own_cases"))
