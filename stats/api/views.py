@@ -312,7 +312,11 @@ class PreparedReportFileView(StatsBase):
 
         field = report.xlsx if kind == "xlsx" else report.docx
         media = XLSXRenderer.media_type if kind == "xlsx" else DOCXRenderer.media_type
-        return FileResponse(field.open("rb"), as_attachment=True, content_type=media,
+        try:
+            handle = field.open("rb")
+        except OSError:  # the row outlived its file (storage cleaned by hand): nothing to download
+            raise Http404 from None
+        return FileResponse(handle, as_attachment=True, content_type=media,
                             filename=f"complaint-analysis-{report.first_day}-{report.last_day}.{kind}")
 
 

@@ -197,3 +197,15 @@ def test_libreoffice_opens_the_report(analyst, quarter, tmp_path):
                    check=True, capture_output=True, timeout=180)
     ranking = (tmp_path / "csv" / "report-平台排名.csv").read_text("utf-8")
     assert "星辰卡盟,1,41,10" in ranking
+
+
+def test_a_report_whose_file_is_gone_is_404_not_500(analyst, org, settings, tmp_path):
+    from stats.reports import report_prepare
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    report = report_prepare(date_from=date(2025, 4, 1), date_to=date(2025, 6, 30), organization_id=org.id)
+    assert analyst.get(f"/api/v1/stats/reports/{report.id}/docx/").status_code == 200
+    report.xlsx.storage.delete(report.xlsx.name)
+    assert_error(analyst.get(f"/api/v1/stats/reports/{report.id}/xlsx/"), 404)
+    assert_error(analyst.get("/api/v1/stats/reports/999999/xlsx/"), 404)
+    assert analyst.get(f"/api/v1/stats/reports/{report.id}/pdf/").status_code == 404
