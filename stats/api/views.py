@@ -7,6 +7,7 @@ from django.utils.translation import override
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, viewsets
+from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -355,14 +356,15 @@ def _incident_row(incident: MassIncident) -> dict:
 )
 @extend_schema(tags=["stats"])
 class MassIncidentViewSet(viewsets.ReadOnlyModelViewSet):
-    roles = {"list": SUPERVISORS, "retrieve": SUPERVISORS}
+    roles = {"list": SUPERVISORS, "retrieve": SUPERVISORS, "letter": SUPERVISORS}
     lookup_value_regex = r"[0-9]{1,18}"
     serializer_class = MassIncidentSerializer
 
     def get_queryset(self):
         org_id = getattr(self.request.user, "organization_id", None)
         own = (Case.objects.filter(organization_id=org_id)
-               .only("id", "reference", "status", "amount_paid", "amount_recovered", "consumer_id").order_by("id"))
+               .only("id", "reference", "status", "amount_paid", "amount_recovered", "consumer_id", "created_at",
+                     "product_type", "dispute_type").order_by("id"))
         return (
             MassIncident.objects.filter(cases__organization_id=org_id).distinct()
             .select_related("platform").prefetch_related(Prefetch("cases", queryset=own, to_attr="own_cases"))
@@ -375,4 +377,21 @@ class MassIncidentViewSet(viewsets.ReadOnlyModelViewSet):
 
     def retrieve(self, request, *args, **kwargs):
         return Response(_incident_row(self.get_object()))
+
+    @extend_schema(summary="The group complaint's joint letter (DOCX): victims, losses and cases in one document",
+                   responses={(200, DOCXRenderer.media_type): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"], url_path="letter")
+    def letter(self, request, *args, **kwargs):
+        """A joint letter for the group complaint (to the platform, a regulator, or attached to a police
+        report): the incident, the number of victims, their total loss, and each case (reference, date,
+        types, amounts) — your organization's cases only, no consumer's name, phone or ID number."""
+        from django.http import HttpResponse
+
+        from ..reports import group_letter_docx
+
+        incident = self.get_object()
+        response = HttpResponse(group_letter_docx(_incident_row(incident), incident.own_cases),
+                                content_type=DOCXRenderer.media_type)
+        response["Content-Disposition"] = f'attachment; filename="group-complaint-{incident.id}.docx"'
+        return response
 

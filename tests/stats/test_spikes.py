@@ -131,3 +131,34 @@ def test_an_incident_is_presented_as_a_group_complaint_with_victims_and_amounts(
         "amount_recovered": "12.50"}
     assert body["count"] == 15  # the detection counts every organization's complaints
     assert {c["amount_paid"] for c in body["cases"]} == {f"{c.amount_paid:.2f}" for c in own}
+
+
+def test_the_group_complaint_has_a_joint_letter(user_client, org, other_org):
+    import io
+
+    import docx
+
+    now = timezone.now()
+    platform = PlatformFactory(name="跑路卡盟")
+    ours = burst(platform, org, now, 10)
+    theirs = burst(platform, other_org, now, 4)
+    Case.objects.filter(pk=ours[0]).update(amount_recovered=Decimal("30.00"))
+    spikes_detect(now=now)
+    incident = MassIncident.objects.get()
+    response = user_client(Role.SUPERVISOR, org).get(f"/api/v1/mass-incidents/{incident.id}/letter/")
+    assert response.status_code == 200
+    document = docx.Document(io.BytesIO(response.content))
+    text = "\n".join([p.text for p in document.paragraphs]
+                     + [c.text for t in document.tables for r in t.rows for c in r.cells])
+    own = list(Case.objects.filter(pk__in=ours))
+    paid = sum(c.amount_paid for c in own)
+    assert f"本组织受理其中 10 件，涉及消费者 10 人，共支付 {paid:,.2f} 元" in text
+    assert f"尚有 {paid - Decimal('30.00'):,.2f} 元损失" in text
+    assert all(c.reference in text for c in own)
+    for case in Case.objects.filter(pk__in=theirs):
+        assert case.reference not in text
+    for case in own:
+        for secret in (case.consumer.name, case.consumer.phone, case.consumer.id_number):
+            assert secret not in text
+    assert_error(user_client(Role.ANALYST, org).get(f"/api/v1/mass-incidents/{incident.id}/letter/"), 403)
+    assert_error(user_client(Role.SUPERVISOR, org).get("/api/v1/mass-incidents/999999/letter/"), 404)
