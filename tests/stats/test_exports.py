@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
+from django.utils import translation
 
 from cases.codes import DisputeType, ProductType, Role, Status
 from stats.services import stats_rebuild
@@ -120,8 +121,10 @@ def test_columns_are_the_same_whatever_the_period_holds(analyst, data, org):
     assert len(header) > expected_count
     dispute_headers = [h for h in header if h.startswith("争议类型：")]
     assert len(dispute_headers) == len(DisputeType)
-    assert [h for h in header if h.startswith("状态：")][0] == "状态：待受理" or len(
-        [h for h in header if h.startswith("状态：")]) == len(Status)
+    with translation.override("zh-hans"):
+        assert [h for h in header if h.startswith("状态：")] == [f"状态：{s.label}" for s in Status]
+        assert dispute_headers == [f"争议类型：{d.label}" for d in DisputeType]
+        assert [h for h in header if h.startswith("商品类型：")] == [f"商品类型：{p.label}" for p in ProductType]
 
 
 def test_english_headers_and_withheld_text(analyst, data):
