@@ -49,7 +49,7 @@ class Column:
 
 
 def withheld_text(n: int) -> str:
-    return _("Insufficient sample (n=%(n)d)") % {"n": n}
+    return _("insufficient sample (n=%(n)d)") % {"n": n}
 
 
 def columns(leading: list[Column], *, merchants: bool) -> list[Column]:
