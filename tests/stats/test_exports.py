@@ -232,3 +232,64 @@ def test_libreoffice_reads_the_csv_as_utf8_and_the_xlsx_as_numbers(analyst, data
         assert by_name[small.name]["解决率 (%)"].startswith("样本不足 (n=")
     xlsx_rows = list(csv.reader(io.StringIO((tmp_path / "out" / "book.csv").read_text("utf-8-sig"))))
     assert any(cell.endswith("%") for row in xlsx_rows for cell in row)  # rates shown as percentages
+
+
+def _json_value(row: dict, code: str):
+    value = row
+    for part in code.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+@pytest.mark.parametrize("params", [
+    PERIOD,
+    {"from": "2025-02-20", "to": "2025-03-03", "dispute_type": "delivery_delay"},
+    {"from": "2025-03-01", "to": "2025-03-31", "product_type": "phone_recharge"},
+    {"from": "2025-01-01", "to": "2025-12-31"},
+])
+@pytest.mark.parametrize("national", [False, True])
+def test_every_cell_of_the_files_equals_the_json(analyst, data, org, other_org, populate, settings, params, national):
+    """Every figure column of the XLSX (labels) and of the CSV (codes) against the JSON of the same request."""
+    from stats.exports import PLATFORM_COLUMNS, codes_columns, columns
+
+    populate(data[0], n=12, seed=9, organization=other_org)
+    stats_rebuild()
+    if national:
+        settings.KAMENG_STATS_SCOPE = "national"
+    body = analyst.get(URL, {**params, "page_size": 100}).json()
+    expected = {r["platform"]["name"]: r for r in body["results"]}
+    _header, csv_rows = read_csv(analyst.get(URL, {**params, "format": "csv", "headers": "codes"}))
+    header, xlsx_rows, _sheet, _head = read_xlsx(analyst.get(URL, {**params, "format": "xlsx"}))
+    cols = columns(PLATFORM_COLUMNS, merchants=False)
+    with translation.override("zh-hans"):
+        labels = {c.code: str(c.header) for c in cols}
+    assert [labels[c.code] for c in cols] == header[:len(cols)]
+    checked = 0
+    for name, row in expected.items():
+        csv_row = next(r for r in csv_rows if r["platform.name"] == name)
+        xlsx_row = next(r for r in xlsx_rows if r["平台"] == name)
+        for column in codes_columns(cols):
+            if column.code.startswith(("by_product_type.", "platform.")):
+                continue
+            value = _json_value(row, column.code)
+            if column.code.startswith("by_dispute_type."):
+                value = value or 0
+            text = csv_row[column.code]
+            if value is None:
+                assert text == "", column.code
+            elif isinstance(value, str) and column.kind != "money":
+                assert text == value, column.code
+            else:
+                assert float(text) == pytest.approx(float(value)), column.code
+            if column.code in labels:
+                cell = xlsx_row[labels[column.code]]
+                group = _json_value(row, column.code.rpartition(".")[0]) if "." in column.code else None
+                if value is None and isinstance(group, dict) and group.get("withheld_reason"):
+                    n = group.get("denominator", group.get("count"))
+                    assert cell == f"样本不足 (n={n})", column.code
+                elif value is None:
+                    assert cell is None, column.code
+                else:
+                    assert cell == pytest.approx(float(value)), column.code
+            checked += 1
+    assert checked > 100
