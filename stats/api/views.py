@@ -67,20 +67,6 @@ def _filters(request, data: dict) -> selectors.StatsFilter:
     )
 
 
-def _flat(row: dict, prefix: str = "") -> dict:
-    """One CSV line: nested figures become columns (resolution_rate.value, resolution_rate.numerator...)."""
-    out = {}
-    for key, value in row.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(_flat(value, f"{name}."))
-        elif isinstance(value, list):
-            out[name] = "; ".join(f"{m['name']} ({m['complaints']})" for m in value)
-        else:
-            out[name] = "" if value is None else value
-    return out
-
-
 class StatsSchema(AutoSchema):
     """The query parameters are validated by a serializer: document the 400 validation errors too."""
 
@@ -115,11 +101,6 @@ class StatsBase(GenericAPIView):
 
     def wants_csv(self) -> bool:
         return self.file_format() != "json"
-
-    def csv_response(self, rows: list[dict], filename: str) -> Response:
-        response = Response({"csv_rows": [_flat(r) for r in rows]})
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
 
     def table_response(self, rows: list[dict], cols: list, options: dict, *, filename: str, title: str,
                        notes: list[str]) -> Response:
