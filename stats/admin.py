@@ -4,14 +4,16 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cases.models import Platform
 from kameng_api.core.admin import AccessAdminMixin
 
 from . import rules, selectors
 from .charts import bar_chart, rate_chart
-from .models import DailyStat, MassIncident
+from .models import DailyStat, MassIncident, QuarterlyReport
 
 
 @admin.register(DailyStat)
@@ -87,3 +89,33 @@ class MassIncidentAdmin(AccessAdminMixin, admin.ModelAdmin):
             return qs
         return qs.filter(cases__organization_id=request.user.organization_id).distinct()
 
+
+@admin.register(QuarterlyReport)
+class QuarterlyReportAdmin(AccessAdminMixin, admin.ModelAdmin):
+    """Prepared complaint analyses, downloaded through the API (the same access rules as stats/platforms/)."""
+
+    access = {"view": "stats.read"}
+
+    list_display = ["first_day", "last_day", "organization", "lang", "created_at", "downloads"]
+    list_filter = ["first_day"]
+    fields = ["first_day", "last_day", "organization", "lang", "created_at", "downloads"]
+    readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("Download"))
+    def downloads(self, obj):
+        return format_html('<a href="/api/v1/stats/reports/{}/xlsx/">XLSX</a> · '
+                           '<a href="/api/v1/stats/reports/{}/docx/">DOCX</a>', obj.id, obj.id)
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request).select_related("organization")
+        if request.user.is_superuser:
+            return qs
+        if rules.scope() == "national":
+            return qs.filter(organization__isnull=True)
+        return qs.filter(organization_id=request.user.organization_id)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

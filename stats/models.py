@@ -470,3 +470,32 @@ class DirtyDuration(models.Model):
 
     def __str__(self):
         return f"{self.period_id} {self.platform_id} m{self.metric}"
+
+
+def _report_path(instance, filename: str) -> str:
+    return f"stats/reports/{instance.first_day:%Y}/{filename}"
+
+
+class QuarterlyReport(models.Model):
+    """A prepared complaint analysis (stats.quarterly_report, beat: the 1st of each quarter), kept for
+    download: the XLSX workbook and the DOCX narrative of one period and scope. No personal data inside."""
+
+    organization = models.ForeignKey("cases.Organization", on_delete=models.CASCADE, null=True, blank=True,
+                                     related_name="+", verbose_name=_("organization"),
+                                     help_text=_("empty: national scope"))
+    first_day = models.DateField(_("first day"))
+    last_day = models.DateField(_("last day"))
+    lang = models.CharField(_("language"), max_length=5, default="zh")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    xlsx = models.FileField(_("workbook (XLSX)"), upload_to=_report_path)
+    docx = models.FileField(_("narrative (DOCX)"), upload_to=_report_path)
+
+    class Meta:
+        ordering = ["-first_day", "organization_id"]
+        verbose_name = _("quarterly report")
+        verbose_name_plural = _("quarterly reports")
+        constraints = [models.UniqueConstraint(fields=["organization", "first_day", "last_day", "lang"],
+                                               name="stats_report_once")]
+
+    def __str__(self):
+        return f"{self.first_day} – {self.last_day}"

@@ -26,3 +26,13 @@ def detect_spikes() -> list[int]:
              retry_jitter=True, max_retries=5)
 def notify_mass_incident(notice_id: int) -> bool:
     return notices.mass_incident_notice_send(notice_id=notice_id)
+
+
+@shared_task(name="stats.quarterly_report", time_limit=1800, soft_time_limit=1700)
+def quarterly_report() -> list[int]:
+    """The 1st of each quarter: the last quarter's complaint analysis (XLSX + DOCX), kept for download."""
+    from django.utils import timezone
+
+    from .reports import quarterly_reports_prepare
+
+    return quarterly_reports_prepare(timezone.localdate())

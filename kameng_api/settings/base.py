@@ -359,6 +359,8 @@ CELERY_BEAT_SCHEDULE["stats-detect-spikes"] = {"task": "stats.detect_spikes", "s
 CELERY_BEAT_SCHEDULE["evidence-file-checks"] = {"task": "evidence.file_checks_sweep", "schedule": 3600.0}
 CELERY_BEAT_SCHEDULE["core-idempotency-purge"] = {"task": "core.idempotency_purge", "schedule": 3600.0}
 CELERY_BEAT_SCHEDULE["evidence-timestamps-sweep"] = {"task": "evidence.timestamps_sweep", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["stats-quarterly-report"] = {
+    "task": "stats.quarterly_report", "schedule": crontab(minute=30, hour=4, day_of_month=1, month_of_year="1,4,7,10")}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Idempotency-Key replays are possible for this long; older records are purged.

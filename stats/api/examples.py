@@ -42,5 +42,7 @@ INCIDENT = {
     "id": 1, "platform": {"id": 3, "name": "星辰卡盟"}, "day": "2026-03-02",
     "detected_at": "2026-03-02T10:00:00+08:00", "window_start": "2026-03-01T10:00:00+08:00",
     "window_end": "2026-03-02T10:00:00+08:00", "count": 48, "baseline_mean": 1.2, "baseline_stddev": 0.9,
-    "threshold": 10.0, "cases": [{"id": 42, "reference": "KM-2026-000042", "status": "intake"}],
+    "threshold": 10.0, "title": "群体投诉：星辰卡盟（2026-03-02）",
+    "group": {"cases": 1, "victims": 1, "amount_disputed": "300.00", "amount_recovered": "0.00"},
+    "cases": [{"id": 42, "reference": "KM-2026-000042", "status": "intake", "amount_paid": "300.00"}],
 }

@@ -32,7 +32,53 @@ class StatsQuerySerializer(serializers.Serializer):
         return attrs
 
 
-class TrendQuerySerializer(StatsQuerySerializer):
+class ExportQuerySerializer(StatsQuerySerializer):
+    """The period and filters, plus how a file is labelled: `lang` (zh, en) and `headers` (labels, codes)."""
+
+    lang = serializers.ChoiceField(choices=[("zh", "zh"), ("en", "en")], required=False, default="zh")
+    headers = serializers.ChoiceField(choices=[("labels", "labels"), ("codes", "codes")], required=False,
+                                      default="labels")
+
+
+class ReportQuerySerializer(serializers.Serializer):
+    """?from=&to= (default: the last complete quarter) &lang=zh|en."""
+
+    to = serializers.DateField(required=False)
+    lang = serializers.ChoiceField(choices=[("zh", "zh"), ("en", "en")], required=False, default="zh")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.DateField(required=False)
+        return fields
+
+    def validate(self, attrs):
+        from stats.reports import last_quarter
+
+        if "from" not in attrs and "to" not in attrs:
+            attrs["from"], attrs["to"] = last_quarter(timezone.localdate())
+            return attrs
+        date_to = attrs.get("to") or timezone.localdate()
+        date_from = attrs.get("from") or date_to - timedelta(days=90)
+        if date_from > date_to:
+            raise serializers.ValidationError({"from": _("'from' must not be after 'to'.")})
+        if (date_to - date_from).days > MAX_SPAN_DAYS:
+            raise serializers.ValidationError({"from": _("The period may span at most ten years.")})
+        attrs["from"], attrs["to"] = date_from, date_to
+        return attrs
+
+
+class PreparedReportSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    first_day = serializers.DateField()
+    last_day = serializers.DateField()
+    scope = serializers.ChoiceField(choices=[("organization", "organization"), ("national", "national")])
+    lang = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    xlsx_url = serializers.CharField()
+    docx_url = serializers.CharField()
+
+
+class TrendQuerySerializer(ExportQuerySerializer):
     interval = serializers.ChoiceField(choices=[("week", "week"), ("month", "month")], required=False,
                                        default="month")
 
@@ -105,8 +151,17 @@ class TrendSerializer(serializers.Serializer):
     results = TrendPointSerializer(many=True)
 
 
+class GroupComplaintSerializer(serializers.Serializer):
+    cases = serializers.IntegerField(help_text="your organization's cases in the incident")
+    victims = serializers.IntegerField(help_text="distinct consumers among those cases")
+    amount_disputed = serializers.DecimalField(max_digits=18, decimal_places=2)
+    amount_recovered = serializers.DecimalField(max_digits=18, decimal_places=2)
+
+
 class MassIncidentSerializer(serializers.Serializer):
     id = serializers.IntegerField()
+    title = serializers.CharField(help_text="群体投诉：platform (day)")
+    group = GroupComplaintSerializer(help_text="the incident as a group complaint (群体投诉), over your cases")
     platform = serializers.DictField(help_text="{id, name}")
     day = serializers.DateField()
     detected_at = serializers.DateTimeField()
@@ -116,4 +171,4 @@ class MassIncidentSerializer(serializers.Serializer):
     baseline_mean = serializers.FloatField()
     baseline_stddev = serializers.FloatField()
     threshold = serializers.FloatField()
-    cases = serializers.ListField(child=serializers.DictField(), help_text="your organization's cases: {id, reference, status}")
+    cases = serializers.ListField(child=serializers.DictField(), help_text="your organization's cases: {id, reference, status, amount_paid}")

@@ -1,10 +1,14 @@
-from operator import itemgetter
+
+from decimal import Decimal
 
 from django.db.models import Prefetch
 from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import override
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import viewsets
+from rest_framework import exceptions, viewsets
+from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -16,15 +20,17 @@ from kameng_api.core.openapi import AutoSchema
 from kameng_api.core.preconditions import MethodAllowed
 from kameng_api.core.replica import replica_reads
 
-from .. import rules, selectors
-from ..models import MassIncident
+from .. import exports, reports, rules, selectors
+from ..models import MassIncident, QuarterlyReport
 from . import examples
 from .permissions import CanReadStats
-from .renderers import CSVRenderer
+from .renderers import CSVRenderer, DOCXRenderer, XLSXRenderer
 from .serializers import (
+    ExportQuerySerializer,
     MassIncidentSerializer,
     PlatformStatsSerializer,
-    StatsQuerySerializer,
+    PreparedReportSerializer,
+    ReportQuerySerializer,
     TrendQuerySerializer,
     TrendSerializer,
 )
@@ -36,8 +42,24 @@ PERIOD_PARAMETERS = [
     OpenApiParameter("dispute_type", str, enum=DisputeType.values),
 ]
 FORMAT_PARAMETER = OpenApiParameter(
-    "format", str, enum=["json", "csv"],
-    description="`csv` (or `Accept: text/csv`): every platform in one UTF-8 CSV with a BOM, not paginated.")
+    "format", str, enum=["json", "csv", "xlsx"],
+    description="`csv` (or `Accept: text/csv`): every row in one UTF-8 CSV with a BOM, not paginated. "
+                "`xlsx` (or the XLSX `Accept` type): the same rows as an Excel workbook — numbers as numbers, "
+                "rates as percentages beside their counts, withheld figures as the text 样本不足 (n=…). "
+                "Both files have a fixed column layout: every status, dispute type and product type in the "
+                "order of the code's enums, whatever occurred in the period.")
+EXPORT_PARAMETERS = [
+    OpenApiParameter("lang", str, enum=["zh", "en"],
+                     description="CSV/XLSX headers and texts in Chinese (default) or English."),
+    OpenApiParameter("headers", str, enum=["labels", "codes"],
+                     description="CSV/XLSX headers: human labels (default) or the JSON's dotted keys "
+                                 "(`by_status.collecting_evidence`, rates as fractions with "
+                                 "`withheld_reason`) for scripts."),
+]
+FILE_RESPONSES = {
+    (200, "text/csv"): OpenApiTypes.BINARY,
+    (200, XLSXRenderer.media_type): OpenApiTypes.BINARY,
+}
 
 
 def _filters(request, data: dict) -> selectors.StatsFilter:
@@ -46,63 +68,6 @@ def _filters(request, data: dict) -> selectors.StatsFilter:
         date_from=data["from"], date_to=data["to"], product_type=data.get("product_type"),
         dispute_type=data.get("dispute_type"), organization_id=None if national else request.user.organization_id,
     )
-
-
-def _flat(row: dict, prefix: str = "") -> dict:
-    """One CSV line: nested figures become columns (resolution_rate.value, resolution_rate.numerator...)."""
-    out = {}
-    for key, value in row.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(_flat(value, f"{name}."))
-        elif isinstance(value, list):
-            out[name] = _joined(value)
-        else:
-            out[name] = "" if value is None else value
-    return out
-
-
-def _joined(value: list) -> str:
-    return "; ".join(f"{m['name']} ({m['complaints']})" for m in value)
-
-
-def _table(rows: list[dict]) -> tuple[list[str], list[list]]:
-    """(header, lines) of the CSV: the columns of `_flat`, planned once for all rows instead of flattening
-    each row into a dict (the CSV of every platform is 500 rows of ~70 columns). A nested figure whose keys
-    vary between rows (the dispute types present) gets the union of its keys; a missing one is empty (the
-    csv module writes None as an empty field)."""
-    if not rows:
-        return [], []
-    if any(isinstance(v, dict) and any(isinstance(x, dict) for x in v.values()) for v in rows[0].values()):
-        flat = [_flat(r) for r in rows]  # deeper than two levels: the generic way
-        header = list(dict.fromkeys(k for r in flat for k in r))
-        return header, [[r.get(h, "") for h in header] for r in flat]
-    header, plan = [], []  # plan: (key, kind, keys of a nested figure, a getter of all of them at once)
-    for key, value in rows[0].items():
-        if isinstance(value, dict):
-            first, seen = list(value), set()
-            for row in rows:
-                seen.update(row[key])
-            keys = first + sorted(seen - set(first))
-            uniform = len(keys) > 1 and len(seen) == len(first) and all(len(row[key]) == len(first) for row in rows)
-            plan.append((key, "dict", keys, itemgetter(*keys) if uniform else None))
-            header += [f"{key}.{k}" for k in keys]
-        else:
-            plan.append((key, "list" if isinstance(value, list) else "value", None, None))
-            header.append(key)
-    lines = []
-    for row in rows:
-        line = []
-        for key, kind, keys, getter in plan:
-            value = row[key]
-            if kind == "dict":
-                line.extend(getter(value) if getter else [value.get(k) for k in keys])
-            elif kind == "list":
-                line.append(_joined(value))
-            else:
-                line.append(value)
-        lines.append(line)
-    return header, lines
 
 
 class StatsSchema(AutoSchema):
@@ -115,17 +80,58 @@ class StatsSchema(AutoSchema):
 class StatsBase(GenericAPIView):
     schema = StatsSchema()
     permission_classes = [MethodAllowed, CanReadStats]
-    renderer_classes = [JSONRenderer, CSVRenderer]
+    renderer_classes = [JSONRenderer, CSVRenderer, XLSXRenderer]
+
+    def perform_content_negotiation(self, request, force=False):
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404:  # ?format=pdf: a bad parameter, not a missing page
+            if force:
+                raise
+            raise exceptions.ValidationError({"format": [_("Unknown format. Allowed: %(formats)s.") % {
+                "formats": ", ".join(r.format for r in self.renderer_classes)}]}) from None
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        """Errors on a binary format are answered in the JSON error format (a spreadsheet cannot hold them)."""
+        if response.status_code >= 400 and not isinstance(getattr(request, "accepted_renderer", None),
+                                                          (JSONRenderer, CSVRenderer)):
+            request.accepted_renderer, request.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    def file_format(self) -> str:
+        renderer = getattr(self.request, "accepted_renderer", None)
+        return getattr(renderer, "format", "json") if isinstance(renderer, (CSVRenderer, XLSXRenderer)) else "json"
 
     def wants_csv(self) -> bool:
-        renderer = getattr(self.request, "accepted_renderer", None)
-        return isinstance(renderer, CSVRenderer)
+        return self.file_format() != "json"
 
-    def csv_response(self, rows: list[dict], filename: str) -> Response:
-        header, lines = _table(rows)
-        response = Response({"csv_header": header, "csv_lines": lines})
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    def table_response(self, rows: list[dict], cols: list, options: dict, *, filename: str, title: str,
+                       notes: list[str]) -> Response:
+        """The rows as a CSV or XLSX file with the fixed column layout of stats/exports.py."""
+        headers, lang = options["headers"], options["lang"]
+        if headers == "codes":
+            cols = exports.codes_columns(cols)
+        if self.file_format() == "xlsx":
+            data = exports.xlsx_bytes(rows, cols, headers=headers, lang=lang, title=title, notes=notes)
+            response = Response({"file_bytes": data})
+        else:
+            response = Response({"csv_bytes": exports.csv_bytes(rows, cols, headers=headers, lang=lang)})
+        response["Content-Disposition"] = f'attachment; filename="{filename}.{self.file_format()}"'
         return response
+
+
+def period_notes(filters: selectors.StatsFilter, lang: str) -> tuple[str, list[str]]:
+    with override(exports.LANGUAGES[lang]):
+        notes = [_("Period: %(from)s to %(to)s (complaints opened in the period, by local date).") % {
+                     "from": filters.date_from, "to": filters.date_to},
+                 _("Scope: %(scope)s.") % {"scope": _("national") if rules.scope() == "national"
+                                           else _("this organization")},
+                 _("Rates are withheld below %(n)d cases (shown as the sample size).") % {"n": rules.min_sample()}]
+        if filters.product_type:
+            notes.append(_("Product type: %(t)s") % {"t": ProductType(filters.product_type).label})
+        if filters.dispute_type:
+            notes.append(_("Dispute type: %(t)s") % {"t": DisputeType(filters.dispute_type).label})
+        return str(_("Complaint statistics per platform")), notes
 
 
 @extend_schema(tags=["stats"])
@@ -137,21 +143,27 @@ class PlatformStatsView(StatsBase):
 
     @extend_schema(
         summary="Complaint statistics per platform",
-        parameters=[*PERIOD_PARAMETERS, FORMAT_PARAMETER],
-        responses={200: PlatformStatsSerializer(many=True)},
+        parameters=[*PERIOD_PARAMETERS, FORMAT_PARAMETER, *EXPORT_PARAMETERS],
+        responses={(200, "application/json"): PlatformStatsSerializer(many=True), **FILE_RESPONSES},
         examples=[examples.PLATFORM_STATS],
     )
     @replica_reads
     def get(self, request):
-        query = StatsQuerySerializer(data=request.query_params)
+        query = ExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         filters = _filters(request, query.validated_data)
         platforms = Platform.objects.order_by("name", "id").values_list("id", "name")
         page = list(platforms) if self.wants_csv() else self.paginate_queryset(platforms)
-        figures = selectors.platform_summaries(platform_ids=[pid for pid, _name in page], filters=filters)
+        ids = [pid for pid, _name in page]
+        figures = selectors.platform_summaries(platform_ids=ids, filters=filters)
         results = [{"platform": {"id": pid, "name": name}, **figures[pid]} for pid, name in page]
         if self.wants_csv():
-            return self.csv_response(results, f"platform-stats-{filters.date_from}-{filters.date_to}.csv")
+            products = exports.product_type_counts(ids, filters)
+            rows = [exports.complete(r, products[r["platform"]["id"]]) for r in results]
+            title, notes = period_notes(filters, query.validated_data["lang"])
+            return self.table_response(
+                rows, exports.columns(exports.PLATFORM_COLUMNS, merchants=True), query.validated_data,
+                filename=f"platform-stats-{filters.date_from}-{filters.date_to}", title=title, notes=notes)
         response = self.get_paginated_response(results)
         response.data["period"] = {"from": filters.date_from, "to": filters.date_to}
         response.data["scope"] = rules.scope()
@@ -166,8 +178,9 @@ class PlatformTrendView(StatsBase):
     @extend_schema(
         summary="A platform's figures per week or month",
         parameters=[*PERIOD_PARAMETERS, FORMAT_PARAMETER,
+                    *EXPORT_PARAMETERS,
                     OpenApiParameter("interval", str, enum=["week", "month"], description="Default: month.")],
-        responses={200: TrendSerializer},
+        responses={(200, "application/json"): TrendSerializer, **FILE_RESPONSES},
         examples=[examples.TREND],
     )
     @replica_reads
@@ -179,7 +192,14 @@ class PlatformTrendView(StatsBase):
         interval = query.validated_data["interval"]
         series = selectors.platform_trend(platform_id=platform.id, filters=filters, interval=interval)
         if self.wants_csv():
-            return self.csv_response(series, f"platform-{platform.id}-trend-{interval}.csv")
+            rows = [exports.complete({**point, "start": str(point["start"]), "end": str(point["end"])}, None)
+                    for point in series]
+            cols = [c for c in exports.columns(exports.PERIOD_COLUMNS, merchants=False)
+                    if not c.code.startswith("by_product_type.")]
+            title, notes = period_notes(filters, query.validated_data["lang"])
+            return self.table_response(rows, cols, query.validated_data,
+                                       filename=f"platform-{platform.id}-trend-{interval}",
+                                       title=f"{platform.name} — {title}", notes=notes)
         return Response({
             "platform": {"id": platform.id, "name": platform.name},
             "interval": interval,
@@ -195,9 +215,108 @@ class PlatformTrendView(StatsBase):
         return platform
 
 
+@extend_schema(tags=["stats"])
+class ReportView(StatsBase):
+    """The complaint analysis of a period (受理投诉情况分析) compared with the previous period of equal length:
+    JSON, an XLSX workbook with native charts, or a DOCX narrative with the tables."""
+
+    queryset = Platform.objects.none()
+    renderer_classes = [JSONRenderer, XLSXRenderer, DOCXRenderer]
+
+    @extend_schema(
+        summary="Complaint analysis of a period (XLSX with charts, DOCX narrative, or JSON)",
+        parameters=[
+            OpenApiParameter("from", OpenApiTypes.DATE, description="First day. Default: the last complete quarter."),
+            OpenApiParameter("to", OpenApiTypes.DATE, description="Last day. Default: the last complete quarter."),
+            OpenApiParameter("format", str, enum=["json", "xlsx", "docx"],
+                             description="`xlsx`: sheets overview, platform ranking, dispute types, response and "
+                                         "resolution, median times, amounts, escalation levels, group complaints, "
+                                         "notable cases, with native charts. `docx`: the narrative with tables."),
+            OpenApiParameter("lang", str, enum=["zh", "en"], description="Default: zh."),
+        ],
+        responses={(200, "application/json"): OpenApiTypes.OBJECT,
+                   (200, XLSXRenderer.media_type): OpenApiTypes.BINARY,
+                   (200, DOCXRenderer.media_type): OpenApiTypes.BINARY},
+    )
+    def get(self, request):
+        query = ReportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        filters = _filters(request, {"from": query.validated_data["from"], "to": query.validated_data["to"]})
+        data = reports.report_data(date_from=filters.date_from, date_to=filters.date_to,
+                                   organization_id=filters.organization_id)
+        fmt = getattr(request.accepted_renderer, "format", "json")
+        lang = query.validated_data["lang"]
+        if fmt == "json":
+            with override(exports.LANGUAGES[lang]):
+                data["main_changes"] = reports.main_changes(data)
+            return Response(data)
+        build = reports.report_xlsx if fmt == "xlsx" else reports.report_docx
+        response = Response({"file_bytes": build(data, lang)})
+        response["Content-Disposition"] = (
+            f'attachment; filename="complaint-analysis-{filters.date_from}-{filters.date_to}.{fmt}"')
+        return response
+
+
+def _reports_for(request):
+    national = rules.scope() == "national"
+    return QuarterlyReport.objects.filter(
+        organization__isnull=True) if national else QuarterlyReport.objects.filter(
+        organization_id=getattr(request.user, "organization_id", None))
+
+
+@extend_schema(tags=["stats"])
+class PreparedReportListView(StatsBase):
+    """Reports prepared by `stats.quarterly_report` (the 1st of each quarter) for your scope."""
+
+    queryset = QuarterlyReport.objects.none()
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(summary="Prepared quarterly reports", responses={200: PreparedReportSerializer(many=True)})
+    def get(self, request):
+        page = self.paginate_queryset(_reports_for(request).order_by("-first_day", "-id"))
+        return self.get_paginated_response([{
+            "id": r.id, "first_day": r.first_day, "last_day": r.last_day,
+            "scope": "organization" if r.organization_id else "national", "lang": r.lang,
+            "created_at": r.created_at,
+            "xlsx_url": request.build_absolute_uri(f"/api/v1/stats/reports/{r.id}/xlsx/"),
+            "docx_url": request.build_absolute_uri(f"/api/v1/stats/reports/{r.id}/docx/"),
+        } for r in page])
+
+
+@extend_schema(tags=["stats"])
+class PreparedReportFileView(StatsBase):
+    queryset = QuarterlyReport.objects.none()
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(summary="Download a prepared report (XLSX or DOCX)",
+                   responses={(200, XLSXRenderer.media_type): OpenApiTypes.BINARY,
+                              (200, DOCXRenderer.media_type): OpenApiTypes.BINARY})
+    def get(self, request, pk: str, kind: str):
+        report = _reports_for(request).filter(pk=int(pk)).first()
+        if report is None:
+            raise Http404
+        from django.http import FileResponse
+
+        field = report.xlsx if kind == "xlsx" else report.docx
+        media = XLSXRenderer.media_type if kind == "xlsx" else DOCXRenderer.media_type
+        try:
+            handle = field.open("rb")
+        except OSError:  # the row outlived its file (storage cleaned by hand): nothing to download
+            raise Http404 from None
+        return FileResponse(handle, as_attachment=True, content_type=media,
+                            filename=f"complaint-analysis-{report.first_day}-{report.last_day}.{kind}")
+
+
 def _incident_row(incident: MassIncident) -> dict:
+    """A mass incident presented as a group complaint (群体投诉): its cases in your organization, how many
+    consumers they are (victims) and the amounts at stake, beside the detection figures."""
+    cases = incident.own_cases
+    disputed = sum((c.amount_paid or Decimal(0) for c in cases), Decimal(0))
+    recovered = sum((c.amount_recovered or Decimal(0) for c in cases), Decimal(0))
     return {
         "id": incident.id,
+        "title": _("Group complaint: %(platform)s (%(day)s)") % {"platform": incident.platform.name,
+                                                                   "day": incident.day},
         "platform": {"id": incident.platform_id, "name": incident.platform.name},
         "day": incident.day,
         "detected_at": incident.detected_at,
@@ -207,7 +326,10 @@ def _incident_row(incident: MassIncident) -> dict:
         "baseline_mean": incident.baseline_mean,
         "baseline_stddev": incident.baseline_stddev,
         "threshold": incident.threshold,
-        "cases": [{"id": c.id, "reference": c.reference, "status": c.status} for c in incident.own_cases],
+        "group": {"cases": len(cases), "victims": len({c.consumer_id for c in cases}),
+                  "amount_disputed": f"{disputed:.2f}", "amount_recovered": f"{recovered:.2f}"},
+        "cases": [{"id": c.id, "reference": c.reference, "status": c.status, "amount_paid": f"{c.amount_paid:.2f}"}
+                  for c in cases],
     }
 
 
@@ -220,13 +342,16 @@ def _incident_row(incident: MassIncident) -> dict:
 )
 @extend_schema(tags=["stats"])
 class MassIncidentViewSet(viewsets.ReadOnlyModelViewSet):
-    roles = {"list": roles_for("mass_incident.read"), "retrieve": roles_for("mass_incident.read")}
+    roles = {"list": roles_for("mass_incident.read"), "retrieve": roles_for("mass_incident.read"),
+             "letter": roles_for("mass_incident.read")}
     lookup_value_regex = r"[0-9]{1,18}"
     serializer_class = MassIncidentSerializer
 
     def get_queryset(self):
         org_id = getattr(self.request.user, "organization_id", None)
-        own = Case.objects.filter(organization_id=org_id).only("id", "reference", "status").order_by("id")
+        own = (Case.objects.filter(organization_id=org_id)
+               .only("id", "reference", "status", "amount_paid", "amount_recovered", "consumer_id", "created_at",
+                     "product_type", "dispute_type").order_by("id"))
         return (
             MassIncident.objects.filter(cases__organization_id=org_id).distinct()
             .select_related("platform").prefetch_related(Prefetch("cases", queryset=own, to_attr="own_cases"))
@@ -241,4 +366,21 @@ class MassIncidentViewSet(viewsets.ReadOnlyModelViewSet):
     @replica_reads
     def retrieve(self, request, *args, **kwargs):
         return Response(_incident_row(self.get_object()))
+
+    @extend_schema(summary="The group complaint's joint letter (DOCX): victims, losses and cases in one document",
+                   responses={(200, DOCXRenderer.media_type): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"], url_path="letter")
+    def letter(self, request, *args, **kwargs):
+        """A joint letter for the group complaint (to the platform, a regulator, or attached to a police
+        report): the incident, the number of victims, their total loss, and each case (reference, date,
+        types, amounts) — your organization's cases only, no consumer's name, phone or ID number."""
+        from django.http import HttpResponse
+
+        from ..reports import group_letter_docx
+
+        incident = self.get_object()
+        response = HttpResponse(group_letter_docx(_incident_row(incident), incident.own_cases),
+                                content_type=DOCXRenderer.media_type)
+        response["Content-Disposition"] = f'attachment; filename="group-complaint-{incident.id}.docx"'
+        return response
 

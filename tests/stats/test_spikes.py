@@ -1,4 +1,5 @@
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core import mail
@@ -110,3 +111,54 @@ def test_an_incident_without_your_cases_is_404(user_client, org, other_org):
 
 def test_anonymous_cannot_list_incidents(anon):
     assert_error(anon.get("/api/v1/mass-incidents/"), 401)
+
+
+def test_an_incident_is_presented_as_a_group_complaint_with_victims_and_amounts(user_client, org, other_org):
+    now = timezone.now()
+    platform = PlatformFactory(name="跑路卡盟")
+    ours = burst(platform, org, now, 9)
+    burst(platform, other_org, now, 6)
+    # one consumer filed two of our complaints: 9 cases, 8 victims
+    first, second = Case.objects.get(pk=ours[0]), Case.objects.get(pk=ours[1])
+    Case.objects.filter(pk=second.pk).update(consumer=first.consumer, amount_recovered=Decimal("12.50"))
+    spikes_detect(now=now)
+    incident = MassIncident.objects.get()
+    body = user_client(Role.SUPERVISOR, org).get(f"/api/v1/mass-incidents/{incident.id}/").json()
+    own = Case.objects.filter(pk__in=ours)
+    assert body["title"] == f"群体投诉：跑路卡盟（{incident.day}）"
+    assert body["group"] == {
+        "cases": 9, "victims": 8, "amount_disputed": f"{sum(c.amount_paid for c in own):.2f}",
+        "amount_recovered": "12.50"}
+    assert body["count"] == 15  # the detection counts every organization's complaints
+    assert {c["amount_paid"] for c in body["cases"]} == {f"{c.amount_paid:.2f}" for c in own}
+
+
+def test_the_group_complaint_has_a_joint_letter(user_client, org, other_org):
+    import io
+
+    import docx
+
+    now = timezone.now()
+    platform = PlatformFactory(name="跑路卡盟")
+    ours = burst(platform, org, now, 10)
+    theirs = burst(platform, other_org, now, 4)
+    Case.objects.filter(pk=ours[0]).update(amount_recovered=Decimal("30.00"))
+    spikes_detect(now=now)
+    incident = MassIncident.objects.get()
+    response = user_client(Role.SUPERVISOR, org).get(f"/api/v1/mass-incidents/{incident.id}/letter/")
+    assert response.status_code == 200
+    document = docx.Document(io.BytesIO(response.content))
+    text = "\n".join([p.text for p in document.paragraphs]
+                     + [c.text for t in document.tables for r in t.rows for c in r.cells])
+    own = list(Case.objects.filter(pk__in=ours))
+    paid = sum(c.amount_paid for c in own)
+    assert f"本组织受理其中 10 件，涉及消费者 10 人，共支付 {paid:,.2f} 元" in text
+    assert f"尚有 {paid - Decimal('30.00'):,.2f} 元损失" in text
+    assert all(c.reference in text for c in own)
+    for case in Case.objects.filter(pk__in=theirs):
+        assert case.reference not in text
+    for case in own:
+        for secret in (case.consumer.name, case.consumer.phone, case.consumer.id_number):
+            assert secret not in text
+    assert_error(user_client(Role.ANALYST, org).get(f"/api/v1/mass-incidents/{incident.id}/letter/"), 403)
+    assert_error(user_client(Role.SUPERVISOR, org).get("/api/v1/mass-incidents/999999/letter/"), 404)
