@@ -135,7 +135,8 @@ def client_for(role, data):
 METHOD_ORDER = {"get": 0, "post": 1, "patch": 1, "put": 1, "delete": 2}
 API_OBJECT = {"case": "case", "evidence": "evidence", "escalation": "escalation", "deadline": "deadline",
               "alert": "alert", "webhook": "webhook", "platform": "platform", "merchant": None,
-              "mass-incident": None, "stats-platform": "platform"}
+              "mass-incident": None, "stats-platform": "platform", "stats-report": None,
+              "stats-report-file": None}
 
 
 def api_routes():
