@@ -30,7 +30,7 @@ GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
 
 def ensure_fixture():
     """The organization, its staff, platforms and merchants; returns (org, handler, token, platforms)."""
-    from rest_framework.authtoken.models import Token
+    from kameng_api.core.tokens import token_issue
 
     from cases.models import Merchant, Organization, Platform, User
 
@@ -44,7 +44,7 @@ def ensure_fixture():
             user.set_password(PASSWORD)
             user.save(update_fields=["password"])
         handlers.append(user)
-    token, _ = Token.objects.get_or_create(user=handlers[0])
+    _row, token = token_issue(user=handlers[0])  # a fresh staff token (stored hashed; shown once)
     platforms = []
     for p in range(PLATFORMS):
         platform, _ = Platform.objects.get_or_create(name=f"基准卡盟{p:02d}",
@@ -53,7 +53,7 @@ def ensure_fixture():
         if not Merchant.objects.filter(platform=platform).exists():
             Merchant.objects.bulk_create([Merchant(platform=platform, name=f"店铺{p:02d}-{m:03d}")
                                           for m in range(MERCHANTS_PER_PLATFORM)])
-    return org, handlers, token.key, platforms
+    return org, handlers, token, platforms
 
 
 def loaded_cases(org) -> int:

@@ -228,7 +228,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
+    from kameng_api.core.tokens import token_issue
 
     from cases.codes import Role
     from cases.models import Organization, Platform, User
@@ -262,7 +262,7 @@ def main() -> None:
     org = Organization.objects.order_by("id").first()
     analyst, _created = User.objects.get_or_create(username="bench-analyst",
                                                    defaults={"organization": org, "role": Role.ANALYST})
-    token = Token.objects.get_or_create(user=analyst)[0].key
+    token = token_issue(user=analyst)[1]
     today = timezone.localdate()
     last_month_end = today.replace(day=1) - timedelta(days=1)
     quarter = (today.month - 1) // 3 * 3 + 1
