@@ -30,9 +30,8 @@ GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
 
 def ensure_fixture():
     """The organization, its staff, platforms and merchants; returns (org, handler, token, platforms)."""
-    from kameng_api.core.tokens import token_issue
-
     from cases.models import Merchant, Organization, Platform, User
+    from kameng_api.core.tokens import token_issue
 
     org, _ = Organization.objects.get_or_create(slug=ORG_SLUG, defaults={"name": "全国卡盟投诉中心(基准)"})
     handlers = []

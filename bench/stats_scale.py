@@ -228,10 +228,10 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
     from django.utils import timezone
-    from kameng_api.core.tokens import token_issue
 
     from cases.codes import Role
     from cases.models import Organization, Platform, User
+    from kameng_api.core.tokens import token_issue
     from stats.services import stats_rebuild, stats_refresh
 
     call_command("migrate", verbosity=0)
