@@ -152,11 +152,12 @@ class PlatformStatsView(StatsBase):
         query = ExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         filters = _filters(request, query.validated_data)
-        platforms = Platform.objects.order_by("name", "id").values_list("id", "name")
+        # rows, not tuples: the keyset paginator (`?cursor=`) reads the ordering fields from each row
+        platforms = Platform.objects.order_by("name", "id").only("id", "name")
         page = list(platforms) if self.wants_csv() else self.paginate_queryset(platforms)
-        ids = [pid for pid, _name in page]
+        ids = [p.id for p in page]
         figures = selectors.platform_summaries(platform_ids=ids, filters=filters)
-        results = [{"platform": {"id": pid, "name": name}, **figures[pid]} for pid, name in page]
+        results = [{"platform": {"id": p.id, "name": p.name}, **figures[p.id]} for p in page]
         if self.wants_csv():
             products = exports.product_type_counts(ids, filters)
             rows = [exports.complete(r, products[r["platform"]["id"]]) for r in results]

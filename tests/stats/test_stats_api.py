@@ -320,3 +320,17 @@ def test_monthly_trend_reads_whole_months_from_rollups_and_edges_from_days(analy
         assert _close(point["resolution_minutes"]["median"],
                       want["resolution_median"] and round(want["resolution_median"], 2))
         assert _close(point["platform_response_minutes"]["p90"], want["response_p90"] and round(want["response_p90"], 2))
+
+
+def test_platform_stats_page_by_cursor_too(analyst, org):
+    """The keyset paging of every list (`?cursor=`) works on the per-platform figures as well."""
+    for name in ("A卡盟", "B卡盟", "C卡盟"):
+        make_case(organization=org, platform=PlatformFactory(name=name), created_at=at(2025, 3, 2))
+    stats_rebuild()
+    first = analyst.get(URL, {**PERIOD, "cursor": "", "page_size": 2})
+    assert first.status_code == 200, first.content
+    names = [r["platform"]["name"] for r in first.json()["results"]]
+    second = analyst.get(first.json()["next"])
+    assert second.status_code == 200, second.content
+    names += [r["platform"]["name"] for r in second.json()["results"]]
+    assert [n for n in names if n.endswith("卡盟")] == ["A卡盟", "B卡盟", "C卡盟"]
