@@ -433,9 +433,9 @@ class ResolveForm(forms.Form):
 
     def clean_amount_recovered(self):
         value = self.cleaned_data["amount_recovered"]
-        if value is not None and self.amount_paid is not None and value > self.amount_paid * 4:
-            raise forms.ValidationError(_("More than four times the amount paid (%(paid)s CNY): check the figure.")
-                                        % {"paid": self.amount_paid})
+        # the service's own rule, checked here too so it shows beside the form's other errors at once
+        if value is not None and self.amount_paid is not None and value > rules.recovered_limit(self.amount_paid):
+            raise forms.ValidationError(services.recovered_too_large(self.amount_paid))
         return value
 
 

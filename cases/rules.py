@@ -59,6 +59,13 @@ def punitive_amount(amount_paid: Decimal) -> Decimal:
     return max(amount_paid * PUNITIVE_MULTIPLIER, PUNITIVE_MINIMUM).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def recovered_limit(amount_paid: Decimal) -> Decimal:
+    """The most a resolution can plausibly recover: the price back plus art. 55's punitive damages
+    (退一赔三, at least 500 CNY). A larger figure is a typo (a misplaced decimal point), refused wherever an
+    outcome is recorded (API and admin alike)."""
+    return amount_paid + punitive_amount(amount_paid)
+
+
 def is_unreasonable(kind: str, amount: Decimal | None, amount_paid: Decimal, ratio: int) -> bool:
     """Seed 000: a claim far beyond the loss (a 10 CNY card, 1000 CNY asked) lowers the chance of success.
 

@@ -338,6 +338,11 @@ def case_update(*, actor, case: Case, data: dict, if_match: str | None = None, n
     return case
 
 
+def recovered_too_large(amount_paid: Decimal) -> str:
+    return _("More than the price back plus the punitive damages of art. 55 (%(limit)s CNY): check the figure.") % {
+        "limit": rules.recovered_limit(amount_paid)}
+
+
 def case_transition(*, actor, case: Case, to: str, note: str = "", outcome: dict | None = None,
                     if_match: str | None = None, escalation: bool = False) -> Case:
     """Move the case along the state machine (cases/rules.py); an illegal move is a 409 naming the
@@ -363,8 +368,11 @@ def case_transition(*, actor, case: Case, to: str, note: str = "", outcome: dict
         if to == Status.RESOLVED:
             if not outcome.get("outcome"):
                 raise ValidationError({"outcome": _("Say how the case ended: favourable, partial or unfavourable.")})
+            recovered = outcome.get("amount_recovered")
+            if recovered is not None and recovered > rules.recovered_limit(case.amount_paid):
+                raise ValidationError({"amount_recovered": recovered_too_large(case.amount_paid)})
             case.outcome = outcome["outcome"]
-            case.amount_recovered = outcome.get("amount_recovered")
+            case.amount_recovered = recovered
             case.resolution = outcome.get("resolution", "")
             case.consumer_rating = outcome.get("consumer_rating")
         if to in (Status.RESOLVED, Status.REJECTED, Status.WITHDRAWN):

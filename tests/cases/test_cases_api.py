@@ -231,6 +231,18 @@ def test_only_a_supervisor_moves_a_case_to_legal(handler, supervisor, org):
     assert supervisor.post(f"{URL}{case.pk}/transition/", {"to": "legal"}, format="json").status_code == 200
 
 
+def test_a_recovery_beyond_refund_plus_punitive_damages_is_refused_and_nothing_changes(handler, org):
+    """At most the price back plus art. 55's 3x (at least 500 CNY): 10 CNY paid allows 510, not 510.01."""
+    case = CaseFactory(organization=org, status="negotiating", amount_paid=Decimal("10.00"))
+    url = f"{URL}{case.pk}/transition/"
+    too_much = {"to": "resolved", "outcome": {"outcome": "favourable", "amount_recovered": "510.01"}}
+    assert_error(handler.post(url, too_much, format="json"), 400, attr="amount_recovered")
+    case.refresh_from_db()
+    assert case.status == "negotiating" and case.amount_recovered is None
+    fine = {"to": "resolved", "outcome": {"outcome": "favourable", "amount_recovered": "510.00"}}
+    assert handler.post(url, fine, format="json").json()["amount_recovered"] == "510.00"
+
+
 def test_resolving_needs_an_outcome_and_closes_the_case(handler, org):
     case = CaseFactory(organization=org, status="negotiating")
     url = f"{URL}{case.pk}/transition/"
