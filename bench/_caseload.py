@@ -129,6 +129,7 @@ def load(n: int, *, seed: int = 17, log=print) -> None:
     from cases.models import Case, Claim, Consumer, Merchant, ReferenceCounter
     from escalation.models import Deadline
     from evidence.models import Evidence
+    from kameng_api.core import crypto
     from notifications.models import Alert
 
     org, handlers, _token, platforms = ensure_fixture()
@@ -158,12 +159,17 @@ def load(n: int, *, seed: int = 17, log=print) -> None:
     deadline_id, alert_id, evidence_id = next_id(Deadline), next_id(Alert), next_id(Evidence)
     with transaction.atomic():
         consumers = Writer(connection, Consumer._meta.db_table,
-                           ["id", "name", "phone", "id_number", "payment_account", "organization_id"])
+                           ["id", "name", "phone", "id_number", "payment_account", "organization_id",
+                            "name_index", "phone_index", "id_number_index"])
         for i in range(have, n):
             name = rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2))))
-            consumers.add((consumer_id + i - have, name, f"1{rng.randint(3, 9)}{rng.randint(0, 999_999_999):09d}",
-                           f"11010519{rng.randint(60, 99)}0{rng.randint(1, 9)}0{rng.randint(1, 9)}"
-                           f"{rng.randint(1000, 9999)}", "", org.pk))
+            phone = f"1{rng.randint(3, 9)}{rng.randint(0, 999_999_999):09d}"
+            id_number = (f"11010519{rng.randint(60, 99)}0{rng.randint(1, 9)}0{rng.randint(1, 9)}"
+                         f"{rng.randint(1000, 9999)}")
+            # Stored as the service stores them (README "Personal data (PIPL)"): encrypted, with blind indexes.
+            consumers.add((consumer_id + i - have, crypto.encrypt(name), crypto.encrypt(phone),
+                           crypto.encrypt(id_number), "", org.pk, crypto.blind_index("name", name),
+                           crypto.blind_index("phone", phone), crypto.blind_index("id_number", id_number)))
         consumers.close()
         cases = Writer(connection, Case._meta.db_table, case_cols)
         open_cases = []

@@ -72,7 +72,7 @@ LOAD_SQL = [
     """INSERT INTO cases_merchant (platform_id, name, shop_url, unreachable, created_at)
        SELECT p.id, '店铺' || m, '', false, now() FROM cases_platform p, generate_series(1, 5) m""",
     """INSERT INTO cases_consumer (organization_id, name, phone, id_number, payment_account)
-       SELECT o.id, '消费者' || i, '138' || lpad(i::text, 8, '0'), '', ''
+       SELECT o.id, '', '', '', ''  -- statistics read no personal data (stored encrypted, see README)
        FROM cases_organization o, generate_series(1, 3000) i""",
     """CREATE TEMP TABLE ids AS SELECT
            (SELECT array_agg(id ORDER BY id) FROM cases_organization) AS orgs,

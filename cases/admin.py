@@ -21,9 +21,10 @@ from .codes import Outcome, Status
 from .masking import mask_name, mask_phone
 from .models import ApiKey, Case, Claim, Merchant, Organization, Platform, User
 from .roles import sync_role_group
-from .selectors import assignable_users
+from .selectors import assignable_users, consumers_matching
 
 PHONE_SEARCH = re.compile(r"^\+?\d[\d -]{5,18}\d$")
+ID_NUMBER_SEARCH = re.compile(r"^\d{17}[\dXx]$")
 
 
 def local(moment) -> str:
@@ -181,7 +182,8 @@ class CaseAdmin(OrganizationScopedAdmin):
                     "created_local"]
     list_filter = ["status", "dispute_type", "product_type", "platform", "assignee", "waiting_on_consumer"]
     search_fields = ["reference", "order_number"]
-    search_help_text = _("Reference or order number; a consumer's exact phone number or full name (logged).")
+    search_help_text = _("Reference or order number; a consumer's exact phone number, ID number or full name "
+                         "(logged).")
     date_hierarchy = "created_at"
     list_select_related = ["platform", "assignee", "consumer"]
     list_per_page = 50
@@ -303,13 +305,13 @@ class CaseAdmin(OrganizationScopedAdmin):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         if not term or not may(request.user, "consumer.read"):
             return results, may_have_duplicates
-        if PHONE_SEARCH.match(term):
-            digits = re.sub(r"[ -]", "", term)
-            by_consumer = queryset.filter(consumer__phone=digits)
+        if ID_NUMBER_SEARCH.match(term):
+            kind = "id_number"
+        elif PHONE_SEARCH.match(term):
             kind = "phone"
         else:
-            by_consumer = queryset.filter(consumer__name=term)
             kind = "name"
+        by_consumer = queryset.filter(consumer__in=consumers_matching(kind=kind, value=term))
         found = by_consumer.count()
         if found:
             audit_record(actor=request.user, action="pii_search", obj=request.user.organization,

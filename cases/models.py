@@ -8,6 +8,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from kameng_api.core.crypto import blind_index
+from kameng_api.core.encrypted import EncryptedTextField
 from kameng_api.core.fields import no_bidi_controls
 
 from .codes import (
@@ -177,23 +179,50 @@ class Merchant(models.Model):
         return f"{self.name} @ {self.platform}"
 
 
+# The blind index beside each searchable encrypted value (kameng_api/core/crypto.py): kind -> column.
+BLIND_INDEXES = {"name": "name_index", "phone": "phone_index", "id_number": "id_number_index"}
+
+
 class Consumer(models.Model):
-    """Personal data (PIPL): masked in lists, hidden from analysts, every read audit-logged."""
+    """Personal data (PIPL): encrypted at rest (art. 51), masked in lists, hidden from analysts, every read
+    audit-logged; found by exact phone, ID number or name through keyed blind indexes (README "Personal
+    data (PIPL)"). `anonymized_at`: the retention task or an erasure removed the data (art. 19, 47)."""
 
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="consumers")
-    name = models.CharField(_("name"), max_length=100, validators=[no_bidi_controls])
-    phone = models.CharField(_("phone"), max_length=20, blank=True)
-    id_number = models.CharField(_("ID number"), max_length=18, blank=True)
-    payment_account = models.CharField(_("payment account"), max_length=100, blank=True)
+    name = EncryptedTextField(_("name"), max_length=100, validators=[no_bidi_controls])
+    phone = EncryptedTextField(_("phone"), max_length=20, blank=True)
+    id_number = EncryptedTextField(_("ID number"), max_length=18, blank=True)
+    payment_account = EncryptedTextField(_("payment account"), max_length=100, blank=True)
+    name_index = models.CharField(max_length=64, blank=True, default="", editable=False)
+    phone_index = models.CharField(max_length=64, blank=True, default="", editable=False)
+    id_number_index = models.CharField(max_length=64, blank=True, default="", editable=False)
+    anonymized_at = models.DateTimeField(_("anonymized at"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("consumer")
         verbose_name_plural = _("consumers")
+        indexes = [
+            models.Index(fields=["organization", column], name=f"consumer_{kind}_bidx",
+                         condition=~models.Q(**{column: ""}))
+            for kind, column in BLIND_INDEXES.items()
+        ]
+
 
     def __str__(self):
         from .masking import mask_name
 
         return mask_name(self.name)
+
+    def save(self, *args, **kwargs):
+        self.set_blind_indexes()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, *BLIND_INDEXES.values()}
+        super().save(*args, **kwargs)
+
+    def set_blind_indexes(self) -> None:
+        for kind, column in BLIND_INDEXES.items():
+            setattr(self, column, "" if self.anonymized_at else blind_index(kind, getattr(self, kind)))
 
 
 class CaseQuerySet(models.QuerySet):

@@ -2,7 +2,7 @@
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from .models import Case, Merchant, Platform, User
+from .models import Case, Consumer, Merchant, Platform, User
 
 
 def case_list(*, user, filters: dict | None = None, listing: bool = False) -> QuerySet[Case]:
@@ -60,3 +60,19 @@ def assignable_users(*, organization_id) -> QuerySet[User]:
     return User.objects.filter(
         organization_id=organization_id, is_active=True, role__in=(Role.INTAKE, Role.HANDLER, Role.SUPERVISOR)
     )
+
+
+def consumers_matching(*, kind: str, value: str, organization_id=None) -> QuerySet[Consumer]:
+    """Consumers whose `kind` (phone, id_number, name) is exactly `value`, found by its blind index
+    (kameng_api/core/crypto.py): the database compares keyed hashes, never the value."""
+    from kameng_api.core.crypto import blind_index
+
+    from .models import BLIND_INDEXES
+
+    digest = blind_index(kind, value)
+    if not digest:
+        return Consumer.objects.none()
+    qs = Consumer.objects.filter(**{BLIND_INDEXES[kind]: digest})
+    if organization_id is not None:
+        qs = qs.filter(organization_id=organization_id)
+    return qs

@@ -18,6 +18,16 @@ mkdir -p "$CLUSTER_DIR"
 
 export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-kameng_api.settings.production}
 export DJANGO_SECRET_KEY=${DJANGO_SECRET_KEY:-local-cluster-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')}
+# Personal data keys (README "Personal data (PIPL)"): made once per cluster directory and kept, or the data
+# written by an earlier run could not be read.
+if [ -z "${KAMENG_DATA_KEYS:-}" ]; then
+  if [ ! -f "$CLUSTER_DIR/data-keys.env" ]; then
+    (umask 077; printf 'KAMENG_DATA_KEYS=%s\nKAMENG_BLIND_INDEX_KEY=%s\n' \
+      "$(head -c 32 /dev/urandom | base64 | tr '+/' '-_')" "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
+      >"$CLUSTER_DIR/data-keys.env")
+  fi
+  set -a; . "$CLUSTER_DIR/data-keys.env"; set +a
+fi
 export DJANGO_SECURE_SSL_REDIRECT=${DJANGO_SECURE_SSL_REDIRECT:-false}
 export WEB_CONCURRENCY=${WEB_CONCURRENCY:-2}
 export S3_BUCKET=${S3_BUCKET:-kameng-evidence} S3_REGION=${S3_REGION:-us-east-1}

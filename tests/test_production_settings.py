@@ -16,6 +16,8 @@ FULL = {
     "REDIS_URL": "redis://redis.example.cn:6379/0",
     "EMAIL_URL": "smtp+tls://alerts:pw@smtp.example.cn:587",
     "DJANGO_DEFAULT_FROM_EMAIL": "Kameng API <noreply@example.cn>",
+    "KAMENG_DATA_KEYS": "hX4Y8QJ0d6b7n1o2m3l4k5j6i7h8g9f0e1d2c3b4a5Y=",
+    "KAMENG_BLIND_INDEX_KEY": "a-production-blind-index-key-0123456789",
 }
 SHOW = (
     "from django.conf import settings as s; import json; print(json.dumps({"
@@ -38,7 +40,7 @@ def test_nothing_set_names_every_missing_variable():
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     for name in ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "EMAIL_URL or EMAIL_HOST",
-                 "DJANGO_DEFAULT_FROM_EMAIL"):
+                 "DJANGO_DEFAULT_FROM_EMAIL", "KAMENG_DATA_KEYS", "KAMENG_BLIND_INDEX_KEY"):
         assert name in result.stderr, name
 
 

@@ -365,6 +365,7 @@ CELERY_BEAT_SCHEDULE["core-idempotency-purge"] = {"task": "core.idempotency_purg
 CELERY_BEAT_SCHEDULE["evidence-timestamps-sweep"] = {"task": "evidence.timestamps_sweep", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["stats-quarterly-report"] = {
     "task": "stats.quarterly_report", "schedule": crontab(minute=30, hour=4, day_of_month=1, month_of_year="1,4,7,10")}
+CELERY_BEAT_SCHEDULE["privacy-retention"] = {"task": "privacy.retention_run", "schedule": crontab(hour=2, minute=41)}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Idempotency-Key replays are possible for this long; older records are purged.
@@ -392,6 +393,14 @@ KAMENG_STATS_MIN_SAMPLE = env.int("KAMENG_STATS_MIN_SAMPLE", default=10)
 KAMENG_SPIKE_BASELINE_DAYS = env.int("KAMENG_SPIKE_BASELINE_DAYS", default=28)
 KAMENG_SPIKE_MIN_COUNT = env.int("KAMENG_SPIKE_MIN_COUNT", default=10)
 KAMENG_SPIKE_SIGMAS = env.float("KAMENG_SPIKE_SIGMAS", default=3.0)
+
+# Personal data at rest (kameng_api/core/crypto.py; README "Personal data (PIPL)"). KAMENG_DATA_KEYS: Fernet
+# keys, comma-separated, the first encrypts and all decrypt; KAMENG_BLIND_INDEX_KEY: the HMAC key of the
+# search indexes (never rotated with the data keys). Unset (the embedded default): a key file under var/.
+KAMENG_DATA_KEYS = env.list("KAMENG_DATA_KEYS", default=[])
+KAMENG_BLIND_INDEX_KEY = env.str("KAMENG_BLIND_INDEX_KEY", default="")
+KAMENG_DATA_KEY_FILE = env.str("KAMENG_DATA_KEY_FILE", default=str(VAR_DIR / "data-keys.json"))
+KAMENG_ROTATE_BATCH = env.int("KAMENG_ROTATE_BATCH", default=500)
 
 LOGGING = {
     "version": 1,

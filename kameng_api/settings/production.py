@@ -57,6 +57,9 @@ if any(f".{kind}." in f".{EMAIL_BACKEND}" for kind in ("console", "locmem", "dum
 elif EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend" and not EMAIL_HOST:
     _missing.append("EMAIL_URL or EMAIL_HOST (the SMTP server alerts are sent through, "
                     "e.g. EMAIL_URL=smtp+tls://user:password@smtp.example.cn:587)")
+_need("KAMENG_DATA_KEYS", "the keys personal data is encrypted with (PIPL art. 51), comma-separated Fernet "
+                         "keys, the first encrypts; make one with `manage.py rotate_data_keys --new-key`")
+_need("KAMENG_BLIND_INDEX_KEY", "the key of the search indexes of personal data, 32+ random characters")
 DEFAULT_FROM_EMAIL = _need("DJANGO_DEFAULT_FROM_EMAIL", "the sender of alert e-mails, "
                                                         "e.g. Kameng API <noreply@example.cn>")
 

@@ -42,3 +42,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 WHITENOISE_AUTOREFRESH = True
 STATIC_ROOT = tempfile.mkdtemp(prefix="kameng-static-")
 KAMENG_WEBHOOK_BLOCK_PRIVATE = False  # a local receiver in the end-to-end tests
+# Fixed test keys (the worker processes the end-to-end tests start read the same), unless the environment
+# names others.
+KAMENG_DATA_KEYS = env.list("KAMENG_DATA_KEYS", default=["hX4Y8QJ0d6b7n1o2m3l4k5j6i7h8g9f0e1d2c3b4a5Y="])
+KAMENG_BLIND_INDEX_KEY = env.str("KAMENG_BLIND_INDEX_KEY", default="test-blind-index-key-0123456789abcdef")
