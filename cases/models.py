@@ -207,7 +207,6 @@ class Consumer(models.Model):
             for kind, column in BLIND_INDEXES.items()
         ]
 
-
     def __str__(self):
         from .masking import mask_name
 
