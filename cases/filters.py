@@ -29,31 +29,10 @@ class CaseFilter(FilterSet):
     search = filters.CharFilter(method="filter_search", max_length=100,
                                 help_text="Reference or order number (contains).")
 
-    consumer_phone = filters.CharFilter(method="filter_consumer", max_length=20,
-                                        help_text="The consumer's phone number, exactly (audit-logged).")
-    consumer_id_number = filters.CharFilter(method="filter_consumer", max_length=18,
-                                            help_text="The consumer's ID number, exactly (audit-logged).")
-
     class Meta:
         model = Case
         fields = ["status", "platform", "dispute_type", "product_type", "assignee", "created_after",
-                  "created_before", "search", "consumer_phone", "consumer_id_number"]
-
-    def filter_consumer(self, queryset, name, value):
-        """Exact match through the blind index (README "Personal data (PIPL)"); the search is audit-logged
-        without the term."""
-        from kameng_api.core.audit import audit_record
-
-        from .selectors import consumers_matching
-
-        kind = name.removeprefix("consumer_")
-        if not value.strip():
-            return queryset
-        user = getattr(self.request, "user", None)
-        if user is not None and getattr(user, "organization", None) is not None:
-            audit_record(actor=user, action="pii_search", obj=user.organization, detail={"by": kind},
-                         request=self.request)
-        return queryset.filter(consumer__in=consumers_matching(kind=kind, value=value))
+                  "created_before", "search"]
 
     def filter_search(self, queryset, name, value):
         """Reference or order number containing the term (case-insensitive). References are

@@ -51,6 +51,9 @@ ACCESS: dict[str, frozenset] = {
     # statistics (a partner key also needs ApiKey.can_read_stats)
     "stats.read": frozenset({ANALYST, SUPERVISOR, PARTNER}),
     "mass_incident.read": _SUPERVISORS,
+    # personal data (privacy/): the person's rights (PIPL arts. 44-47) and the retention settings
+    "privacy.rights": _SUPERVISORS,  # export, correct, erase
+    "privacy.settings": _SUPERVISORS,
 }
 
 

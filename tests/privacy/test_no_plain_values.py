@@ -121,14 +121,14 @@ def test_a_case_run_end_to_end_leaves_no_plain_personal_value(workers, receiver,
     # reads, a search by phone and by ID number, a correction, a transition, the letter
     detail = handler.get(f"/api/v1/cases/{case_id}/")
     assert detail.json()["consumer"]["phone"] == PHONE  # the service still reads it back
-    found = handler.get("/api/v1/cases/", {"consumer_phone": PHONE}).json()
-    assert [c["id"] for c in found["results"]] == [case_id]
-    found = handler.get("/api/v1/cases/", {"consumer_id_number": ID_NUMBER.lower()}).json()
-    assert [c["id"] for c in found["results"]] == [case_id]
+    found = handler.post("/api/v1/privacy/lookup/", {"phone": PHONE}, format="json").json()
+    assert [c["id"] for c in found["cases"]] == [case_id]
+    found = handler.post("/api/v1/privacy/lookup/", {"id_number": ID_NUMBER.lower()}, format="json").json()
+    assert [c["id"] for c in found["cases"]] == [case_id]
     response = handler.patch(f"/api/v1/cases/{case_id}/", {"consumer": {"name": NAME, "phone": NEW_PHONE}},
                              format="json", HTTP_IF_MATCH="*")
     assert response.status_code == 200, response.content
-    assert handler.get("/api/v1/cases/", {"consumer_phone": PHONE}).json()["results"] == []
+    assert handler.post("/api/v1/privacy/lookup/", {"phone": PHONE}, format="json").json()["cases"] == []
     response = handler.post(f"/api/v1/cases/{case_id}/transition/", {"to": "negotiating", "note": "联系商家"},
                             format="json")
     assert response.status_code == 200, response.content
