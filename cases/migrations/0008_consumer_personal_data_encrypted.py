@@ -13,42 +13,46 @@ FIELDS = ("name", "phone", "id_number", "payment_account")
 INDEXED = {"name": "name_index", "phone": "phone_index", "id_number": "id_number_index"}
 
 
-def _batches(Consumer):
+def _batches(schema_editor, columns):
+    """Rows of cases_consumer (id first, then `columns`) in primary-key order, BATCH at a time."""
+    connection = schema_editor.connection
+    qn = connection.ops.quote_name
     last = 0
     while True:
-        rows = list(Consumer.objects.filter(pk__gt=last).order_by("pk")[:BATCH])
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id, {', '.join(qn(c) for c in columns)} FROM cases_consumer "  # noqa: S608
+                           "WHERE id > %s ORDER BY id LIMIT %s", [last, BATCH])
+            rows = cursor.fetchall()
         if not rows:
             return
         yield rows
-        last = rows[-1].pk
+        last = rows[-1][0]
 
 
 def encrypt_rows(apps, schema_editor):
     from kameng_api.core import crypto
+    from kameng_api.core.bulk import update_rows
 
-    Consumer = apps.get_model("cases", "Consumer")
-    for rows in _batches(Consumer):
-        for row in rows:
-            for kind, column in INDEXED.items():
-                setattr(row, column, crypto.blind_index(kind, getattr(row, kind)))
-            for field in FIELDS:
-                value = getattr(row, field)
-                if value and not value.startswith(crypto.TOKEN_PREFIX):
-                    setattr(row, field, crypto.encrypt(value))
-        Consumer.objects.bulk_update(rows, [*FIELDS, *INDEXED.values()])
+    columns = [*FIELDS, *INDEXED.values()]
+    for rows in _batches(schema_editor, FIELDS):
+        written = []
+        for pk, *values in rows:
+            plain = dict(zip(FIELDS, values, strict=True))
+            tokens = [v if not v or v.startswith(crypto.TOKEN_PREFIX) else crypto.encrypt(v) for v in values]
+            indexes = [crypto.blind_index(kind, crypto.decrypt(plain[kind]) if plain[kind].startswith(
+                crypto.TOKEN_PREFIX) else plain[kind]) for kind in INDEXED]
+            written.append((pk, *tokens, *indexes))
+        update_rows(schema_editor.connection, table="cases_consumer", pk="id", columns=columns, rows=written)
 
 
 def decrypt_rows(apps, schema_editor):
     from kameng_api.core import crypto
+    from kameng_api.core.bulk import update_rows
 
-    Consumer = apps.get_model("cases", "Consumer")
-    for rows in _batches(Consumer):
-        for row in rows:
-            for field in FIELDS:
-                value = getattr(row, field)
-                if value and value.startswith(crypto.TOKEN_PREFIX):
-                    setattr(row, field, crypto.decrypt(value))
-        Consumer.objects.bulk_update(rows, list(FIELDS))
+    for rows in _batches(schema_editor, FIELDS):
+        written = [(pk, *(crypto.decrypt(v) if v and v.startswith(crypto.TOKEN_PREFIX) else v for v in values))
+                   for pk, *values in rows]
+        update_rows(schema_editor.connection, table="cases_consumer", pk="id", columns=list(FIELDS), rows=written)
 
 
 class Migration(migrations.Migration):

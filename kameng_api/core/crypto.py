@@ -83,10 +83,16 @@ def _fernet() -> MultiFernet:
     return MultiFernet([Fernet(k) for k in _keys()[0]])
 
 
+@lru_cache(maxsize=1)
+def _current() -> Fernet:
+    return Fernet(_keys()[0][0])
+
+
 def reset_keys() -> None:
     """Forget the cached keys (after the settings changed: tests, the rotation command)."""
     _keys.cache_clear()
     _fernet.cache_clear()
+    _current.cache_clear()
 
 
 def check_keys() -> None:
@@ -118,7 +124,7 @@ def is_current(token: str) -> bool:
     if not token:
         return True
     try:
-        Fernet(_keys()[0][0]).decrypt(token.encode("ascii"))
+        _current().decrypt(token.encode("ascii"))
     except InvalidToken:
         return False
     return True

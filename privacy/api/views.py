@@ -57,8 +57,7 @@ class SubjectExportView(APIView):
     roles = {"post": RIGHTS}
 
     @extend_schema(request=SubjectSerializer,
-                   responses={(200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY),
-                              404: OpenApiResponse(description="No record of this person")})
+                   responses={(200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY)})
     def post(self, request):
         _data, consumers = _subject(request)
         if not consumers:

@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
 from kameng_api.core import crypto
+from kameng_api.core.bulk import update_rows
 from kameng_api.core.encrypted import EncryptedTextField
 
 
@@ -45,31 +46,29 @@ class Command(BaseCommand):
         total_rows = total_values = 0
         started = time.monotonic()
         for model, fields in encrypted_models():
-            table, pk = qn(model._meta.db_table), qn(model._meta.pk.column)
-            columns = [qn(f.column) for f in fields]
-            select = (f"SELECT {pk}, {', '.join(columns)} FROM {table} WHERE {pk} > %s "  # noqa: S608
-                      f"ORDER BY {pk} LIMIT %s")
-            assign = ", ".join(f"{c} = %s" for c in columns)
-            unchanged = " AND ".join(f"{c} = %s" for c in columns)
-            update = f"UPDATE {table} SET {assign} WHERE {pk} = %s AND {unchanged}"  # noqa: S608
+            table, pk = model._meta.db_table, model._meta.pk.column
+            columns = [f.column for f in fields]
+            select = (f"SELECT {qn(pk)}, {', '.join(qn(c) for c in columns)} FROM {qn(table)} "  # noqa: S608
+                      f"WHERE {qn(pk)} > %s ORDER BY {qn(pk)} LIMIT %s")
             last = after
             while True:
-                with transaction.atomic(), connection.cursor() as cursor:
-                    cursor.execute(select, [last, batch])
-                    rows = cursor.fetchall()
+                with transaction.atomic():
+                    with connection.cursor() as cursor:
+                        cursor.execute(select, [last, batch])
+                        rows = cursor.fetchall()
                     if not rows:
                         break
+                    changed = []
                     for row in rows:
                         old = list(row[1:])
                         new = [v if crypto.is_current(v) else crypto.reencrypt(v) for v in old]
-                        changed = sum(1 for a, b in zip(old, new, strict=True) if a != b)
-                        if changed:
-                            cursor.execute(update, [*new, row[0], *old])
-                            if cursor.rowcount:
-                                total_rows += 1
-                                total_values += changed
+                        if new != old:
+                            changed.append((row[0], *new, *old))
+                            total_values += sum(1 for a, b in zip(old, new, strict=True) if a != b)
+                    total_rows += update_rows(connection, table=table, pk=pk, columns=columns, rows=changed,
+                                              compare=True)
                     last = rows[-1][0]
-                self.stdout.write(f"{model._meta.label} up to id {last}", ending="\n")
+                self.stdout.write(f"{model._meta.label} up to id {last}")
                 if pause:
                     time.sleep(pause)
         self.stdout.write(self.style.SUCCESS(
