@@ -10,7 +10,12 @@ class CoreConfig(AppConfig):
     def ready(self):
         from django.contrib import admin
 
+        from . import crypto
         from .second_factor import AdminLoginForm
+
+        # Personal data keys (crypto.py): a bad key stops the process at start, not at the first read; with
+        # none configured (the embedded default) the key file is made now and the log says where.
+        crypto.check_keys()
 
         # The admin's login asks for the one-time code where it is required (second_factor.py).
         admin.site.login_form = AdminLoginForm
