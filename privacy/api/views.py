@@ -28,9 +28,12 @@ def _subject(request, serializer_class=SubjectSerializer) -> tuple[dict, list]:
 
 
 def _cases_answer(user, consumers) -> dict:
-    cases = (Case.objects.for_user(user).filter(consumer__in=consumers).order_by("-created_at")
-             .values("id", "reference", "status", "created_at", "closed_at"))
-    return {"records": len(consumers), "cases": list(cases)}
+    """The cases of these records the user may see, and how many records they are (a partner key counts only
+    the cases it filed, so it learns nothing of the others)."""
+    cases = list(Case.objects.for_user(user).filter(consumer__in=consumers).order_by("-created_at")
+                 .values("id", "reference", "status", "created_at", "closed_at", "consumer_id"))
+    records = len({c.pop("consumer_id") for c in cases})
+    return {"records": records, "cases": cases}
 
 
 @extend_schema(tags=["privacy"])

@@ -354,3 +354,13 @@ def test_the_admin_actions_export_and_erase_for_supervisors_only(org, make_user,
                            follow=True)
     assert response.status_code == 200
     assert Consumer.objects.get(pk=case.consumer_id).anonymized_at is not None
+
+
+@pytest.mark.django_db
+def test_a_partner_key_finds_only_the_cases_it_filed(org, partner, partner_key):
+    _consumer_case(org)  # filed by staff
+    filed = _consumer_case(org, filed_by_key=partner_key[0])
+    answer = partner.post("/api/v1/privacy/lookup/", {"phone": PHONE}, format="json")
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["records"] == 1 and [c["id"] for c in answer.json()["cases"]] == [filed.pk]
+    assert partner.post("/api/v1/privacy/export/", {"phone": PHONE}, format="json").status_code == 403
