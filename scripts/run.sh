@@ -36,6 +36,7 @@ cat <<TXT
   OpenAPI schema         http://127.0.0.1:${PORT}/api/schema/
   Admin                  http://127.0.0.1:${PORT}/admin/
   Health                 http://127.0.0.1:${PORT}/healthz
+  Personal data keys     ${KAMENG_DATA_KEY_FILE:-var/data-keys.json} (made on the first start; keep it)
 
   Demo logins (password: kameng-demo-2026)
     intake      intake staff: registers cases and evidence
