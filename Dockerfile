@@ -10,10 +10,12 @@ COPY evidence ./evidence
 COPY escalation ./escalation
 COPY notifications ./notifications
 COPY stats ./stats
+COPY privacy ./privacy
 COPY locale ./locale
 COPY manage.py gunicorn.conf.py ./
 RUN pip install --no-cache-dir -e . \
-    && DJANGO_SETTINGS_MODULE=kameng_api.settings.local python manage.py collectstatic --noinput \
+    && DJANGO_SETTINGS_MODULE=kameng_api.settings.local KAMENG_DATA_KEYS=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
+       KAMENG_BLIND_INDEX_KEY=build-only-no-data-is-written-0123456789 python manage.py collectstatic --noinput \
     && useradd --create-home kameng && mkdir -p /app/var/media && chown -R kameng /app/var
 USER kameng
 EXPOSE 8000

@@ -37,6 +37,7 @@ lint: install
 	DJANGO_ALLOWED_HOSTS=api.example.cn DATABASE_URL=postgres://check@127.0.0.1:5432/check \
 	REDIS_URL=redis://127.0.0.1:6379/0 EMAIL_URL=smtp+tls://check:check@smtp.example.cn:587 \
 	DJANGO_DEFAULT_FROM_EMAIL='Kameng API <noreply@example.cn>' KAMENG_ENV_FILE=/dev/null \
+	KAMENG_DATA_KEYS=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= KAMENG_BLIND_INDEX_KEY=check-only-blind-index-key-0123456789 \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING --settings=kameng_api.settings.production
 
 cluster: install  ## two web nodes, two workers, two beats and SeaweedFS on DATABASE_URL/REDIS_URL (README)

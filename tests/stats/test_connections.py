@@ -14,7 +14,9 @@ def _production_database(**env):
     base = {"DJANGO_SECRET_KEY": "x" * 60, "PATH": "/usr/bin:/bin", "DJANGO_ALLOWED_HOSTS": "api.example.cn",
             "DATABASE_URL": "postgres://check@127.0.0.1:5432/check", "REDIS_URL": "redis://127.0.0.1:6379/0",
             "EMAIL_URL": "smtp+tls://check:check@smtp.example.cn:587", "KAMENG_ENV_FILE": "/dev/null",
-            "DJANGO_DEFAULT_FROM_EMAIL": "Kameng API <noreply@example.cn>"}
+            "DJANGO_DEFAULT_FROM_EMAIL": "Kameng API <noreply@example.cn>",
+            "KAMENG_DATA_KEYS": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            "KAMENG_BLIND_INDEX_KEY": "check-only-blind-index-key-0123456789"}
     out = subprocess.run([sys.executable, "-c", PRINT], cwd=ROOT, env={**base, **env}, check=True,
                          capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
