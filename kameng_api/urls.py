@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("escalation.api.urls")),
     path("", include("notifications.api.urls")),
     path("", include("stats.api.urls")),
+    path("", include("procedure.api.urls")),
 ]
 
 urlpatterns = [

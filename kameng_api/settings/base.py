@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "escalation",
     "notifications",
     "stats",
+    "procedure",
 ]
 
 MIDDLEWARE = [
@@ -365,6 +366,7 @@ CELERY_BEAT_SCHEDULE["core-idempotency-purge"] = {"task": "core.idempotency_purg
 CELERY_BEAT_SCHEDULE["evidence-timestamps-sweep"] = {"task": "evidence.timestamps_sweep", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["stats-quarterly-report"] = {
     "task": "stats.quarterly_report", "schedule": crontab(minute=30, hour=4, day_of_month=1, month_of_year="1,4,7,10")}
+CELERY_BEAT_SCHEDULE["procedure-agreements-watch"] = {"task": "procedure.agreements_watch", "schedule": 3600.0}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Idempotency-Key replays are possible for this long; older records are purged.
