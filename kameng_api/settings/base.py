@@ -263,6 +263,10 @@ SPECTACULAR_SETTINGS = {
         "EvidenceKindEnum": "evidence.codes.EvidenceKind.choices",
         "DeadlineKindEnum": "escalation.codes.DeadlineKind.choices",
         "EscalationOutcomeEnum": "escalation.codes.EscalationOutcome.choices",
+        "EvidenceStageEnum": "evidence.codes.Stage.choices",
+        "ProcedureStageEnum": "procedure.codes.Stage.choices",
+        "MediationSessionOutcomeEnum": "procedure.codes.SessionOutcome.choices",
+        "ProcedureWaitingOnEnum": "procedure.codes.WaitingOn.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",

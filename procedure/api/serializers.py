@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from kameng_api.core.fields import IdField, NullableChoiceField, StrictCharField, StrictModelSerializer
@@ -123,8 +124,8 @@ class ProcedureSerializer(serializers.Serializer):
     decision_note = serializers.CharField()
     forwarded_to = serializers.CharField()
     decided_at = serializers.DateTimeField(allow_null=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
-    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    decided_by = serializers.SerializerMethodField()
+    approved_by = serializers.SerializerMethodField(help_text="The supervisor who approved a refusal.")
     acceptance_clock = serializers.SerializerMethodField()
     mediation_clock = serializers.SerializerMethodField()
     provisional = serializers.BooleanField(help_text="A due date counted Monday–Friday: the holiday schedule "
@@ -136,6 +137,12 @@ class ProcedureSerializer(serializers.Serializer):
     termination = serializers.SerializerMethodField()
     closed_at = serializers.DateTimeField(allow_null=True)
     updated_at = serializers.DateTimeField()
+
+    def get_decided_by(self, obj) -> str | None:
+        return obj.decided_by.get_username() if obj.decided_by_id else None
+
+    def get_approved_by(self, obj) -> str | None:
+        return obj.approved_by.get_username() if obj.approved_by_id else None
 
     def get_ground_citation(self, obj) -> str | None:
         if not obj.refusal_ground:
@@ -152,14 +159,16 @@ class ProcedureSerializer(serializers.Serializer):
         return self._clock(obj.acceptance_due_at, obj.acceptance_units, obj.acceptance_unit, obj.acceptance_paused,
                            running, obj.acceptance_rule)
 
-    def get_mediation_clock(self, obj) -> ClockSerializer | None:
+    @extend_schema_field(ClockSerializer(allow_null=True))
+    def get_mediation_clock(self, obj):
         if obj.mediation_units is None:
             return None
         running = obj.stage == Stage.ACCEPTED and obj.paused_at is None
         return self._clock(obj.mediation_due_at, obj.mediation_units, obj.mediation_unit, obj.mediation_paused,
                            running, obj.mediation_rule)
 
-    def get_agreement(self, obj) -> AgreementOutSerializer | None:
+    @extend_schema_field(AgreementOutSerializer(allow_null=True))
+    def get_agreement(self, obj):
         if obj.agreement_at is None:
             return None
         today = timezone.localdate()
@@ -169,7 +178,8 @@ class ProcedureSerializer(serializers.Serializer):
                 "performed_on_time": (None if obj.performed_at is None else
                                       timezone.localtime(obj.performed_at).date() <= obj.agreement_pay_by)}
 
-    def get_termination(self, obj) -> TerminationOutSerializer | None:
+    @extend_schema_field(TerminationOutSerializer(allow_null=True))
+    def get_termination(self, obj):
         if obj.terminated_at is None:
             return None
         return {"terminated_at": obj.terminated_at, "reason": obj.termination_reason, "note": obj.termination_note}
@@ -236,6 +246,10 @@ class SupportSerializer(StrictModelSerializer):
         read_only_fields = ["status", "proposed_by", "approved_by", "approved_at", "created_at"]
         extra_kwargs = {"court": {"max_length": 200}, "facts_found": {"max_length": 10000},
                         "opinion": {"max_length": 10000}}
+
+
+class SupportStateSerializer(serializers.Serializer):
+    support = SupportSerializer(allow_null=True, help_text="null: no support to sue recorded yet.")
 
 
 class DocumentSerializer(StrictModelSerializer):

@@ -3,6 +3,7 @@
 
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -13,6 +14,7 @@ from rest_framework.views import APIView
 from cases.selectors import case_get_or_404
 from escalation.documents import KINDS as LETTER_KINDS
 from kameng_api.core.access import roles_for
+from kameng_api.core.exceptions import Conflict
 from kameng_api.core.idempotency import idempotent
 from kameng_api.core.openapi import IDEMPOTENCY_KEY, error_response, if_match
 from kameng_api.core.preconditions import MethodAllowed
@@ -38,6 +40,7 @@ from .serializers import (
     SessionWriteSerializer,
     StatsSerializer,
     SupportSerializer,
+    SupportStateSerializer,
     TerminationSerializer,
     VictimSerializer,
 )
@@ -67,10 +70,8 @@ def _procedure(request, case_id):
     if proc is None:
         proc = services.procedure_open(case=case)
     if proc is None:
-        from kameng_api.core.exceptions import Conflict
-
-        raise Conflict("This organization runs no complaint procedure of its own: set its type to consumer "
-                       "association or 12315 complaint centre.", code="no_procedure")
+        raise Conflict(_("This organization runs no complaint procedure of its own: set its type to consumer "
+                         "association or 12315 complaint centre."), code="no_procedure")
     return case, proc
 
 
@@ -236,13 +237,10 @@ class SupportView(APIView):
 
     roles = {"get": READ, "post": RECORD}
 
-    @extend_schema(summary="Support to sue, if recorded", responses={200: SupportSerializer})
+    @extend_schema(summary="Support to sue, if recorded", responses={200: SupportStateSerializer})
     def get(self, request, case_id):
         _case, proc = _procedure(request, case_id)
-        support = getattr(proc, "support", None)
-        if support is None:
-            raise NotFound("No support to sue is recorded for this case.")
-        return Response(SupportSerializer(support).data)
+        return Response(SupportStateSerializer({"support": getattr(proc, "support", None)}).data)
 
     @extend_schema(summary="Propose (handler) or record (supervisor: issued at once) support to sue",
                    request=SupportSerializer, parameters=[IF_MATCH],
@@ -266,11 +264,13 @@ class SupportApproveView(APIView):
         return Response(SupportSerializer(services.support_approve(actor=request.user, case=case)).data)
 
 
-@extend_schema(tags=["procedure"], summary="Every document of the case: those issued (numbered, fixed text) and "
-                                           "the letters made on demand", responses={200: DocumentListSerializer})
+@extend_schema(tags=["procedure"])
 class DocumentsView(APIView):
     roles = {"get": READ}
 
+    @extend_schema(operation_id="cases_documents_list", responses={200: DocumentListSerializer},
+                   summary="Every document of the case: those issued (numbered, fixed text) and the letters made on "
+                           "demand")
     def get(self, request, case_id):
         case = case_get_or_404(user=request.user, case_id=case_id)
         generated = {kind: f"/api/v1/cases/{case.pk}/documents/{kind}/" for kind in LETTER_KINDS}
@@ -300,9 +300,9 @@ class IssuedDocumentView(APIView):
         lang = request.query_params.get("lang", "zh-hans")
         fmt = request.query_params.get("format", "txt")
         if lang not in LANGS:
-            raise ValidationError({"lang": f"Unknown language {lang!r}: use zh-hans or en."})
+            raise ValidationError({"lang": _("Unknown language: use zh-hans or en.")})
         if fmt not in FORMATS:
-            raise ValidationError({"format": f"Unknown format {fmt!r}: use txt or docx."})
+            raise ValidationError({"format": _("Unknown format: use txt or docx.")})
         rendered = document_render(document=document, lang=lang, fmt=fmt)
         response = HttpResponse(rendered.content, content_type=rendered.content_type)
         disposition = "attachment" if fmt == "docx" else "inline"
