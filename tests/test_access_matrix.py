@@ -29,8 +29,8 @@ from kameng_api.core.access import ACCESS, roles_for
 from kameng_api.core.admin import AccessAdminMixin, organization_lookup
 from kameng_api.core.permissions import required_roles
 from notifications.models import WebhookEndpoint
-from procedure.services import acceptance_decide, public_interest_open, session_record
 from notifications.services import deadline_alerts_scan
+from procedure.services import acceptance_decide, public_interest_open, session_record
 from stats.api.permissions import CanReadStats
 from tests.evidence.conftest import png
 from tests.factories import OrganizationFactory, PlatformFactory, UserFactory

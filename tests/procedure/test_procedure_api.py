@@ -216,7 +216,7 @@ def test_bad_input_is_refused_clearly(org, other_org, platform, handler, user_cl
     assert handler.post(url, {"decision": "maybe"}, format="json").status_code == 400
     assert handler.post(url, {"decision": "forward"}, format="json").json()["errors"][0]["attr"] == "forwarded_to"
     limitation = handler.post(url, {"decision": "refuse", "ground": "limitation"}, format="json")
-    assert limitation.status_code == 400 and "three years" in limitation.json()["errors"][0]["detail"]
+    assert limitation.status_code == 400 and "不足三年" in limitation.json()["errors"][0]["detail"]
     assert handler.post(url, {"decision": "accept"}, format="json", HTTP_IF_MATCH='"p1-999"').status_code == 409
     assert user_client(Role.INTAKE).post(url, {"decision": "accept"}, format="json").status_code == 403
     assert user_client(Role.HANDLER, other_org).get(url).status_code == 404
