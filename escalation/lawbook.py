@@ -121,7 +121,7 @@ SEED: tuple[dict, ...] = (
 # associations on handling complaints could not be read from an official text here. Carried as data at the
 # 12315 figures (7 working days to decide, 45 working days to mediate), unconfirmed, for a supervisor to
 # replace with the association's own published rule.
-ASSOCIATION_RULES = "中国消费者协会及地方消费者协会受理消费者投诉的规定（文本未能核实）"
+ASSOCIATION_RULES = "消费者协会受理消费者投诉的工作规定"
 ASSOCIATION_NOTE = ("消费者协会的受理、调解时限未能从官方文本核实：暂按12315的时限计算，由主管按本会公布的规定修改。 "
                     "The association's own limits could not be checked against an official text: the 12315 figures "
                     "are carried over until a supervisor enters the association's published rule.")

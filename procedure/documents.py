@@ -67,7 +67,8 @@ def _unit(unit: str, zh: bool) -> str:
 
 
 def _basis(basis: rules.Basis, zh: bool) -> dict:
-    return {"citation": basis.citation, "text": basis.text_zh if zh else basis.text_en, "confirmed": basis.confirmed}
+    citation = basis.citation if basis.law else ""
+    return {"citation": citation, "text": basis.text_zh if zh else basis.text_en, "confirmed": basis.confirmed}
 
 
 def document_context(*, proc: Procedure, kind: str, lang: str, number: str, issued_at) -> dict:
@@ -97,8 +98,7 @@ def document_context(*, proc: Procedure, kind: str, lang: str, number: str, issu
         context["mediation"] = {
             "limit": f"{proc.mediation_units}{_unit(proc.mediation_unit, zh)}",
             "due": _date(proc.mediation_due_at, zh),
-            "citation": (version.citation if version and version.article else
-                         (f"{version.law}{rules.UNCHECKED}" if version else "")),
+            "citation": (version.citation if version and version.article else version.law if version else ""),
             "confirmed": bool(version and version.confirmed),
         }
     if proc.refusal_ground:

@@ -75,18 +75,18 @@ INTERIM_ITEMS = {RefusalGround.OUTSIDE_REMIT: "（一）", RefusalGround.BEFORE_
                  RefusalGround.NO_RESPONDENT: "（五）"}
 # Where the consumer can go instead, per ground.
 GROUND_INSTEAD = {
-    RefusalGround.NOT_CONSUMPTION: ("可依据合同向人民法院提起诉讼，或者依据仲裁协议申请仲裁",
+    RefusalGround.NOT_CONSUMPTION: ("依据合同向人民法院提起诉讼，或者依据仲裁协议申请仲裁",
                                     "sue under the contract in a people's court, or apply for arbitration under an "
                                     "arbitration agreement"),
-    RefusalGround.BEFORE_OTHER_BODY: ("请向已受理该争议的机关或者组织了解处理进展",
+    RefusalGround.BEFORE_OTHER_BODY: ("向已经受理或者处理该争议的机关、组织了解处理情况",
                                       "ask the body already handling the dispute about its progress"),
-    RefusalGround.NO_RESPONDENT: ("补充被投诉人的名称（姓名）、地址后可以重新投诉；网络交易中可请求平台经营者提供平台内经营者的真实名称、地址和有效联系方式（消费者权益保护法第四十四条）",
+    RefusalGround.NO_RESPONDENT: ("在补充被投诉人的名称（姓名）、地址后重新投诉；网络交易中可请求平台经营者提供平台内经营者的真实名称、地址和有效联系方式（消费者权益保护法第四十四条）",
                                  "complain again with the respondent's name and address; in online trade, ask the "
                                  "platform for the seller's real name, address and contact details (CPL art. 44)"),
     RefusalGround.LIMITATION: ("可以咨询律师或者法律援助机构，了解是否存在诉讼时效中止、中断的情形",
                                "consult a lawyer or legal aid on whether the limitation period was suspended or "
                                "interrupted"),
-    RefusalGround.OUTSIDE_REMIT: ("可以向有处理权限的机关投诉，或者向人民法院提起诉讼",
+    RefusalGround.OUTSIDE_REMIT: ("向有处理权限的机关投诉，或者向人民法院提起诉讼",
                                   "complain to the competent body, or sue in a people's court"),
 }
 
@@ -125,7 +125,9 @@ def forward_basis(*, track: str, on: date) -> Basis:
              "the platform operator is domiciled")
     if track == Track.MARKET_REGULATOR:
         return Basis(INTERIM, "第十条", *words) if _interim(on) else Basis(NEW, "", *words)
-    return Basis(CPL, "第三十七条第一款第（四）项", *words)
+    return Basis("", "", "投诉由被投诉人所在地（平台内经营者没有有效地址的，平台经营者住所地）的消费者协会处理",
+                 "a complaint is handled by the association where the respondent is (for a seller on a platform "
+                 "with no valid address, where the platform operator is domiciled)")
 
 
 # --- mediation and after ---------------------------------------------------------------------------------------
