@@ -269,3 +269,21 @@ def test_public_interest_only_at_provincial_level(org, platform, handler, user_c
     other = OrganizationFactory()
     assert user_client(Role.SUPERVISOR, other).get(f"/api/v1/public-interest/{opened.json()['id']}/").status_code == 404
     assert Decimal(detail["total_loss"]) == Decimal("130.00")
+
+
+def test_decisions_reach_webhooks_and_the_command_sets_the_type(org, platform, handler):
+    from django.core.management import call_command
+
+    from notifications.models import Delivery, WebhookEndpoint
+
+    _org(org, "market_regulator")
+    WebhookEndpoint.objects.create(organization=org, url="https://hooks.example.com/p", secret="s" * 32,
+                                   events=["case.acceptance_decided", "case.mediation_terminated"])
+    case_id = _case(handler, platform)
+    handler.post(f"/api/v1/cases/{case_id}/acceptance/", {"decision": "accept"}, format="json")
+    delivery = Delivery.objects.get(event_type="case.acceptance_decided")
+    assert delivery.payload["event"]["data"]["decision"] == "accept"
+    assert delivery.payload["event"]["data"]["document"].startswith("朝消协受字〔")
+    call_command("create_organization", "sh-xbw", "--name", "上海市消保委", "--kind", "consumer_association",
+                 "--level", "province")
+    assert Organization.objects.get(slug="sh-xbw").level == "province"
