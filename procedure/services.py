@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -70,19 +70,23 @@ def _recount(proc: Procedure, cal: Calendar) -> None:
 def procedure_open(*, case: Case, registered_at: datetime | None = None) -> Procedure | None:
     """The procedure of a case of an organization that runs one (None for a helper). The clocks are read from
     the rule version in force on the day of registration (escalation/lawbook.py)."""
-    existing = Procedure.objects.filter(case=case).first()
-    if existing is not None:
-        return existing
     track = track_of(case.organization)
     if track is None:
         return None
+    existing = Procedure.objects.filter(case=case).first()
+    if existing is not None:
+        return existing
     registered_at = registered_at or case.created_at or timezone.now()
     on = local_date(registered_at)
     rule = rules.clock_rule("acceptance", track=track, on=on, book=RuleBook.load())
     proc = Procedure(case=case, track=track, registered_at=registered_at, rule_on=on,
                      acceptance_rule_id=rule.version.pk, acceptance_units=rule.amount, acceptance_unit=rule.unit)
     _recount(proc, Calendar.load())
-    proc.save()
+    try:
+        with transaction.atomic():
+            proc.save()
+    except IntegrityError:  # opened at the same moment by another request
+        return Procedure.objects.get(case=case)
     return proc
 
 

@@ -133,14 +133,15 @@ class MediationView(APIView):
         return _procedure_response(proc, serializer=MediationSerializer)
 
     @extend_schema(summary="Record a mediation session (participants, each side's proposal, outcome)",
-                   request=SessionWriteSerializer, parameters=[IDEMPOTENCY_KEY],
+                   request=SessionWriteSerializer, parameters=[IF_MATCH, IDEMPOTENCY_KEY],
                    responses={201: SessionSerializer, 409: CONFLICT}, examples=[examples.SESSION])
     @idempotent
     def post(self, request, case_id):
         case, _proc = _procedure(request, case_id)
         serializer = SessionWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        session = services.session_record(actor=request.user, case=case, data=serializer.validated_data)
+        session = services.session_record(actor=request.user, case=case, data=serializer.validated_data,
+                                          if_match=_if_match(request))
         response = Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
         response["ETag"] = session.etag
         response["Location"] = f"/api/v1/cases/{case.pk}/mediation/sessions/{session.pk}/"

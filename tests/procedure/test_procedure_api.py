@@ -15,6 +15,7 @@ from escalation.lawbook import RuleBook
 from procedure.codes import RefusalGround
 from procedure.models import Procedure
 from procedure.services import agreements_flag_overdue, procedure_open
+from procedure.tasks import agreements_watch
 from tests.factories import CaseFactory, OrganizationFactory
 
 pytestmark = pytest.mark.django_db
@@ -199,6 +200,7 @@ def test_overdue_agreement_is_flagged_once(org, platform, handler):
     handler.post(f"/api/v1/cases/{case_id}/mediation/agreement/", {
         "amount": "50.00", "pay_by": timezone.localdate().isoformat(), "terms": "退款50元",
         "if_unpaid": "可起诉"}, format="json")
+    assert agreements_watch() == 0  # due today: not overdue yet
     assert agreements_flag_overdue(now=timezone.now() + timedelta(days=2)) == 1
     assert agreements_flag_overdue(now=timezone.now() + timedelta(days=3)) == 0
     assert CaseEvent.objects.filter(case_id=case_id, kind=EventKind.AGREEMENT_OVERDUE).count() == 1
