@@ -15,7 +15,8 @@ from .models import IssuedDocument, MediationSession, Procedure, PublicInterestF
 
 
 def procedure_of(*, case: Case) -> Procedure | None:
-    return (Procedure.objects.select_related("acceptance_rule", "mediation_rule", "case")
+    return (Procedure.objects.select_related("acceptance_rule", "mediation_rule", "case", "case__merchant",
+                                             "case__platform", "decided_by", "approved_by")
             .prefetch_related("sessions", "pauses").filter(case=case).first())
 
 

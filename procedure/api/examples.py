@@ -14,7 +14,9 @@ _CLOCK = {"due_at": "2026-05-15T23:59:59+08:00", "limit": 7, "unit": "working_da
 PROCEDURE = OpenApiExample("A procedure after acceptance", response_only=True, value={
     "case": 42, "track": "market_regulator", "stage": "accepted", "registered_at": "2026-05-06T10:00:00+08:00",
     "rules_on": "2026-05-06", "decision": "accept", "ground": None, "ground_citation": None, "decision_note": "",
-    "forwarded_to": "", "decided_at": "2026-05-08T15:00:00+08:00", "decided_by": "handler1", "approved_by": None,
+    "forwarded_to": "",
+    "competent_place": {"where": "platform_domicile", "name": "某网络科技有限公司", "address": "浙江省杭州市余杭区某路8号"},
+    "decided_at": "2026-05-08T15:00:00+08:00", "decided_by": "handler1", "approved_by": None,
     "acceptance_clock": _CLOCK,
     "mediation_clock": {**_CLOCK, "due_at": "2026-07-13T23:59:59+08:00", "limit": 45, "running": True,
                         "rule": {**_CLOCK["rule"], "value": "45.00"}},

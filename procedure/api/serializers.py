@@ -110,6 +110,13 @@ class TerminationOutSerializer(serializers.Serializer):
     note = serializers.CharField()
 
 
+class CompetentPlaceSerializer(serializers.Serializer):
+    where = serializers.ChoiceField(choices=[("merchant_place", "merchant_place"),
+                                             ("platform_domicile", "platform_domicile")])
+    name = serializers.CharField()
+    address = serializers.CharField(allow_null=True, help_text="null: not recorded; find it before forwarding.")
+
+
 class ProcedureSerializer(serializers.Serializer):
     """The procedure as the API shows it: stage, the decision, the clocks, the outcome."""
 
@@ -126,6 +133,9 @@ class ProcedureSerializer(serializers.Serializer):
     decided_at = serializers.DateTimeField(allow_null=True)
     decided_by = serializers.SerializerMethodField()
     approved_by = serializers.SerializerMethodField(help_text="The supervisor who approved a refusal.")
+    competent_place = serializers.SerializerMethodField(
+        help_text="Where a forwarded complaint goes: the seller's place of business, or the platform operator's "
+                  "domicile when the seller gave no valid address (or is unreachable).")
     acceptance_clock = serializers.SerializerMethodField()
     mediation_clock = serializers.SerializerMethodField()
     provisional = serializers.BooleanField(help_text="A due date counted Monday–Friday: the holiday schedule "
@@ -143,6 +153,15 @@ class ProcedureSerializer(serializers.Serializer):
 
     def get_approved_by(self, obj) -> str | None:
         return obj.approved_by.get_username() if obj.approved_by_id else None
+
+    @extend_schema_field(CompetentPlaceSerializer)
+    def get_competent_place(self, obj):
+        merchant, platform = obj.case.merchant, obj.case.platform
+        if merchant is not None and merchant.operator_address and not merchant.unreachable:
+            return {"where": "merchant_place", "name": merchant.operator_name or merchant.name,
+                    "address": merchant.operator_address}
+        return {"where": "platform_domicile", "name": platform.company_name or platform.name,
+                "address": platform.address or None}
 
     def get_ground_citation(self, obj) -> str | None:
         if not obj.refusal_ground:

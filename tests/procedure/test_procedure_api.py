@@ -151,6 +151,10 @@ def test_refused_for_each_ground_after_supervisor_approval(org, platform, handle
 def test_forward_to_the_platforms_domicile(org, platform, handler):
     _org(org, "market_regulator")
     case_id = _case(handler, platform)
+    platform.company_name, platform.address = "某网络科技有限公司", "浙江省杭州市余杭区某路8号"
+    platform.save()
+    place = handler.get(f"/api/v1/cases/{case_id}/acceptance/").json()["competent_place"]
+    assert place == {"where": "platform_domicile", "name": "某网络科技有限公司", "address": "浙江省杭州市余杭区某路8号"}
     response = handler.post(f"/api/v1/cases/{case_id}/acceptance/", {
         "decision": "forward", "forwarded_to": "杭州市余杭区市场监督管理局"}, format="json")
     assert response.json()["stage"] == "forwarded"
