@@ -238,7 +238,7 @@ class SupportView(APIView):
 
     roles = {"get": READ, "post": RECORD}
 
-    @extend_schema(summary="Support to sue, if recorded", responses={200: SupportStateSerializer})
+    @extend_schema(summary="Support to sue, if recorded", responses={200: SupportStateSerializer, 409: CONFLICT})
     def get(self, request, case_id):
         _case, proc = _procedure(request, case_id)
         return Response(SupportStateSerializer({"support": getattr(proc, "support", None)}).data)
