@@ -42,7 +42,7 @@ def flag(value: bool, *, problem: bool) -> str:
 class OrganizationAdmin(AccessAdminMixin, admin.ModelAdmin):
     """Operators (superusers) only: an organization's staff never see the others."""
 
-    list_display = ["slug", "name", "created_at"]
+    list_display = ["slug", "name", "kind", "level", "created_at"]
     search_fields = ["slug", "name"]
 
 

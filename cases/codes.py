@@ -99,6 +99,15 @@ class EventKind(models.TextChoices):
     EVIDENCE_WITHDRAWN = "evidence_withdrawn", _("Evidence withdrawn")
     ESCALATED = "escalated", _("Escalated")
     ESCALATION_ANSWERED = "escalation_answered", _("Escalation answered")
+    # The organization's own procedure (procedure app)
+    ACCEPTANCE_DECIDED = "acceptance_decided", _("Acceptance decided (受理 / 不予受理 / 转送)")
+    MEDIATION_SESSION = "mediation_session", _("Mediation session recorded")
+    MEDIATION_CLOCK = "mediation_clock", _("Procedure clock stopped or restarted")
+    MEDIATION_AGREEMENT = "mediation_agreement", _("Mediation agreement reached")
+    MEDIATION_TERMINATED = "mediation_terminated", _("Mediation terminated")
+    AGREEMENT_PERFORMED = "agreement_performed", _("Agreement performed")
+    AGREEMENT_OVERDUE = "agreement_overdue", _("Agreement not performed by its deadline")
+    LAWSUIT_SUPPORTED = "lawsuit_supported", _("Lawsuit supported (支持起诉)")
 
 
 class Deception(models.TextChoices):

@@ -28,8 +28,35 @@ from .codes import (
 
 
 class Organization(models.Model):
+    """The body that runs the cases. Its `kind` decides which procedure and clocks apply (procedure app:
+    a consumer association under 消费者权益保护法 art. 37, a market-supervision complaint centre under the
+    12315 measures, or a helper with no procedure of its own); `level` decides whether it may bring a
+    public-interest action (art. 47: provincial level and above); name, address and seal text fill its
+    documents."""
+
+    class Kind(models.TextChoices):
+        CONSUMER_ASSOCIATION = "consumer_association", _("Consumer association (消费者协会)")
+        MARKET_REGULATOR = "market_regulator", _("Market-supervision complaint centre (12315)")
+        HELPER = "helper", _("Legal aid or other helper")
+
+    class Level(models.TextChoices):
+        NATIONAL = "national", _("National")
+        PROVINCE = "province", _("Province")
+        CITY = "city", _("City")
+        COUNTY = "county", _("County")
+
     slug = models.SlugField(_("slug"), max_length=50, unique=True)
     name = models.CharField(_("name"), max_length=200, validators=[no_bidi_controls])
+    kind = models.CharField(_("type of organization"), max_length=30, choices=Kind.choices, default=Kind.HELPER)
+    level = models.CharField(_("administrative level"), max_length=10, choices=Level.choices, default=Level.CITY)
+    address = models.CharField(_("address"), max_length=300, blank=True, validators=[no_bidi_controls])
+    phone = models.CharField(_("telephone"), max_length=40, blank=True)
+    document_prefix = models.CharField(
+        _("document number prefix"), max_length=20, blank=True, validators=[no_bidi_controls],
+        help_text=_("The organization's short name in its document numbers (文号), e.g. 某消协."),
+    )
+    seal_text = models.CharField(_("seal placeholder"), max_length=100, default="（印章）",
+                                 help_text=_("Printed where the seal goes on the organization's documents."))
     require_totp = models.BooleanField(
         _("second factor for all staff"), default=False,
         help_text=_("Every staff member signs in to the admin with a one-time code (supervisors always do)."),

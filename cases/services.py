@@ -43,10 +43,11 @@ EDITABLE_FIELDS = (
 
 # --- organizations, people, keys -------------------------------------------------------------------
 
-def organization_create(*, slug: str, name: str) -> Organization:
+def organization_create(*, slug: str, name: str, kind: str = Organization.Kind.HELPER,
+                        level: str = Organization.Level.CITY, address: str = "") -> Organization:
     if Organization.objects.filter(slug=slug).exists():
         raise ValidationError({"slug": _("An organization with this slug already exists.")})
-    org = Organization(slug=slug, name=name)
+    org = Organization(slug=slug, name=name, kind=kind, level=level, address=address)
     org.full_clean()
     org.save()
     return org

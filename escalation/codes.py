@@ -112,6 +112,9 @@ class RuleKey(models.TextChoices):
     PUNITIVE_MULTIPLIER = "punitive_multiplier", _("Punitive damages: multiple of the price")
     PUNITIVE_MINIMUM = "punitive_minimum", _("Punitive damages: minimum")
     DOUBLE_FILING = "double_filing", _("12315: refused when another body already handles the dispute")
+    # The consumer association's own procedure (procedure app)
+    ASSOCIATION_ACCEPTANCE = "association_acceptance", _("Consumer association: decision to accept a complaint")
+    ASSOCIATION_MEDIATION = "association_mediation", _("Consumer association: mediation ends without agreement")
     # Working assumptions (no statute): kept in the same table so a supervisor can correct them.
     EVIDENCE_PRESERVATION = "evidence_preservation", _("Preserve the evidence after discovery")
     MERCHANT_ANSWER = "merchant_answer", _("Merchant: answer to a complaint")

@@ -116,6 +116,27 @@ SEED: tuple[dict, ...] = (
 )
 
 
+# The consumer association's own time limits. 消费者权益保护法 art. 37(1)(4) gives the association the duty to
+# accept and mediate complaints but fixes no time limit; the rules of 中国消费者协会 and of provincial
+# associations on handling complaints could not be read from an official text here. Carried as data at the
+# 12315 figures (7 working days to decide, 45 working days to mediate), unconfirmed, for a supervisor to
+# replace with the association's own published rule.
+ASSOCIATION_RULES = "消费者协会受理消费者投诉的工作规定"
+ASSOCIATION_NOTE = ("消费者协会的受理、调解时限未能从官方文本核实：暂按12315的时限计算，由主管按本会公布的规定修改。 "
+                    "The association's own limits could not be checked against an official text: the 12315 figures "
+                    "are carried over until a supervisor enters the association's published rule.")
+SEED = SEED + (
+    dict(key=K.ASSOCIATION_ACCEPTANCE, value=7, unit=Unit.WORKING_DAYS, law=ASSOCIATION_RULES, article="",
+         quote="消费者协会履行下列公益性职责：……（四）受理消费者的投诉，并对投诉事项进行调查、调解（《消费者权益保护法》"
+               "第三十七条第一款第（四）项；未规定时限）",
+         source_url=NPC_FLK, effective_from=date(2014, 3, 15), effective_to=None, confirmed=False,
+         note=ASSOCIATION_NOTE),
+    dict(key=K.ASSOCIATION_MEDIATION, value=45, unit=Unit.WORKING_DAYS, law=ASSOCIATION_RULES, article="",
+         quote="", source_url=NPC_FLK, effective_from=date(2014, 3, 15), effective_to=None, confirmed=False,
+         note=ASSOCIATION_NOTE),
+)
+
+
 PRACTICE = "实务（无法定时限）"
 PRACTICE_NOTE = "工作假设，不是法定时限，由机构按实际情况修改。 A working assumption, not a statutory limit."
 

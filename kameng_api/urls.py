@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("notifications.api.urls")),
     path("", include("stats.api.urls")),
     path("", include("privacy.api.urls")),
+    path("", include("procedure.api.urls")),
 ]
 
 urlpatterns = [

@@ -30,6 +30,7 @@ from kameng_api.core.admin import AccessAdminMixin, organization_lookup
 from kameng_api.core.permissions import required_roles
 from notifications.models import WebhookEndpoint
 from notifications.services import deadline_alerts_scan
+from procedure.services import acceptance_decide, public_interest_open, session_record
 from stats.api.permissions import CanReadStats
 from tests.evidence.conftest import png
 from tests.factories import OrganizationFactory, PlatformFactory, UserFactory
@@ -74,6 +75,8 @@ def concrete(route: str, values: dict) -> str:
 def world(org, platform, tag):
     """One organization's objects, made through the services: a case filed by a partner key (so partners
     reach it too), with evidence, an escalation, open clocks, an alert; a webhook; staff of every role."""
+    org.kind, org.level = "consumer_association", "province"
+    org.save(update_fields=["kind", "level"])
     intake = UserFactory(role=Role.INTAKE, organization=org)
     key, raw = api_key_create(organization=org, name=f"app {tag}")
     filer = type("KeyActor", (), {"organization_id": org.pk, "role": PARTNER, "api_key": key, "pk": None,
@@ -94,7 +97,13 @@ def world(org, platform, tag):
     deadline_alerts_scan(now=now)
     webhook = WebhookEndpoint.objects.create(organization=org, url=f"https://hooks.example.com/{tag}",
                                              events=["case.created"], secret="s" * 32, created_by_key=key)
+    supervisor = UserFactory(role=Role.SUPERVISOR, organization=org)
+    procedure = acceptance_decide(actor=handler, case=case, decision="accept")
+    session = session_record(actor=handler, case=case, data={"held_at": timezone.now()})
+    file = public_interest_open(actor=supervisor, title=f"file {tag}", respondent="公司", conduct="行为")
     return {"case": case, "evidence": evidence, "escalation": escalation, "webhook": webhook,
+            "procedure": procedure, "session": session, "issueddocument": case.issued_documents.first(),
+            "publicinterestfile": file,
             "deadline": case.deadlines.first(), "alert": case.alerts.first(), "apikey": key,
             "auditlog": None, "raw_key": raw}
 
@@ -174,6 +183,9 @@ def api_url(route, name, params, data):
         values["case_id"] = data["case"].pk
     if "kind" in params:
         values["kind"] = "complaint_platform"
+    for param, what in (("session_id", "session"), ("document_id", "issueddocument"), ("file_id", "publicinterestfile")):
+        if param in params:
+            values[param] = data[what].pk
     if "pk" in params:
         stem = name.rsplit("-", 1)[0]
         what = API_OBJECT.get(stem, "missing")
@@ -279,6 +291,8 @@ def admin_requests(route, name, model_admin, view, params, data):
         if obj is None:
             return []
         values["object_id"] = values["pk"] = values["id"] = obj.pk
+    if "document_id" in params:
+        values["document_id"] = data["issueddocument"].pk
     if view == "act":
         return [(concrete(route, {**values, "name": action_name}), method, action.access)
                 for action_name, action in workplace.actions.items() for method in ("get", "post")]

@@ -45,6 +45,8 @@ def credentials(db, keep_test_connection):
     """Headers of a supervisor and of a partner key of one organization that has a platform and cases."""
     supervisor = UserFactory(role=Role.SUPERVISOR)
     org = supervisor.organization
+    org.kind, org.level = "consumer_association", "province"  # the procedure's endpoints do their work too
+    org.save(update_fields=["kind", "level"])
     platform = PlatformFactory()
     CaseFactory.create_batch(2, organization=org, platform=platform)
     _key, raw = api_key_create(organization=org, name="fuzz", can_read_stats=True)

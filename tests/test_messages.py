@@ -15,7 +15,7 @@ from .conftest import ROOT
 
 pytestmark = pytest.mark.django_db
 CJK = re.compile(r"[\u3400-\u9fff]")
-APPS = ("cases", "evidence", "escalation", "notifications", "stats", "privacy", "kameng_api")
+APPS = ("cases", "evidence", "escalation", "notifications", "stats", "privacy", "procedure", "kameng_api")
 SAME_IN_CHINESE = {"SHA-256", "URL", "Webhook"}  # terms written the same way in Chinese text
 
 

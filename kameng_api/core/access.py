@@ -38,6 +38,12 @@ ACCESS: dict[str, frozenset] = {
     "deadline.manage": _WRITERS,  # suspend, resume, extend
     "calendar.read": _STAFF,
     "calendar.manage": _SUPERVISORS,
+    # the organization's own procedure (procedure app): handlers record, supervisors approve refusals and
+    # support to sue; a partner key reads the procedure of the cases it filed
+    "procedure.read": _READERS,
+    "procedure.record": _WRITERS,
+    "procedure.approve": _SUPERVISORS,
+    "public_interest.manage": _SUPERVISORS,
     # registry
     "platform.read": _EVERYONE,
     "platform.manage": _SUPERVISORS,

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "notifications",
     "stats",
     "privacy",
+    "procedure",
 ]
 
 MIDDLEWARE = [
@@ -263,6 +264,10 @@ SPECTACULAR_SETTINGS = {
         "EvidenceKindEnum": "evidence.codes.EvidenceKind.choices",
         "DeadlineKindEnum": "escalation.codes.DeadlineKind.choices",
         "EscalationOutcomeEnum": "escalation.codes.EscalationOutcome.choices",
+        "EvidenceStageEnum": "evidence.codes.Stage.choices",
+        "ProcedureStageEnum": "procedure.codes.Stage.choices",
+        "MediationSessionOutcomeEnum": "procedure.codes.SessionOutcome.choices",
+        "ProcedureWaitingOnEnum": "procedure.codes.WaitingOn.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
@@ -367,6 +372,7 @@ CELERY_BEAT_SCHEDULE["evidence-timestamps-sweep"] = {"task": "evidence.timestamp
 CELERY_BEAT_SCHEDULE["stats-quarterly-report"] = {
     "task": "stats.quarterly_report", "schedule": crontab(minute=30, hour=4, day_of_month=1, month_of_year="1,4,7,10")}
 CELERY_BEAT_SCHEDULE["privacy-retention"] = {"task": "privacy.retention_run", "schedule": crontab(hour=2, minute=41)}
+CELERY_BEAT_SCHEDULE["procedure-agreements-watch"] = {"task": "procedure.agreements_watch", "schedule": 3600.0}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Idempotency-Key replays are possible for this long; older records are purged.
