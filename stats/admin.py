@@ -12,7 +12,8 @@ from cases.models import Platform
 from kameng_api.core.admin import AccessAdminMixin
 
 from . import rules, selectors
-from .charts import bar_chart, rate_chart
+from . import exports
+from .charts import line_chart
 from .models import DailyStat, MassIncident, QuarterlyReport
 
 
@@ -49,13 +50,18 @@ class PlatformChartsAdmin(AccessAdminMixin, admin.ModelAdmin):
         if chosen is not None:
             series = selectors.platform_trend(platform_id=chosen.id, filters=filters, interval="month")
             labels = [p["start"].strftime("%Y-%m") for p in series]
+            names = {"resolution_rate": _("resolution rate"), "platform_response_rate": _("platform response rate"),
+                     "platform_response_in_window_rate": _("answered in time")}
             charts = [
-                bar_chart(_("Complaints opened per month"), labels, [p["complaints"] for p in series]),
-                rate_chart(_("Resolution and platform response rates (withheld below the minimum sample)"), labels, {
-                    _("resolution rate"): [p["resolution_rate"]["value"] for p in series],
-                    _("platform response rate"): [p["platform_response_rate"]["value"] for p in series],
-                    _("answered in time"): [p["platform_response_in_window_rate"]["value"] for p in series],
-                }),
+                line_chart(_("Complaints opened per month"), x_label=_("Month"), y_label=_("Complaints (cases)"),
+                           labels=labels, series={chosen.name: [p["complaints"] for p in series]}),
+                line_chart(_("Resolution and platform response rates (withheld below the minimum sample)"),
+                           x_label=_("Month"), y_label=_("Rate"), labels=labels, percent=True,
+                           withheld_legend=_("insufficient sample: fewer than %(n)d cases, rate not computed") % {
+                               "n": rules.min_sample()},
+                           series={names[k]: [p[k]["value"] for p in series] for k in names},
+                           withheld={names[k]: [exports.withheld_text(p[k]["denominator"]) if p[k]["withheld_reason"]
+                                                else None for p in series] for k in names}),
             ]
         context = {
             **self.admin_site.each_context(request),
