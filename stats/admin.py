@@ -11,8 +11,7 @@ from django.utils.translation import gettext_lazy
 from cases.models import Platform
 from kameng_api.core.admin import AccessAdminMixin
 
-from . import rules, selectors
-from . import exports
+from . import exports, rules, selectors
 from .charts import line_chart
 from .models import DailyStat, MassIncident, QuarterlyReport
 

@@ -36,7 +36,7 @@ def _svg(height: int, title: str, body: list[str]) -> SafeString:
 
 def _legend(items: list[tuple[str, str, bool]], y: float, x0: float) -> list[str]:
     """A row of legend entries: (name, colour, hollow)."""
-    parts, x = [f'<g class="km-chart-legend">'], x0
+    parts, x = ['<g class="km-chart-legend">'], x0
     for name, colour, hollow in items:
         if hollow:
             parts.append(f'<circle cx="{x + 6:.1f}" cy="{y - 4:.1f}" r="5" fill="#fff" stroke="{colour}" '

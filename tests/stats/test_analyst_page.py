@@ -40,13 +40,15 @@ def signed_in(role, org):
 
 def own_counts(org_id, first, last, **where):
     """Complaints per platform name, counted in SQL over the cases (local date of opening)."""
-    extra = "".join(f" AND c.{column} = %s" for column in where)
+    assert set(where) <= {"product_type", "dispute_type"}
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT p.name, count(*) FROM cases_case c JOIN cases_platform p ON p.id = c.platform_id "
             "WHERE (%s IS NULL OR c.organization_id = %s) "
-            "AND (c.created_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN %s AND %s" + extra + " GROUP BY p.name",
-            [org_id, org_id, first, last, *where.values()])
+            "AND (c.created_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN %s AND %s "
+            "AND (%s IS NULL OR c.product_type = %s) AND (%s IS NULL OR c.dispute_type = %s) GROUP BY p.name",
+            [org_id, org_id, first, last, where.get("product_type"), where.get("product_type"),
+             where.get("dispute_type"), where.get("dispute_type")])
         return dict(cursor.fetchall())
 
 
