@@ -260,7 +260,6 @@ def _dashboard_context(filters: selectors.StatsFilter, data: dict) -> dict:
             unranked.append(Row(None, platform, figures[platform.id]))
     table = [{
         "rank": row.rank, "platform": row.platform, "complaints": row.figures["complaints"],
-        "unranked": exports.withheld_text(row.figures["complaints"]) if row.rank is None else "",
         "rates": [_rate_cell(row.figures[key]) for key in
                   ("resolution_rate", "platform_response_rate", "platform_response_in_window_rate")],
         "durations": [_hours(row.figures["platform_response_minutes"]), _hours(row.figures["resolution_minutes"])],
