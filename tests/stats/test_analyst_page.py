@@ -208,3 +208,29 @@ def test_case_of_another_organization_and_a_platform_not_in_the_period(org, data
     counts = own_counts(org.id, "2025-03-01", "2025-03-05")
     html = signed_in(Role.ANALYST, org).get("/analyst/", PERIOD).content.decode()
     assert f"<td>星辰卡盟</td>\n<td>{counts['星辰卡盟']}" in html
+
+
+def test_a_supervisor_signs_in_with_the_second_factor_here_too(org, settings):
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    settings.KAMENG_ADMIN_OTP_ENFORCED = True
+    settings.KAMENG_ADMIN_OTP_EXEMPT_ORGS = []
+    user = UserFactory(role=Role.SUPERVISOR, organization=org, is_staff=True)
+    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    client = Client()
+    missing = client.post("/analyst/login/", {"username": user.username, "password": PASSWORD},
+                          HTTP_ACCEPT_LANGUAGE="en")
+    assert missing.status_code == 200 and "Enter the one-time code" in missing.content.decode()
+    assert "_auth_user_id" not in client.session
+    code = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()
+    ok = client.post("/analyst/login/", {"username": user.username, "password": PASSWORD,
+                                         "otp_token": f"{code:0{device.digits}d}"})
+    assert ok.status_code == 302 and ok["Location"] == "/analyst/"
+    assert client.get("/analyst/").status_code == 200
+    # a session opened without the second factor (force_login) is sent back to the login
+    bypass = Client()
+    bypass.force_login(user)
+    response = bypass.get("/analyst/")
+    assert response.status_code == 302 and response["Location"].startswith("/analyst/login/")
+    assert "_auth_user_id" not in bypass.session
