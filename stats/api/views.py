@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from cases.codes import DisputeType, ProductType
 from cases.models import Platform
 from kameng_api.core.access import roles_for
-from kameng_api.core.openapi import AutoSchema
+from kameng_api.core.openapi import AutoSchema, error_response
 from kameng_api.core.preconditions import MethodAllowed
 from kameng_api.core.replica import replica_reads
 
@@ -414,7 +414,8 @@ class MassIncidentViewSet(viewsets.ReadOnlyModelViewSet):
                                      description="zh-hans (default, the one to file) or en (for reference)."),
                     OpenApiParameter("format", str, enum=["txt", "docx"], description="txt (default) or docx.")],
         responses={(200, "text/plain"): OpenApiTypes.STR, (200, DOCXRenderer.media_type): OpenApiTypes.BINARY,
-                   409: OpenApiTypes.OBJECT})
+                   409: error_response(409, "Nothing in the group says the platform vanished.", "not_absconded",
+                                       "None of this group's complaints says the platform absconded …")})
     @action(detail=True, methods=["get"], url_path="police-report", url_name="police")
     def police_report(self, request, *args, **kwargs):
         """For a platform that absconded (any of your cases of the group with dispute type platform_absconded,
