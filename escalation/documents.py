@@ -308,7 +308,7 @@ def document_text(*, case, kind: str, lang: str = "zh-hans", channel: str | None
         return _tidy(template.render(Context(context, autoescape=False)))
 
 
-HEADING = re.compile(r"^([一二三四五六七八九十]+、|\d+\. |原告|被告|诉讼请求|事实与理由|证据和证据来源|此致|报案人|被报案人|"
+HEADING = re.compile(r"^([一二三四五六七八九十]+、|\d+\. |原告|被告|诉讼请求|事实与理由|证据和证据来源|此致|报案人|被报案人|报案单位|"
                      r"Plaintiff|Defendant|Claims|Facts and reasons|Evidence|To:)")
 
 
@@ -349,6 +349,29 @@ def document_render(*, case, kind: str, lang: str = "zh-hans", fmt: str = "txt",
     if fmt == "docx":
         return Rendered(_docx(text), DOCX, filename)
     return Rendered(text.encode("utf-8"), "text/plain; charset=utf-8", filename)
+
+
+GROUP_KINDS = ("group_police_report",)
+
+
+def group_document_render(*, context: dict, kind: str, lang: str = "zh-hans", fmt: str = "txt",
+                          filename: str) -> Rendered:
+    """A document of a group of cases (a 群体投诉) from its template
+    (escalation/templates/escalation/documents/<kind>.<lang>.txt) and a context the caller built — the group's
+    figures, victims and cases, never a consumer's ID number — as UTF-8 text or as .docx."""
+    if lang not in LANGS:
+        raise DocumentError("lang", f"Unknown language {lang!r}: use zh-hans or en.")
+    if fmt not in FORMATS:
+        raise DocumentError("format", f"Unknown format {fmt!r}: use txt or docx.")
+    if kind not in GROUP_KINDS:
+        raise DocumentError("kind", f"Unknown document {kind!r}: one of {', '.join(GROUP_KINDS)}.")
+    with translation.override(lang):
+        template = ENGINE.get_template(f"escalation/documents/{kind}.{lang}.txt")
+        text = _tidy(template.render(Context({**context, "zh": lang == "zh-hans"}, autoescape=False)))
+    name = f"{filename}-{lang}.{fmt}"
+    if fmt == "docx":
+        return Rendered(_docx(text), DOCX, name)
+    return Rendered(text.encode("utf-8"), "text/plain; charset=utf-8", name)
 
 
 def kind_of_channel(channel: str) -> str:

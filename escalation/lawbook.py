@@ -325,3 +325,33 @@ def small_claims_check(*, amount: Decimal, province: str, on: date) -> SmallClai
     if amount <= SMALL_CLAIMS_FLOOR:
         return SmallClaims(True, SMALL_CLAIMS_FLOOR, province, False, "floor of the estimated table")
     return SmallClaims(None, None, province, False, "")
+
+
+# The amount bands of fraud (刑法 art. 266), as data with their source: the group police report (报案材料 of a
+# 群体投诉) compares the victims' total loss with them. Each province fixes its own figure inside each band
+# (art. 1, second paragraph), so a report states the band, never a single national figure. The lower bound of
+# "数额较大" is also the rule-table row `fraud_threshold_general` (a supervisor may update it there).
+FRAUD_BANDS_SOURCE = {
+    "law": "《最高人民法院、最高人民检察院关于办理诈骗刑事案件具体应用法律若干问题的解释》(法释〔2011〕7号)",
+    "article": "第一条",
+    "quote": "诈骗公私财物价值三千元至一万元以上、三万元至十万元以上、五十万元以上的，应当分别认定为刑法第二百六十六条规定的"
+             "“数额较大”、“数额巨大”、“数额特别巨大”。各省、自治区、直辖市高级人民法院、人民检察院可以结合本地区经济社会发展状况，"
+             "在前款规定的数额幅度内，共同研究确定本地区执行的具体数额标准，报最高人民法院、最高人民检察院备案。",
+    "source_url": "https://www.court.gov.cn/",
+    "effective_from": date(2011, 4, 8),
+    "confirmed": False,
+    "note": "条文据公开转载的文本核对，未能在此从官方网站核实；适用时以本省公布的具体数额标准为准。 Checked against published "
+            "reproductions of the text, not the official site; the province's own figure inside each band applies.",
+}
+FRAUD_BANDS: tuple[dict, ...] = (
+    {"band": "数额较大", "band_en": "a relatively large amount", "low": Decimal(3000), "high": Decimal(10000),
+     "sentence": "三年以下有期徒刑、拘役或者管制，并处或者单处罚金",
+     "sentence_en": "up to three years' imprisonment, criminal detention or public surveillance, and/or a fine"},
+    {"band": "数额巨大", "band_en": "a huge amount", "low": Decimal(30000), "high": Decimal(100000),
+     "sentence": "三年以上十年以下有期徒刑，并处罚金",
+     "sentence_en": "three to ten years' imprisonment and a fine"},
+    {"band": "数额特别巨大", "band_en": "an especially huge amount", "low": Decimal(500000), "high": None,
+     "sentence": "十年以上有期徒刑或者无期徒刑，并处罚金或者没收财产",
+     "sentence_en": "ten years' or life imprisonment, and a fine or confiscation of property"},
+)
+CRIMINAL_LAW_266 = "《中华人民共和国刑法》第二百六十六条"

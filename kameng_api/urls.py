@@ -18,6 +18,7 @@ api_v1 = [
 urlpatterns = [
     path("admin/language/", admin_language, name="km_language"),
     path("admin/", admin.site.urls),
+    path("analyst/", include("stats.analyst_urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", EnglishSchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

@@ -1,7 +1,6 @@
 
 from decimal import Decimal
 
-from django.db.models import Prefetch
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -14,13 +13,13 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from cases.codes import DisputeType, ProductType
-from cases.models import Case, Platform
+from cases.models import Platform
 from kameng_api.core.access import roles_for
-from kameng_api.core.openapi import AutoSchema
+from kameng_api.core.openapi import AutoSchema, error_response
 from kameng_api.core.preconditions import MethodAllowed
 from kameng_api.core.replica import replica_reads
 
-from .. import exports, reports, rules, selectors
+from .. import exports, groups, reports, rules, selectors
 from ..models import MassIncident, QuarterlyReport
 from . import examples
 from .permissions import CanReadStats
@@ -344,20 +343,18 @@ def _incident_row(incident: MassIncident) -> dict:
 @extend_schema(tags=["stats"])
 class MassIncidentViewSet(viewsets.ReadOnlyModelViewSet):
     roles = {"list": roles_for("mass_incident.read"), "retrieve": roles_for("mass_incident.read"),
-             "letter": roles_for("mass_incident.read")}
+             "letter": roles_for("mass_incident.read"), "evidence_pack": roles_for("mass_incident.read"),
+             "police_report": roles_for("mass_incident.read")}
     lookup_value_regex = r"[0-9]{1,18}"
     serializer_class = MassIncidentSerializer
 
     def get_queryset(self):
-        org_id = getattr(self.request.user, "organization_id", None)
-        own = (Case.objects.filter(organization_id=org_id)
-               .only("id", "reference", "status", "amount_paid", "amount_recovered", "consumer_id", "created_at",
-                     "product_type", "dispute_type").order_by("id"))
-        return (
-            MassIncident.objects.filter(cases__organization_id=org_id).distinct()
-            .select_related("platform").prefetch_related(Prefetch("cases", queryset=own, to_attr="own_cases"))
-            .order_by("-detected_at", "-id")
-        )
+        return groups.incidents_for(getattr(self.request.user, "organization_id", None))
+
+    def perform_content_negotiation(self, request, force=False):
+        """The documents and the pack answer their own `?format=` (txt, docx); errors come back as JSON."""
+        files = getattr(self, "action", None) in ("letter", "evidence_pack", "police_report")
+        return super().perform_content_negotiation(request, force=force or files)
 
     @replica_reads
     def list(self, request, *args, **kwargs):
@@ -385,3 +382,65 @@ class MassIncidentViewSet(viewsets.ReadOnlyModelViewSet):
         response["Content-Disposition"] = f'attachment; filename="group-complaint-{incident.id}.docx"'
         return response
 
+
+    @extend_schema(
+        summary="The group complaint's shared evidence pack (ZIP): each of your cases' bundle and a group manifest",
+        parameters=[OpenApiParameter("lang", str, enum=["zh-hans", "en"],
+                                     description="Language of the letters inside the case bundles (default zh-hans).")],
+        responses={(200, "application/zip"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"], url_path="evidence-pack", url_name="pack")
+    def evidence_pack(self, request, *args, **kwargs):
+        """One ZIP for the group: `cases/<reference>-bundle.zip`, the very bundle each case downloads (files,
+        hash chain, timeline, letter; verifiable with `manage.py verify_bundle`), and `manifest.json` listing
+        each case (date, types, amounts, victim number, the bundle's SHA-256 and size), the victims with their
+        losses and the totals. The group's own files name no consumer and carry no ID number; each bundle put
+        in the pack is audit-logged like a bundle download."""
+        from django.http import StreamingHttpResponse
+
+        lang = _document_lang(request)
+        incident = self.get_object()
+        cases = incident.own_cases
+        groups.evidence_pack_audit(incident=incident, cases=cases, actor=request.user, request=request)
+        response = StreamingHttpResponse(groups.evidence_pack_stream(incident=incident, cases=cases, lang=lang),
+                                         content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="group-complaint-{incident.id}-evidence.zip"'
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    @extend_schema(
+        summary="The group complaint's police report (报案材料) adding up the victims' losses (txt or docx)",
+        parameters=[OpenApiParameter("lang", str, enum=["zh-hans", "en"],
+                                     description="zh-hans (default, the one to file) or en (for reference)."),
+                    OpenApiParameter("format", str, enum=["txt", "docx"], description="txt (default) or docx.")],
+        responses={(200, "text/plain"): OpenApiTypes.STR, (200, DOCXRenderer.media_type): OpenApiTypes.BINARY,
+                   409: error_response(409, "Nothing in the group says the platform vanished.", "not_absconded",
+                                       "None of this group's complaints says the platform absconded …")})
+    @action(detail=True, methods=["get"], url_path="police-report", url_name="police")
+    def police_report(self, request, *args, **kwargs):
+        """For a platform that absconded (any of your cases of the group with dispute type platform_absconded,
+        fraud or merchant_unreachable; else 409): the platform, the sellers' handles and payee accounts, each
+        victim's loss (numbered, no name or ID number) and the total, compared with the fraud amount bands of
+        法释〔2011〕7号 art. 1 quoted as data with their source."""
+        from django.http import HttpResponse
+
+        lang = _document_lang(request)
+        fmt = request.query_params.get("format", "txt")
+        if fmt not in ("txt", "docx"):
+            raise exceptions.ValidationError({"format": [_("Unknown format. Allowed: %(formats)s.") % {
+                "formats": "txt, docx"}]})
+        incident = self.get_object()
+        rendered = groups.police_report_render(incident=incident, cases=incident.own_cases,
+                                               organization=request.user.organization, lang=lang, fmt=fmt)
+        response = HttpResponse(rendered.content, content_type=rendered.content_type)
+        disposition = "inline" if fmt == "txt" else "attachment"
+        response["Content-Disposition"] = f'{disposition}; filename="{rendered.filename}"'
+        return response
+
+
+def _document_lang(request) -> str:
+    lang = request.query_params.get("lang", "zh-hans")
+    if lang not in ("zh-hans", "en"):
+        raise exceptions.ValidationError({"lang": [_("Unknown language %(lang)r: use one of %(langs)s.") % {
+            "lang": lang[:20], "langs": "zh-hans, en"}]})
+    return lang
