@@ -312,6 +312,11 @@ def main() -> None:
             ("365 days ending last month, ?dispute_type=fraud", questions[2], {"dispute_type": "fraud"}),
             ("291 days, game_card + delivery_delay", questions[4],
              {"product_type": "game_card", "dispute_type": "delivery_delay"}),
+            (f"calendar year {today.year - 1}, ?dispute_type=invalid_code", questions[1],
+             {"dispute_type": "invalid_code"}),
+            ("the quarter, ?product_type=game_card", questions[3], {"product_type": "game_card"}),
+            ("the quarter, phone_recharge + refund_refused", questions[3],
+             {"product_type": "phone_recharge", "dispute_type": "refund_refused"}),
         ]
         for label, (_l, first, last), extra in filtered:
             lat, _body = http_latencies(args.port, token, {"from": first, "to": last, **extra},
