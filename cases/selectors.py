@@ -24,14 +24,12 @@ def case_list(*, user, filters: dict | None = None, listing: bool = False) -> Qu
     """`listing`: only what a list row shows (the merchant's name, the masked consumer, the claims; the
     platform and the assignee are shown as ids), so a page reads no row it does not render."""
     qs = Case.objects.for_user(user)
-    if listing:
-        qs = qs.select_related("merchant", "consumer")
-        if connections[qs.db].vendor == "postgresql":
-            qs = qs.annotate(**{LIST_CLAIMS: _claims_json()})
-        else:
-            qs = qs.prefetch_related("claims")
+    qs = (qs.select_related("merchant", "consumer") if listing
+          else qs.select_related("platform", "merchant", "consumer", "assignee"))
+    if connections[qs.db].vendor == "postgresql":  # the claims in the same statement (a list page, a detail)
+        qs = qs.annotate(**{LIST_CLAIMS: _claims_json()})
     else:
-        qs = qs.select_related("platform", "merchant", "consumer", "assignee").prefetch_related("claims")
+        qs = qs.prefetch_related("claims")
     if filters:
         from .filters import CaseFilter
 
