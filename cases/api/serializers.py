@@ -155,7 +155,7 @@ class CaseSerializer(CompiledRepresentation, StrictModelSerializer):
     def to_representation(self, instance):
         data = super().to_representation(instance)
         data["merchant_name"] = instance.merchant.name if instance.merchant_id else ""
-        if isinstance(self.fields.get("consumer"), ConsumerSerializer):
+        if isinstance(type(self)._declared_fields.get("consumer"), ConsumerSerializer):  # the class's, not built
             personal_data_shown(consumer=instance.consumer, case=instance)
         return data
 
