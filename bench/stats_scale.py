@@ -487,7 +487,11 @@ class gunicorn:  # noqa: N801 - used as a context manager
                "DATABASE_URL": self.args.database_url, "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
                "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "DJANGO_SECURE_SSL_REDIRECT": "false",
                "THROTTLE_USER": "1000000/min", "DJANGO_CONN_MAX_AGE": str(self.conn_max_age), "LOG_LEVEL": "WARNING",
-               "DJANGO_STATIC_ROOT": tempfile.mkdtemp(prefix="kameng-bench-static-")}
+               "DJANGO_STATIC_ROOT": tempfile.mkdtemp(prefix="kameng-bench-static-"),
+               # the production settings refuse to start without a shared cache and a mail server
+               "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+               "EMAIL_HOST": os.environ.get("EMAIL_HOST", "127.0.0.1"),
+               "DJANGO_DEFAULT_FROM_EMAIL": "Kameng bench <noreply@example.cn>"}
         self.server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "kameng_api.wsgi", "--workers", str(self.args.workers), "--bind",
              f"127.0.0.1:{self.args.port}", "--log-level", "warning"], cwd=ROOT, env=env)
