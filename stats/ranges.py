@@ -127,10 +127,10 @@ def snapshot():
             raw.isolation_level, raw.read_only = saved
 
 
-def _summed_sql(platform_ids: list[int], organization_id: int | None, date_from: date, date_to: date,
-                types: tuple | None) -> tuple[str, list, list[str]]:
-    """(SQL, params, columns): one row per platform with a complaint in the period — its id, then every
-    summary column summed over the period's months and edge days."""
+def summed(platform_ids: list[int], organization_id: int | None, date_from: date, date_to: date,
+           types: tuple | None = None) -> dict:
+    """{platform: {"sums", "by_status", "by_dispute_type", "histograms": {metric: [counts]}}} over the period.
+    `types`: (product type, dispute type), either None, for a filtered request; None without filter."""
     months, plus, minus = spans(date_from, date_to)
     day_table, month_table, _m = _tables(types)
     columns = sum_columns()
@@ -149,10 +149,6 @@ def _summed_sql(platform_ids: list[int], organization_id: int | None, date_from:
             params += [*scope_params, *day_params]
     select = ", ".join(f"SUM(u.sign * u.{c}) AS {c}" for c in columns)
     sql = f"SELECT u.platform_id, {select} FROM ({' UNION ALL '.join(parts)}) u GROUP BY u.platform_id"
-    return sql, params, columns
-
-
-def _summed_rows(platform_ids: list[int], rows) -> dict:
     from .selectors import SUM_COLUMNS
 
     n_sums, n_buckets = len(SUM_COLUMNS), len(rules.DURATION_BUCKETS)
@@ -163,6 +159,9 @@ def _summed_rows(platform_ids: list[int], rows) -> dict:
     metrics = list(HISTOGRAM_PREFIX)
     out = {pid: {"sums": defaultdict(int), "by_status": defaultdict(int), "by_dispute_type": defaultdict(int),
                  "histograms": {m: [0] * n_buckets for m in metrics}} for pid in platform_ids}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     for row in rows:  # slices, not a name test per column: a CSV of every platform is 500 rows of ~170 values
         acc = out[row[0]]
         sums = acc["sums"]
@@ -176,17 +175,6 @@ def _summed_rows(platform_ids: list[int], rows) -> dict:
             first = at_histograms + i * n_buckets
             acc["histograms"][metric] = [int(v or 0) for v in row[first:first + n_buckets]]
     return out
-
-
-def summed(platform_ids: list[int], organization_id: int | None, date_from: date, date_to: date,
-           types: tuple | None = None) -> dict:
-    """{platform: {"sums", "by_status", "by_dispute_type", "histograms": {metric: [counts]}}} over the period.
-    `types`: (product type, dispute type), either None, for a filtered request; None without filter."""
-    sql, params, _columns = _summed_sql(platform_ids, organization_id, date_from, date_to, types)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    return _summed_rows(platform_ids, rows)
 
 
 def _locate(histogram: list[int], rank: int) -> tuple[int, int]:
@@ -220,11 +208,6 @@ def exact_percentiles(summed_rows: dict, organization_id: int | None, date_from:
                 lookups[key] = max(lookups.get(key, 1), 2 if rest else 1)
                 wanted.append((pid, metric, name, key, rest, den, count))
     found = _fetch_values(lookups, organization_id, date_from, date_to, types)
-    _finish_percentiles(result, wanted, found)
-    return result
-
-
-def _finish_percentiles(result, wanted, found) -> None:
     for pid, metric, name, key, rest, den, count in wanted:
         values = found.get(key, [])
         if len(values) < (2 if rest else 1):
@@ -232,6 +215,7 @@ def _finish_percentiles(result, wanted, found) -> None:
         value = values[0] + (values[1] - values[0]) * rest / den if rest else values[0]
         entry = result[pid].setdefault(metric, {"values": {}, "count": count})
         entry["values"][name] = round(float(value), 2)
+    return result
 
 
 def _fetch_values(lookups: dict, organization_id: int | None, date_from: date, date_to: date,
@@ -298,10 +282,10 @@ def _union_sql(chunk, lookups, organization_id, date_from, date_to, types) -> tu
     return " UNION ALL ".join(parts) + " ORDER BY 1, 2", params
 
 
-def _merchant_sql(platform_ids: list[int], organization_id: int | None, date_from: date, date_to: date,
-                  types: tuple | None) -> tuple[str, list]:
-    """(platform, merchant, complaints, merchant's name) over the period: whole months from the monthly merchant
-    rollup, the edge days (added or subtracted) counted from the facts through a covering index."""
+def merchant_counts(platform_ids: list[int], organization_id: int | None, date_from: date,
+                    date_to: date, types: tuple | None = None) -> list[tuple]:
+    """(platform, merchant, complaints, merchant's name) over the period: whole months from the monthly merchant rollup, the
+    edge days (added or subtracted) counted from the facts through a covering index."""
     months, plus, minus = spans(date_from, date_to)
     merchant_table = _tables(types)[2]
     parts, params = [], []
@@ -310,93 +294,16 @@ def _merchant_sql(platform_ids: list[int], organization_id: int | None, date_fro
         parts.append(f"SELECT s.platform_id, s.merchant_id, SUM(s.n) AS n FROM {merchant_table} s "
                      f"WHERE {scope} AND s.month >= %s AND s.month <= %s GROUP BY s.platform_id, s.merchant_id")
         params += [*scope_params, _param(months[0]), _param(months[1])]
-    for sign, day_ranges in ((1, plus), (-1, minus)):
-        for first, last in day_ranges:  # one branch per range: an index-only scan (an OR would read the heap)
+    for sign, ranges in ((1, plus), (-1, minus)):
+        for first, last in ranges:  # one branch per range: an index-only scan (an OR would read the heap)
             scope, scope_params = _scope("f", platform_ids, organization_id, types, facts=True)
             parts.append(f"SELECT f.platform_id, f.merchant_id, {sign} * COUNT(*) AS n FROM stats_casefact f "
                          f"WHERE {scope} AND f.day >= %s AND f.day <= %s AND f.merchant_id IS NOT NULL "
                          "GROUP BY f.platform_id, f.merchant_id")
             params += [*scope_params, _param(first), _param(last)]
-    sql = (f"SELECT u.platform_id, u.merchant_id, SUM(u.n) AS n, MAX(m.name) AS name FROM ({' UNION ALL '.join(parts)}) u "
+    sql = (f"SELECT u.platform_id, u.merchant_id, SUM(u.n), MAX(m.name) FROM ({' UNION ALL '.join(parts)}) u "
            "LEFT JOIN cases_merchant m ON m.id = u.merchant_id "
            "GROUP BY u.platform_id, u.merchant_id HAVING SUM(u.n) > 0")
-    return sql, params
-
-
-def merchant_counts(platform_ids: list[int], organization_id: int | None, date_from: date,
-                    date_to: date, types: tuple | None = None) -> list[tuple]:
-    """(platform, merchant, complaints, merchant's name) over the period (`_merchant_sql`)."""
-    sql, params = _merchant_sql(platform_ids, organization_id, date_from, date_to, types)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
-
-
-def composed(platform_ids: list[int], organization_id: int | None, date_from: date, date_to: date,
-             types: tuple | None = None) -> tuple[dict, dict, list[tuple]]:
-    """PostgreSQL: `summed`, `exact_percentiles` and `merchant_counts` in ONE statement — the sums, the bucket
-    of each median and p90 located in SQL from the summed histograms, the exact value read from the facts
-    inside that bucket, the top merchants. One statement is one snapshot: no transaction around it, and one
-    round trip instead of five (BEGIN, three reads, COMMIT)."""
-    sums_sql, sums_params, columns = _summed_sql(platform_ids, organization_id, date_from, date_to, types)
-    merchants_sql, merchants_params = _merchant_sql(platform_ids, organization_id, date_from, date_to, types)
-    n_buckets = len(rules.DURATION_BUCKETS)
-    minimum = max(1, rules.min_sample())
-    histograms = ", ".join(
-        f"({metric}, ARRAY[{', '.join(f'COALESCE(s.{histogram_column(metric, j)}, 0)' for j in range(n_buckets))}]"
-        "::bigint[])" for metric in HISTOGRAM_PREFIX)
-    percentiles = ", ".join(f"({k}, {num}, {den})" for k, (num, den) in enumerate(rules.PERCENTILES.values()))
-    bounds = array_literal(rules.DURATION_BUCKETS)
-    lookups, lookup_params = [], []
-    for metric, column in METRIC_COLUMNS.items():
-        where, org_params, type_params = _fact_conditions(column, organization_id, types)
-        where = where.format(g="l.g", lo="(%s::integer[])[l.j]")
-        lookups.append(f"SELECT l.g, l.metric, l.k, x.v FROM (SELECT * FROM l WHERE l.metric = {metric}) l "
-                       f"CROSS JOIN LATERAL (SELECT f.{column} AS v FROM stats_casefact f WHERE {where} "
-                       f"ORDER BY f.{column} LIMIT l.lim OFFSET l.off) x")
-        lookup_params += [*org_params, date_from, date_to, *type_params, bounds]
-    sql = f"""WITH s AS MATERIALIZED ({sums_sql}),
-h AS (SELECT s.platform_id AS g, m.metric, b.j, b.n FROM s
-      CROSS JOIN LATERAL (VALUES {histograms}) AS m(metric, hist)
-      CROSS JOIN LATERAL unnest(m.hist) WITH ORDINALITY AS b(n, j)),
-c AS (SELECT g, metric, j, n, CAST(SUM(n) OVER (PARTITION BY g, metric ORDER BY j) AS bigint) AS cum,
-             CAST(SUM(n) OVER (PARTITION BY g, metric) AS bigint) AS total FROM h),
-w AS (SELECT t.g, t.metric, p.k, ((t.total - 1) * p.num) / p.den AS low, ((t.total - 1) * p.num) %% p.den AS rest
-      FROM (SELECT DISTINCT g, metric, total FROM c WHERE total >= %s) t
-      CROSS JOIN (VALUES {percentiles}) AS p(k, num, den)),
-l AS MATERIALIZED (SELECT w.g, w.metric, w.k, c.j, w.low - (c.cum - c.n) AS off,
-                          CASE WHEN w.rest > 0 THEN 2 ELSE 1 END AS lim
-      FROM w JOIN c ON c.g = w.g AND c.metric = w.metric AND c.cum - c.n <= w.low AND w.low < c.cum),
-v AS ({' UNION ALL '.join(lookups)}),
-mc AS ({merchants_sql})
-SELECT (SELECT json_agg(s) FROM s)::text,
-       (SELECT json_agg(json_build_array(v.g, v.metric, v.k, v.v) ORDER BY v.g, v.metric, v.k, v.v) FROM v)::text,
-       (SELECT json_agg(json_build_array(mc.platform_id, mc.merchant_id, mc.n, mc.name)) FROM mc)::text"""
-    import json
-
-    params = [*sums_params, minimum, *lookup_params, *merchants_params]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        sums_json, values_json, merchants_json = cursor.fetchone()
-    sums = _summed_rows(platform_ids, [[row["platform_id"], *(row[c] for c in columns)]
-                                       for row in json.loads(sums_json or "[]", parse_float=Decimal)])
-    found = defaultdict(list)
-    for g, metric, k, value in json.loads(values_json or "[]"):
-        found[(g, metric, k)].append(int(value))
-    names = list(rules.PERCENTILES)
-    result = defaultdict(dict)
-    wanted, keyed = [], {}
-    for pid, acc in sums.items():
-        for metric, histogram in acc["histograms"].items():
-            count = sum(histogram)
-            if count < minimum:
-                if count > 0:
-                    result[pid][metric] = {"values": {}, "count": count}
-                continue
-            for k, (name, (num, den)) in enumerate(zip(names, rules.PERCENTILES.values(), strict=True)):
-                rest = (count - 1) * num % den
-                keyed[(pid, metric, k)] = found.get((pid, metric, k), [])
-                wanted.append((pid, metric, name, (pid, metric, k), rest, den, count))
-    _finish_percentiles(result, wanted, keyed)
-    merchants = [tuple(row) for row in json.loads(merchants_json or "[]")]
-    return sums, result, merchants

@@ -357,11 +357,8 @@ def platform_summaries(*, platform_ids: list[int], filters: StatsFilter) -> dict
     period_id = _standard_period(filters)
     if period_id is not None:
         return _period_summaries(period_id, platform_ids, filters)
-    if connection.vendor == "postgresql":  # one statement, one snapshot
+    with ranges.snapshot():
         composed = _composed_summaries(platform_ids, filters)
-    else:
-        with ranges.snapshot():
-            composed = _composed_summaries(platform_ids, filters)
     if composed is not None:
         return composed
     return _daily_summaries(platform_ids, filters)
@@ -375,15 +372,12 @@ def _composed_summaries(platform_ids: list[int], filters: StatsFilter) -> dict[i
     org, first, last = filters.organization_id, filters.date_from, filters.date_to
     types = ((filters.product_type or None, filters.dispute_type or None)
              if filters.product_type or filters.dispute_type else None)
+    sums = ranges.summed(platform_ids, org, first, last, types)
     try:
-        if connection.vendor == "postgresql":
-            sums, durations, counts = ranges.composed(platform_ids, org, first, last, types)
-        else:
-            sums = ranges.summed(platform_ids, org, first, last, types)
-            durations = ranges.exact_percentiles(sums, org, first, last, types)
-            counts = ranges.merchant_counts(platform_ids, org, first, last, types)
+        durations = ranges.exact_percentiles(sums, org, first, last, types)
     except LookupError:
         return None
+    counts = ranges.merchant_counts(platform_ids, org, first, last, types)
     merchants = _merchant_rows([row[:3] for row in counts], {row[1]: row[3] or "" for row in counts})
     result, context = {}, _context()
     for pid in platform_ids:
