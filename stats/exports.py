@@ -12,7 +12,7 @@ import io
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection
+from django.db.models import Sum
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from cases.codes import DisputeType, Outcome, ProductType, Status
 
 from . import selectors
+from .models import DailyStat
 
 LANGUAGES = {"zh": "zh-hans", "en": "en"}
 RATES = ("resolution_rate", "favourable_rate", "platform_response_rate", "platform_response_in_window_rate")
@@ -132,45 +133,21 @@ PERIOD_COLUMNS = [Column("start", gettext_lazy("Period start"), "text"),
 
 
 def product_type_counts(platform_ids: list[int], filters: selectors.StatsFilter) -> dict[int, dict[str, int]]:
-    """Complaints per product type of each platform over the period, composed like every other figure
-    (stats/ranges.py): whole months of the filtered month summary plus or minus edge days of the filtered day
-    summary, the rows of each product type (with the dispute type asked for, or "" for any) — a few dozen rows
-    per platform and type, where the daily table held one per platform, day, type and status. Tested equal to
-    the JSON of `stats/platforms/?product_type=…`."""
-    from . import ranges
-
+    """Complaints per product type of each platform over the period: one grouped read of the daily summary
+    (the rows the selectors read for a product type filter, summed once for every type instead of once per
+    type). Tested equal to the JSON of `stats/platforms/?product_type=…`."""
     counts = {pid: dict.fromkeys(ProductType.values, 0) for pid in platform_ids}
     if not platform_ids:
         return counts
-    months, plus, minus = ranges.spans(filters.date_from, filters.date_to)
-    condition, ids = selectors.platform_in("s.platform_id", platform_ids)
-    scope = f"{condition} AND s.dispute_type = %s AND s.product_type <> ''"
-    scope_params = [*ids, filters.dispute_type or ""]
-    if filters.product_type:
-        scope += " AND s.product_type = %s"
-        scope_params.append(filters.product_type)
-    if filters.organization_id is not None:
-        scope += " AND s.organization_id = %s"
-        scope_params.append(filters.organization_id)
-    parts, params = [], []
-    if months:
-        parts.append("SELECT s.platform_id, s.product_type, s.opened AS n FROM stats_monthtypesummary s "  # noqa: S608
-                     f"WHERE {scope} AND s.month >= %s AND s.month <= %s")
-        params += [*scope_params, ranges._param(months[0]), ranges._param(months[1])]
-    for sign, day_ranges in ((1, plus), (-1, minus)):
-        if day_ranges:
-            days, day_params = ranges._days("s", day_ranges)
-            parts.append(f"SELECT s.platform_id, s.product_type, {sign} * s.opened AS n "  # noqa: S608
-                         "FROM stats_daytypesummary s "
-                         f"WHERE {scope} AND {days}")
-            params += [*scope_params, *day_params]
-    sql = (f"SELECT u.platform_id, u.product_type, SUM(u.n) FROM ({' UNION ALL '.join(parts)}) u "  # noqa: S608
-           "GROUP BY u.platform_id, u.product_type")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for pid, product, n in cursor.fetchall():
-            if product in counts[pid]:
-                counts[pid][product] = int(n or 0)
+    rows = DailyStat.objects.filter(platform_id__in=platform_ids, day__gte=filters.date_from,
+                                    day__lte=filters.date_to)
+    for column in ("organization_id", "product_type", "dispute_type"):
+        if getattr(filters, column) is not None:
+            rows = rows.filter(**{column: getattr(filters, column)})
+    for pid, product, n in rows.values("platform_id", "product_type").annotate(n=Sum("opened")).values_list(
+            "platform_id", "product_type", "n").order_by():
+        if product in counts[pid]:
+            counts[pid][product] = int(n or 0)
     return counts
 
 
