@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -126,10 +126,14 @@ def case_event_record(*, case: Case, actor, kind: str, note: str = "", data: dic
 
 def _next_reference(now) -> str:
     year = timezone.localtime(now).year
+    table = connection.ops.quote_name(ReferenceCounter._meta.db_table)
     for _attempt in range(3):
-        if ReferenceCounter.objects.filter(year=year).update(last=F("last") + 1):
-            number = ReferenceCounter.objects.get(year=year).last
-            return f"KM-{year}-{number:06d}"
+        with connection.cursor() as cursor:  # one statement: the increment returns the number it allocated
+            cursor.execute(f'UPDATE {table} SET "last" = "last" + 1 WHERE "year" = %s RETURNING "last"',  # noqa: S608
+                           [year])
+            row = cursor.fetchone()
+        if row is not None:
+            return f"KM-{year}-{row[0]:06d}"
         try:
             with transaction.atomic():
                 ReferenceCounter.objects.create(year=year, last=1)
@@ -210,6 +214,15 @@ def _merchant_for(platform: Platform, name: str) -> Merchant | None:
     return merchant
 
 
+def _known_claims(case: Case, claims: list[Claim]) -> None:
+    """The claims just written, kept on the case as a prefetch would (in id order), so that rendering the new
+    case does not read them back."""
+    rows = Claim.objects.filter(case=case)
+    rows._result_cache = sorted(claims, key=lambda c: c.pk or 0)
+    rows._prefetch_done = True
+    case._prefetched_objects_cache = {"claims": rows}
+
+
 def _raise_duplicate(existing: Case):
     raise Conflict(
         _("A case for this order number on this platform already exists: %(ref)s (id %(id)s).")
@@ -227,10 +240,8 @@ def case_create(*, actor, data: dict) -> Case:
                              amount_paid=data["amount_paid"], deception=data.get("deception", ""),
                              fraud_suspected=data.get("fraud_suspected", False))
     platform = data["platform"]
-    existing = Case.objects.filter(organization_id=organization_id, platform=platform,
-                                   order_number=data["order_number"]).first()
-    if existing is not None:
-        _raise_duplicate(existing)
+    # A duplicate (same organization, platform and order number) is refused by the unique constraint: the
+    # insert below fails and the handler names the existing case, so the usual path reads nothing first.
     consumer_data = data["consumer"]
     try:
         with transaction.atomic():
@@ -253,6 +264,7 @@ def case_create(*, actor, data: dict) -> Case:
             for claim in claims:
                 claim.case = case
             Claim.objects.bulk_create(claims)
+            _known_claims(case, claims)
             case_event_record(case=case, actor=actor, kind=EventKind.CREATED, to_status=case.status,
                               occurred_at=now)
             events.case_created.send(sender=Case, case=case)
@@ -318,6 +330,7 @@ def case_update(*, actor, case: Case, data: dict, if_match: str | None = None, n
             for claim in claims:
                 claim.case = case
             Claim.objects.bulk_create(claims)
+            _known_claims(case, claims)
             if claims_data is not None:
                 changed.append("claims")
         if not changed:

@@ -84,6 +84,28 @@ class MaskedConsumerSerializer(CompiledRepresentation, serializers.Serializer):
         return mask_id_number(obj.id_number)
 
 
+class _Rendered(list):
+    """Claims the list's own statement already rendered (`cases.selectors.LIST_CLAIMS`)."""
+
+
+class ClaimListSerializer(serializers.ListSerializer):
+    """A case's claims: from the list query's JSON array when it brought them, else DRF's way."""
+
+    def get_attribute(self, instance):
+        rendered = getattr(instance, "list_claims", _MISSING)
+        if rendered is not _MISSING:
+            return _Rendered(rendered or ())
+        return super().get_attribute(instance)
+
+    def to_representation(self, data):
+        if isinstance(data, _Rendered):
+            return list(data)
+        return super().to_representation(data)
+
+
+_MISSING = object()
+
+
 class ClaimSerializer(CompiledRepresentation, StrictModelSerializer):
     kind = serializers.ChoiceField(choices=ClaimKind.choices)
     amount = money_field(required=False, allow_null=True,
@@ -93,6 +115,7 @@ class ClaimSerializer(CompiledRepresentation, StrictModelSerializer):
     class Meta:
         model = Claim
         fields = ["kind", "amount", "unreasonable"]
+        list_serializer_class = ClaimListSerializer
 
 
 class CaseSerializer(CompiledRepresentation, StrictModelSerializer):
@@ -132,7 +155,7 @@ class CaseSerializer(CompiledRepresentation, StrictModelSerializer):
     def to_representation(self, instance):
         data = super().to_representation(instance)
         data["merchant_name"] = instance.merchant.name if instance.merchant_id else ""
-        if isinstance(self.fields.get("consumer"), ConsumerSerializer):
+        if isinstance(type(self)._declared_fields.get("consumer"), ConsumerSerializer):  # the class's, not built
             personal_data_shown(consumer=instance.consumer, case=instance)
         return data
 

@@ -199,7 +199,7 @@ class Pagination(BasePagination):
         if query.distinct or query.values_select or query.combinator:
             return list(queryset[offset: offset + limit])
         counted = {COUNT_ANNOTATION: bounded_count_sql(queryset, self.count_limit)}
-        if offset == 0 or query.annotations:
+        if offset == 0 or any(getattr(a, "contains_aggregate", True) for a in query.annotations.values()):
             return list(queryset.annotate(**counted)[offset: offset + limit])
         return list(queryset.filter(pk__in=queryset.values("pk")[offset: offset + limit]).annotate(**counted))
 

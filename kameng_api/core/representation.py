@@ -125,10 +125,22 @@ def _fresh(field):
     return field.__class__(*field._args, **kwargs)
 
 
-class CompiledRepresentation:
-    """Mix into a Serializer (before the DRF base) to render rows with a plan made once."""
+def _shareable(field) -> bool:
+    """A field a plan may keep across serializer instances: it renders from the row alone. Nested serializers
+    qualify when they are compiled too (they read nothing but the row); anything that may read the request
+    (hyperlinks, other serializers) is looked up on each instance."""
+    if isinstance(field, relations.HyperlinkedRelatedField | relations.HyperlinkedIdentityField):
+        return False
+    if isinstance(field, serializers.ListSerializer):
+        return isinstance(field.child, CompiledRepresentation)
+    if isinstance(field, serializers.BaseSerializer):
+        return isinstance(field, CompiledRepresentation)
+    return True
 
-    _compiled_plan = None
+
+class CompiledRepresentation:
+    """Mix into a Serializer (before the DRF base) to render rows with a plan made once per class (and time
+    zone): a request's serializer then builds no fields at all when every field is in the plan."""
 
     def get_fields(self):
         """DRF builds a model serializer's fields by introspecting the model for every serializer
@@ -142,23 +154,44 @@ class CompiledRepresentation:
         return {name: _fresh(field) for name, field in template.items()}
 
     def _compile(self):
+        """[(name, field, kind, detail)]: kind "method" (detail: the method's name, called on the instance
+        rendering), "pk" or a source attribute (detail: the renderer), None for DRF's own way — with the
+        field of the compiling instance when it is shareable, else "own" (the rendering instance's field)."""
         plan = []
         model = getattr(getattr(self, "Meta", None), "model", None)
         for field in self._readable_fields:
             kind, detail = _plan_for(field, model)
+            if kind == "method":
+                detail = field.method_name
+            elif kind is None and not _shareable(field):
+                kind = "own"
             plan.append((field.field_name, field, kind, detail))
         return plan
 
-    def to_representation(self, instance):
-        plan = self._compiled_plan
+    def _plan(self):
+        cls = type(self)
+        plans = cls.__dict__.get("_compiled_plans")
+        if plans is None:
+            plans = {}
+            cls._compiled_plans = plans
+        key = timezone.get_current_timezone_name()
+        plan = plans.get(key)
         if plan is None:
-            plan = self._compiled_plan = self._compile()
+            plan = plans[key] = self._compile()
+        return plan
+
+    def to_representation(self, instance):
+        plan = self.__dict__.get("_instance_plan")
+        if plan is None:
+            plan = self._instance_plan = self._plan()
         ret = {}
         for name, field, kind, detail in plan:
             if kind == "method":
-                ret[name] = detail(instance)
+                ret[name] = getattr(self, detail)(instance)
                 continue
-            if kind is not None:
+            if kind == "own":
+                field = self.fields[name]
+            elif kind is not None:
                 try:
                     value = getattr(instance, detail if kind == "pk" else kind)
                 except AttributeError:  # a missing attribute: DRF's rules (default, skip...) apply

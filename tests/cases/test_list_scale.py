@@ -267,7 +267,7 @@ def _generic(monkeypatch):
 
 def test_case_list_output_is_what_drf_renders(handler, make_user, org, monkeypatch):
     someone = make_user()
-    CaseFactory(organization=org, assignee=someone, delivered_at=None, face_value="12.50",
+    claimed = CaseFactory(organization=org, assignee=someone, delivered_at=None, face_value="12.50",
                 description="卡密已被使用", claims=[{"kind": "refund", "amount": "10.00"},
                                                  {"kind": "compensation", "amount": None}])
     CaseFactory(organization=org, status="resolved", outcome="favourable", amount_recovered="3.30",
@@ -278,6 +278,13 @@ def test_case_list_output_is_what_drf_renders(handler, make_user, org, monkeypat
     assert handler.get(URL).json() == compiled
     assert handler.get(f"{URL}{compiled['results'][0]['id']}/").json() == detail
     assert compiled["results"][1]["consumer"]["name"].endswith("*")
+    # the list's claims come from its own statement; the detail's from the claim rows: the same
+    row = next(r for r in compiled["results"] if r["id"] == claimed.pk)
+    assert row["claims"] == handler.get(f"{URL}{claimed.pk}/").json()["claims"] == [
+        {"kind": "refund", "amount": "10.00", "unreasonable": False},
+        {"kind": "compensation", "amount": None, "unreasonable": False}]
+    deep = handler.get(URL, {"page_size": 1, "page": 2}).json()["results"][0]
+    assert deep["claims"] == handler.get(f"{URL}{deep['id']}/").json()["claims"]
 
 
 def test_deadline_and_alert_lists_render_as_drf_does(handler, org, monkeypatch):

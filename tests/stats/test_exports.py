@@ -85,13 +85,18 @@ def test_xlsx_figures_equal_the_json_endpoint(analyst, data):
     assert small_row["解决率 (%)"].startswith("样本不足 (n=")
 
 
-def test_product_type_columns_equal_filtered_json(analyst, data):
+@pytest.mark.parametrize("period", [
+    PERIOD,
+    {"from": "2024-12-15", "to": "2025-03-30"},  # whole months, edge days added and subtracted
+    {"from": "2025-02-02", "to": "2025-03-30", "dispute_type": "invalid_code"},
+])
+def test_product_type_columns_equal_filtered_json(analyst, data, period):
     big, _small, _cases = data
-    header, rows = read_csv(analyst.get(URL, {**PERIOD, "format": "csv"}))
+    header, rows = read_csv(analyst.get(URL, {**period, "format": "csv"}))
     row = next(r for r in rows if r["平台"] == big.name)
     total = 0
     for product in ProductType:
-        body = analyst.get(URL, {**PERIOD, "product_type": product.value, "page_size": 100}).json()
+        body = analyst.get(URL, {**period, "product_type": product.value, "page_size": 100}).json()
         expected = next(r for r in body["results"] if r["platform"]["id"] == big.id)["complaints"]
         label = str(product.label) if product.value != "game_card" else "游戏点卡"
         column = next(h for h in header if h.startswith("商品类型：") and h.endswith(label.split(" (")[0])) \
