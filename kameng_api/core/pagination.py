@@ -31,6 +31,9 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 CURSOR_PARAM = "cursor"
 
 
+MAX_PAGE = 10**9
+
+
 def encode_cursor(values: list, *, reverse: bool) -> str:
     """An opaque token for a position in a list: the ordering values of the row it follows."""
     payload = {"v": [v.isoformat() if hasattr(v, "isoformat") else str(v) if v is not None else None
@@ -154,9 +157,12 @@ class Pagination(BasePagination):
     def _page_number(self, request) -> int:
         raw = request.query_params.get(self.page_query_param, 1)
         try:
-            return _positive_int(raw, strict=True)
+            page = _positive_int(raw, strict=True)
         except (TypeError, ValueError):
             raise NotFound(_("Invalid page.")) from None
+        if page > MAX_PAGE:  # an offset past any list, and past what the database's OFFSET can hold
+            raise NotFound(_("Invalid page."))
+        return page
 
     # --- paging ------------------------------------------------------------------------------------
 
