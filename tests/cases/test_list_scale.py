@@ -179,7 +179,7 @@ def test_numbered_pages_keep_working(handler, org):
     assert handler.get(URL, {"page_size": 2, "page": 4}).status_code == 404
     assert handler.get(URL, {"page": "x"}).status_code == 404
     huge = handler.get(URL, {"page": "78716064548984346116096"})  # past what OFFSET can hold: not a 500
-    assert huge.status_code == 404 and huge.json()["errors"][0]["detail"] == "Invalid page."
+    assert huge.status_code == 404 and huge.json()["errors"][0]["code"] == "not_found"
 
 
 def test_count_is_exact_up_to_the_bound_and_says_so_above_it(handler, org):
