@@ -234,3 +234,15 @@ def test_a_supervisor_signs_in_with_the_second_factor_here_too(org, settings):
     response = bypass.get("/analyst/")
     assert response.status_code == 302 and response["Location"].startswith("/analyst/login/")
     assert "_auth_user_id" not in bypass.session
+
+
+def test_quarter_presets_keep_the_filters(org, data):
+    from django.utils import timezone
+
+    from stats.reports import last_quarter
+
+    html = signed_in(Role.ANALYST, org).get("/analyst/", {**PERIOD, "dispute_type": "delivery_delay"}).content.decode()
+    first, last = last_quarter(timezone.localdate())
+    label = f"{first.year} Q{(first.month - 1) // 3 + 1}"
+    href = f'?from={first}&amp;to={last}&amp;dispute_type=delivery_delay'
+    assert f'<a href="{href}">{label}</a>' in html
