@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from kameng_api.core.access import may, may_admin
+from kameng_api.core.actors import Actor
 from kameng_api.core.admin import AccessAdminMixin, OrganizationScopedAdmin
 from kameng_api.core.audit import audit_record
 
@@ -254,7 +255,7 @@ class CaseAdmin(OrganizationScopedAdmin):
         return local(obj.problem_found_at)
 
     def has_add_permission(self, request):
-        return super().has_add_permission(request) and getattr(request.user, "organization_id", None) is not None
+        return super().has_add_permission(request) and Actor.of(request.user).organization_id is not None
 
     def has_delete_permission(self, request, obj=None):
         return False

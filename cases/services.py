@@ -10,6 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kameng_api.core.actors import Actor
 from kameng_api.core.audit import audit_record
 from kameng_api.core.exceptions import Conflict
 from kameng_api.core.preconditions import check_if_match
@@ -108,18 +109,11 @@ def platform_save(*, actor, platform: Platform | None = None, data: dict, if_mat
 
 # --- cases -------------------------------------------------------------------------------------------
 
-def _actor_fields(actor) -> dict:
-    api_key = getattr(actor, "api_key", None)
-    if api_key is not None:
-        return {"actor_key": api_key}
-    return {"actor_user": actor if getattr(actor, "pk", None) else None}
-
-
 def case_event_record(*, case: Case, actor, kind: str, note: str = "", data: dict | None = None,
                       from_status: str = "", to_status: str = "", occurred_at=None) -> CaseEvent:
     return event_publish(CaseEvent.objects.create(
         case=case, kind=kind, note=note, data=data or {}, from_status=from_status, to_status=to_status,
-        occurred_at=occurred_at or timezone.now(), **_actor_fields(actor),
+        occurred_at=occurred_at or timezone.now(), **Actor.of(actor).fks(),
     ))
 
 
@@ -240,7 +234,7 @@ def case_create(*, actor, data: dict) -> Case:
                 platform=platform,
                 merchant=_merchant_for(platform, data.get("merchant_name", "")),
                 consumer=consumer,
-                filed_by_key=getattr(actor, "api_key", None),
+                filed_by_key=Actor.of(actor).api_key,
                 created_by=None if actor.role == PARTNER else actor,
                 **{f: data[f] for f in (
                     "order_number", "product_type", "face_value", "amount_paid", "payment_channel",

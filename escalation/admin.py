@@ -15,6 +15,7 @@ from cases.admin import WORKPLACE_VIEWS, local, workplace
 from cases.admin_workplace import CaseAction, LocalDateTimeField, cached, now_local
 from cases.services import consumer_read_logged
 from kameng_api.core.access import may
+from kameng_api.core.actors import Actor
 from kameng_api.core.admin import AccessAdminMixin, OrganizationScopedAdmin
 
 from . import rules, services
@@ -303,7 +304,7 @@ class EscalationAdmin(OrganizationScopedAdmin):
 
 
 def _notice(request):
-    for line in calendar_status(organization_id=getattr(request.user, "organization_id", None))["notices"]:
+    for line in calendar_status(organization_id=Actor.of(request.user).organization_id)["notices"]:
         messages.warning(request, line)
 
 

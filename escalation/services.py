@@ -11,11 +11,13 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases.codes import OPEN_STATUSES, EventKind, Role
+from cases.codes import OPEN_STATUSES, EventKind
 from cases.models import Case
 from cases.services import case_event_record, case_transition
+from kameng_api.core.actors import Actor
 from kameng_api.core.audit import audit_record
 from kameng_api.core.exceptions import Conflict
+from kameng_api.core.roles import Role
 
 from . import rules
 from .calendar import Calendar, add_hours
@@ -290,7 +292,7 @@ def calendar_year_set(*, actor, year: int, days: list[dict], schedule_entered: b
             CalendarDay(date=d["date"], is_working_day=d["is_working_day"], name=d.get("name", "")) for d in days
         ])
         recomputed = deadlines_recompute()
-        if actor is not None and getattr(actor, "pk", None):
+        if not Actor.of(actor).is_system:
             from cases.models import Organization
 
             audit_record(actor=actor, action="calendar_year_set",
@@ -419,7 +421,7 @@ def escalation_submit(*, actor, case: Case, channel: str, submitted_at: datetime
             raise Conflict(_("A closed case (%(status)s) cannot be escalated.") % {"status": case.status},
                            code="case_closed")
         _validate_submitted_at(case, submitted_at)
-        if level >= rules.SUPERVISOR_LEVEL and getattr(actor, "role", None) != Role.SUPERVISOR:
+        if level >= rules.SUPERVISOR_LEVEL and Actor.of(actor).role != Role.SUPERVISOR:
             raise PermissionDenied(_("Only a supervisor may approve the legal level."))
         reached = _reached_level(case)
         missing = rules.missing_rungs(reached=reached, target=level)
@@ -433,7 +435,7 @@ def escalation_submit(*, actor, case: Case, channel: str, submitted_at: datetime
         escalation = Escalation.objects.create(
             case=case, channel=channel, level=level, submitted_at=submitted_at,
             external_reference=(external_reference or "").strip(), skip_reason=skip_reason if missing else "",
-            skip_note=skip_note if missing else "", created_by=actor if getattr(actor, "pk", None) else None,
+            skip_note=skip_note if missing else "", created_by=Actor.of(actor).user,
             approved_by=actor if level >= rules.SUPERVISOR_LEVEL else None,
         )
         cal = Calendar.load()
@@ -576,7 +578,7 @@ def calendar_day_delete(*, actor, days) -> int:
 
 
 def _calendar_audit(actor, action: str, day: CalendarDay) -> None:
-    if actor is None or not getattr(actor, "organization_id", None):
+    if not Actor.of(actor).organization_id:
         return
     from cases.models import Organization
 

@@ -24,6 +24,7 @@ from cases.models import Case
 from cases.services import case_event_record
 from escalation.codes import DeadlineKind
 from escalation.services import deadline_meet
+from kameng_api.core.actors import Actor
 from kameng_api.core.audit import audit_record
 from kameng_api.core.exceptions import Conflict, PayloadTooLarge
 from kameng_api.core.tasks import enqueue
@@ -51,20 +52,6 @@ class UnsupportedFileType(APIException):
     status_code = status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
     default_detail = gettext_lazy("This type of file is not accepted.")
     default_code = "file_type_not_allowed"
-
-
-def actor_label(actor) -> str:
-    api_key = getattr(actor, "api_key", None)
-    if api_key is not None:
-        return f"api-key:{api_key.prefix}"
-    return f"user:{actor.get_username()}" if getattr(actor, "pk", None) else "system"
-
-
-def _actor_fks(actor, user_field: str, key_field: str) -> dict:
-    api_key = getattr(actor, "api_key", None)
-    if api_key is not None:
-        return {key_field: api_key}
-    return {user_field: actor if getattr(actor, "pk", None) else None}
 
 
 def _adopt(upload: HashedUpload) -> str:
@@ -160,7 +147,7 @@ def _advance(head: EvidenceChain, entry_hash: str) -> None:
 def _revoke(*, actor, case: Case, head: EvidenceChain, evidence: Evidence, action: str, reason: str,
             replaced_by: Evidence | None, now) -> EvidenceRevocation:
     sequence = head.length + 1
-    by = actor_label(actor)
+    by = Actor.of(actor).label
     entry = chain.revocation_entry(
         case_reference=case.reference, sequence=sequence, prev=head.head_hash, action=action,
         evidence_seq=evidence.sequence, reason=reason, replaced_by=replaced_by.sequence if replaced_by else None,
@@ -170,7 +157,7 @@ def _revoke(*, actor, case: Case, head: EvidenceChain, evidence: Evidence, actio
     revocation = EvidenceRevocation.objects.create(
         case=case, evidence=evidence, sequence=sequence, action=action, reason=reason, replaced_by=replaced_by,
         actor_label=by, at=now, prev_hash=head.head_hash, entry_hash=digest,
-        **_actor_fks(actor, "actor_user", "actor_key"),
+        **Actor.of(actor).fks("actor_user", "actor_key"),
     )
     _advance(head, digest)
     evidence.status = action
@@ -210,7 +197,7 @@ def evidence_add(*, actor, case: Case, upload: HashedUpload, kind: str, occurred
                                    code="evidence_not_active")
             _check_quota(case, upload.size)
             sequence = head.length + 1
-            label = actor_label(actor)
+            label = Actor.of(actor).label
             stage = KIND_STAGE[kind]
             entry = chain.added_entry(
                 case_reference=case.reference, sequence=sequence, prev=head.head_hash, sha256=upload.sha256,
@@ -224,7 +211,7 @@ def evidence_add(*, actor, case: Case, upload: HashedUpload, kind: str, occurred
                 sha256=upload.sha256, size=upload.size, content_type=content_type, occurred_at=occurred_at,
                 captured_at=now, uploaded_by_label=label, description=description, supersedes=old,
                 prev_hash=head.head_hash, entry_hash=digest,
-                **_actor_fks(actor, "uploaded_by_user", "uploaded_by_key"),
+                **Actor.of(actor).fks("uploaded_by_user", "uploaded_by_key"),
             )
             _advance(head, digest)
             case_event_record(case=case, actor=actor, kind=EventKind.EVIDENCE_ADDED, occurred_at=now,
@@ -281,7 +268,7 @@ def file_check_request(*, actor, case: Case) -> tuple[FileCheck, bool]:
         if pending is not None:
             FileCheck.objects.filter(pk=pending.pk).update(status=FileCheck.Status.FAILED, finished_at=now,
                                                            error="abandoned: no worker finished it")
-        check = FileCheck.objects.create(case=case, requested_by=actor_label(actor) if actor else "system")
+        check = FileCheck.objects.create(case=case, requested_by=Actor.of(actor).label)
         enqueue(tasks.file_check, check.pk)
     return check, True
 

@@ -2,8 +2,8 @@
 
 from django.db.models import QuerySet
 
-from cases.codes import PARTNER
 from cases.models import Case
+from kameng_api.core.actors import Actor
 
 from .models import Alert, Delivery, WebhookEndpoint
 
@@ -18,19 +18,19 @@ def alert_list(*, user) -> QuerySet[Alert]:
     if cases.query.is_empty():
         return Alert.objects.none()
     qs = Alert.objects.filter(organization_id=user.organization_id)
-    if getattr(user, "role", None) == PARTNER:
+    if Actor.of(user).is_partner:
         qs = qs.filter(case_id__in=cases.values("pk"))
     return qs.select_related("case", "deadline")
 
 
 def webhook_list(*, user) -> QuerySet[WebhookEndpoint]:
     """Supervisors manage all of their organization's endpoints; a partner key only its own."""
-    org_id = getattr(user, "organization_id", None)
-    if org_id is None:
+    who = Actor.of(user)
+    if who.organization_id is None:
         return WebhookEndpoint.objects.none()
-    qs = WebhookEndpoint.objects.filter(organization_id=org_id)
-    if getattr(user, "role", None) == PARTNER:
-        qs = qs.filter(created_by_key=user.api_key)
+    qs = WebhookEndpoint.objects.filter(organization_id=who.organization_id)
+    if who.is_partner:
+        qs = qs.filter(created_by_key=who.api_key)
     return qs
 
 
@@ -48,13 +48,14 @@ def my_work(*, user, now=None, limit: int = 15) -> dict:
     from django.db.models import Min, Q
     from django.utils import timezone
 
-    from cases.codes import OPEN_STATUSES, Role
+    from cases.codes import OPEN_STATUSES
     from escalation.codes import DeadlineStatus
     from escalation.models import Deadline
+    from kameng_api.core.roles import Role
 
     now = now or timezone.now()
     cases = Case.objects.for_user(user)
-    supervisor = getattr(user, "role", None) == Role.SUPERVISOR
+    supervisor = Actor.of(user).role == Role.SUPERVISOR
     mine = Q(assignee=user) | Q(assignee__isnull=True) if supervisor else Q(assignee=user)
     my_cases = cases.filter(mine)
     clocks = (Deadline.objects.filter(case__in=my_cases.values("pk"), status=DeadlineStatus.OPEN,

@@ -26,12 +26,14 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from cases.codes import OPEN_STATUSES, Role
+from cases.codes import OPEN_STATUSES
 from cases.models import CaseEvent, User
 from escalation.codes import DeadlineKind, DeadlineStatus
 from escalation.models import Deadline
+from kameng_api.core.actors import Actor
 from kameng_api.core.audit import audit_record
 from kameng_api.core.preconditions import check_if_match
+from kameng_api.core.roles import Role
 from kameng_api.core.tasks import enqueue
 
 from . import ssrf
@@ -114,12 +116,11 @@ def webhook_create(*, actor, url: str, events: list[str], description: str = "")
     """Return the endpoint and its signing secret, which the API shows this once."""
     url = webhook_url_check(url)
     secret = "whsec_" + secrets.token_urlsafe(32)
-    api_key = getattr(actor, "api_key", None)
+    who = Actor.of(actor)
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.create(
-            organization_id=actor.organization_id, url=url, events=sorted(set(events)), description=description,
-            secret=secret, created_by_key=api_key,
-            created_by_user=None if api_key is not None else actor,
+            organization_id=who.organization_id, url=url, events=sorted(set(events)), description=description,
+            secret=secret, **who.fks("created_by_user", "created_by_key"),
         )
         audit_record(actor=actor, action="webhook_create", obj=endpoint, detail={"url": url})
     return endpoint, secret
@@ -176,7 +177,7 @@ def _active_endpoints(organization_ids) -> dict[int, list[dict]]:
 def alert_ack(*, actor, alert: Alert) -> Alert:
     """Acknowledge once; a second acknowledgement changes nothing."""
     updated = Alert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
-        acknowledged_at=timezone.now(), acknowledged_by=str(getattr(actor, "username", actor))[:160],
+        acknowledged_at=timezone.now(), acknowledged_by=Actor.of(actor).name[:160],
     )
     alert.refresh_from_db()
     if updated:

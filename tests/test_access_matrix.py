@@ -19,7 +19,6 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from cases.admin import workplace
-from cases.codes import PARTNER, Role
 from cases.roles import sync_role_group
 from cases.services import api_key_create, case_create
 from escalation.services import escalation_submit
@@ -28,6 +27,7 @@ from evidence.uploads import upload_from_bytes
 from kameng_api.core.access import ACCESS, roles_for
 from kameng_api.core.admin import AccessAdminMixin, organization_lookup
 from kameng_api.core.permissions import required_roles
+from kameng_api.core.roles import PARTNER, Role
 from notifications.models import WebhookEndpoint
 from notifications.services import deadline_alerts_scan
 from stats.api.permissions import CanReadStats

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from cases.codes import Role
 from cases.models import Case
 from cases.roles import sync_role_group
 from evidence.bundle import verify_bundle
+from kameng_api.core.roles import Role
 from tests.conftest import require
 from tests.evidence.conftest import PDF, png
 from tests.factories import PASSWORD, OrganizationFactory, PlatformFactory, UserFactory

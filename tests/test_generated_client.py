@@ -16,7 +16,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from cases.codes import Role
+from kameng_api.core.roles import Role
 from tests.cases.test_cases_api import payload
 from tests.evidence.conftest import png
 from tests.factories import PASSWORD, OrganizationFactory, PlatformFactory, UserFactory

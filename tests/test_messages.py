@@ -8,7 +8,7 @@ import pytest
 from django.utils import translation
 from rest_framework.test import APIClient
 
-from cases.codes import Role
+from kameng_api.core.roles import Role
 
 from .cases.test_cases_api import payload
 from .conftest import ROOT

@@ -6,8 +6,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from cases.codes import Role
 from cases.services import api_key_create
+from kameng_api.core.roles import Role
 from tests.factories import CaseFactory, OrganizationFactory, PlatformFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

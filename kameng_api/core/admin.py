@@ -6,6 +6,8 @@ from django.contrib import admin
 from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext_lazy as _
 
+from kameng_api.core.actors import Actor
+
 from .access import may_admin
 from .models import AuditLog
 
@@ -35,7 +37,7 @@ def scope_to_organization(qs, user):
     lookup = organization_lookup(qs.model)
     if lookup is None:
         return qs
-    org_id = getattr(user, "organization_id", None)
+    org_id = Actor.of(user).organization_id
     if org_id is None:
         return qs.none()
     return qs.filter(**{lookup: org_id})

@@ -14,7 +14,7 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 from rest_framework import throttling
 
-from cases.codes import PARTNER
+from kameng_api.core.actors import Actor
 
 
 def _valid_ip(value: str) -> str | None:
@@ -70,7 +70,7 @@ class StaffThrottle(_RateFromSettings, throttling.UserRateThrottle):
     scope = "user"
 
     def get_cache_key(self, request, view):
-        if getattr(request.user, "role", None) == PARTNER:
+        if Actor.of(request.user).is_partner:
             return None
         return super().get_cache_key(request, view)
 
@@ -81,7 +81,7 @@ class PartnerThrottle(_RateFromSettings, throttling.SimpleRateThrottle):
     scope = "partner"
 
     def get_cache_key(self, request, view):
-        if getattr(request.user, "role", None) != PARTNER:
+        if not Actor.of(request.user).is_partner:
             return None
         return self.cache_format % {"scope": self.scope, "ident": request.user.api_key.pk}
 
@@ -131,7 +131,8 @@ class DeepVerifyThrottle(_AtomicWindowThrottle):
         if request.query_params.get("deep", "").lower() not in ("true", "1", "yes"):
             return None
         user = request.user
-        ident = user.api_key.pk if getattr(user, "role", None) == PARTNER else f"u{user.pk}"
+        who = Actor.of(user)
+        ident = who.api_key.pk if who.is_partner else f"u{user.pk}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 

@@ -113,6 +113,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "cases.User"
+# The organization and partner-key models core refers to (core imports no app: kameng_api/core/accounts.py).
+KAMENG_ORGANIZATION_MODEL = "cases.Organization"
+KAMENG_API_KEY_MODEL = "cases.ApiKey"
 # django-axes first: it refuses a locked-out account before the password is checked.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
@@ -256,7 +259,7 @@ SPECTACULAR_SETTINGS = {
         "ProductTypeEnum": "cases.codes.ProductType.choices",
         "PaymentChannelEnum": "cases.codes.PaymentChannel.choices",
         "ClaimKindEnum": "cases.codes.ClaimKind.choices",
-        "RoleEnum": "cases.codes.Role.choices",
+        "RoleEnum": "kameng_api.core.roles.Role.choices",
         "CaseOutcomeEnum": "cases.codes.Outcome.choices",
         "CaseEventKindEnum": "cases.codes.EventKind.choices",
         "EvidenceKindEnum": "evidence.codes.EvidenceKind.choices",

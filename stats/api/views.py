@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from cases.codes import DisputeType, ProductType
 from cases.models import Case, Platform
 from kameng_api.core.access import roles_for
+from kameng_api.core.actors import Actor
 from kameng_api.core.openapi import AutoSchema
 from kameng_api.core.preconditions import MethodAllowed
 from kameng_api.core.replica import replica_reads
@@ -262,7 +263,7 @@ def _reports_for(request):
     national = rules.scope() == "national"
     return QuarterlyReport.objects.filter(
         organization__isnull=True) if national else QuarterlyReport.objects.filter(
-        organization_id=getattr(request.user, "organization_id", None))
+        organization_id=Actor.of(request.user).organization_id)
 
 
 @extend_schema(tags=["stats"])
@@ -349,7 +350,7 @@ class MassIncidentViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = MassIncidentSerializer
 
     def get_queryset(self):
-        org_id = getattr(self.request.user, "organization_id", None)
+        org_id = Actor.of(self.request.user).organization_id
         own = (Case.objects.filter(organization_id=org_id)
                .only("id", "reference", "status", "amount_paid", "amount_recovered", "consumer_id", "created_at",
                      "product_type", "dispute_type").order_by("id"))

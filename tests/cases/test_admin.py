@@ -3,9 +3,9 @@
 import pytest
 from django.test import Client
 
-from cases.codes import Role
 from cases.models import ApiKey, Case
 from cases.roles import sync_role_group
+from kameng_api.core.roles import Role
 from tests.factories import CaseFactory, OrganizationFactory, PlatformFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,6 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from cases.codes import Role
 from cases.models import Case
 from cases.roles import sync_role_group
 from cases.services import case_assign, case_create
@@ -20,6 +19,7 @@ from escalation.models import Deadline, Escalation
 from evidence.bundle import verify_bundle
 from evidence.models import Evidence
 from kameng_api.core.models import AuditLog
+from kameng_api.core.roles import Role
 from tests.evidence.conftest import PDF, png, zip_bytes
 from tests.factories import OrganizationFactory, PlatformFactory, UserFactory
 

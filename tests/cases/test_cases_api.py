@@ -4,9 +4,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from cases.codes import Role
 from cases.models import Case, CaseEvent, Claim, Consumer
 from kameng_api.core.models import AuditLog
+from kameng_api.core.roles import Role
 from tests.factories import CaseFactory
 
 pytestmark = pytest.mark.django_db

@@ -3,9 +3,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from cases.codes import Role
 from cases.models import Case, CaseEvent
 from escalation.models import Deadline, Escalation
+from kameng_api.core.roles import Role
 from tests.cases.test_cases_api import assert_error, payload
 
 pytestmark = pytest.mark.django_db

@@ -10,9 +10,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from cases.codes import Role
 from evidence.bundle import verify_bundle
 from evidence.models import Evidence, EvidenceChain, EvidenceRevocation
+from kameng_api.core.roles import Role
 from tests.cases.test_cases_api import assert_error
 from tests.factories import CaseFactory
 

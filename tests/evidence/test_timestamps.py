@@ -18,11 +18,11 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
-from cases.codes import Role
 from evidence import services
 from evidence.bundle import verify_bundle
 from evidence.localtsa import LocalTSA
 from evidence.models import Evidence, EvidenceChain, EvidenceTimestamp, TimestampStatus
+from kameng_api.core.roles import Role
 from tests.conftest import require
 
 from .conftest import pdf, png

@@ -9,8 +9,9 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from cases.codes import Role, Status
+from cases.codes import Status
 from cases.services import case_transition
+from kameng_api.core.roles import Role
 from notifications import services
 from notifications.models import Delivery, WebhookEndpoint
 from tests.factories import CaseFactory, UserFactory

@@ -5,9 +5,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from cases.codes import Role, Status
+from cases.codes import Status
 from escalation.codes import DeadlineStatus
 from escalation.models import Deadline
+from kameng_api.core.roles import Role
 from notifications import services
 from notifications.models import Alert, Delivery, WebhookEndpoint
 from tests.factories import CaseFactory, UserFactory

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from cases.codes import Role
+from kameng_api.core.roles import Role
 from notifications import services, tasks
 from notifications.models import Delivery, WebhookEndpoint
 from tests.factories import CaseFactory, UserFactory

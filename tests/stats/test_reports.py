@@ -10,7 +10,8 @@ import openpyxl
 import pytest
 from django.utils import timezone
 
-from cases.codes import DisputeType, ProductType, Role, Status
+from cases.codes import DisputeType, ProductType, Status
+from kameng_api.core.roles import Role
 from stats.models import MassIncident, QuarterlyReport
 from stats.reports import last_quarter, previous_period
 from stats.services import stats_rebuild

@@ -5,8 +5,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from cases.codes import Role
 from cases.models import Case
+from kameng_api.core.roles import Role
 from stats.models import MassIncident, MassIncidentNotice
 from stats.notices import mass_incident_notice_send
 from stats.spikes import spikes_detect
