@@ -8,6 +8,8 @@ from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from kameng_api.core.exceptions import Conflict
+
 from . import services
 from .admin_workplace import LocalDateTimeField
 from .api.serializers import PHONE_RE, valid_id_number
@@ -127,11 +129,8 @@ class CaseIntakeForm(forms.ModelForm):
                 target = field if field in self.fields else None
                 for message in messages:
                     self.add_error(target, message)
-        except Exception as exc:  # Conflict: a duplicate case
-            if getattr(exc, "status_code", None) == 409:
-                self.add_error("order_number", str(exc.detail))
-            else:
-                raise
+        except Conflict as exc:  # a duplicate case
+            self.add_error("order_number", str(exc))
         return data
 
     def _post_clean(self):

@@ -25,9 +25,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from rest_framework.exceptions import APIException
 
 from kameng_api.core.access import may
+from kameng_api.core.errors import http_status
+from kameng_api.core.exceptions import DomainError
 
 CLOCK_SKEW = timedelta(minutes=5)
 DATETIME_HELP = _("Date YYYY-MM-DD and time HH:MM, Beijing time (Asia/Shanghai).")
@@ -76,8 +77,7 @@ def add_service_errors(form: forms.Form, exc: Exception) -> None:
             for message in exc.messages:
                 form.add_error(None, message)
         return
-    detail = getattr(exc, "detail", None) or (exc.args[0] if exc.args else str(exc))
-    form.add_error(None, str(detail))
+    form.add_error(None, str(exc))
 
 
 def cached(case, key: str, load):
@@ -92,8 +92,7 @@ def service_messages(exc: Exception) -> list[str]:
     """Every message of a service's refusal, as plain sentences."""
     if isinstance(exc, ValidationError):
         return list(exc.messages)
-    detail = getattr(exc, "detail", None) or (exc.args[0] if exc.args else str(exc))
-    return [str(detail)]
+    return [str(exc)]
 
 
 class CaseAction:
@@ -175,9 +174,9 @@ def action_endpoint(model_admin):
             action.prepare_request(request)
             try:
                 request.POST  # noqa: B018 - parse the body now: a file over the limit stops here, with a 413
-            except APIException as exc:
+            except DomainError as exc:  # the file over the limit, the store down: no form to show it on yet
                 action.finish_request(request)
-                return HttpResponse(str(exc.detail), status=exc.status_code, content_type="text/plain; charset=utf-8")
+                return HttpResponse(str(exc), status=http_status(exc), content_type="text/plain; charset=utf-8")
         return csrf_protect(lambda req: action_view(model_admin, req, object_id, name))(request)
 
     return csrf_exempt(endpoint)
@@ -204,7 +203,7 @@ def action_view(model_admin, request, object_id, name):
                 try:
                     with transaction.atomic() if action.atomic else nullcontext():
                         result = action.run(request, case, form.cleaned_data)
-                except (ValidationError, APIException, PermissionDenied) as exc:
+                except (ValidationError, DomainError, PermissionDenied) as exc:
                     add_service_errors(form, exc)
                 else:
                     response = result if isinstance(result, TemplateResponse) else None

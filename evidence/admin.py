@@ -13,12 +13,12 @@ from django.urls import path, reverse
 from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from rest_framework.exceptions import APIException
 
 from cases.admin import WORKPLACE_VIEWS, case_events, workplace
 from cases.admin_workplace import CaseAction, LocalDateTimeField, cached, now_local, service_messages
 from kameng_api.core.admin import OrganizationScopedAdmin
 from kameng_api.core.audit import audit_record
+from kameng_api.core.exceptions import DomainError
 
 from . import bundle, filetypes, selectors, services
 from .codes import EvidenceKind, EvidenceStatus
@@ -230,7 +230,7 @@ class UploadAction(StreamingUpload, CaseAction):
             try:
                 item = services.evidence_add(actor=request.user, case=case, upload=upload, kind=data["kind"],
                                              occurred_at=data["occurred_at"], description=data["description"])
-            except (ValidationError, APIException) as exc:
+            except (ValidationError, DomainError) as exc:
                 refused.extend(f"{upload.name}: {message}" for message in service_messages(exc))
             else:
                 added.append(item)
