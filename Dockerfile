@@ -10,6 +10,7 @@ COPY evidence ./evidence
 COPY escalation ./escalation
 COPY notifications ./notifications
 COPY stats ./stats
+COPY demo ./demo
 COPY locale ./locale
 COPY manage.py gunicorn.conf.py ./
 RUN pip install --no-cache-dir -e . \

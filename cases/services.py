@@ -14,7 +14,6 @@ from kameng_api.core.actors import Actor
 from kameng_api.core.audit import audit_record
 from kameng_api.core.exceptions import Conflict
 from kameng_api.core.preconditions import check_if_match
-from notifications.services import event_publish
 
 from . import events, rules
 from .codes import PARTNER, ClaimKind, EventKind, Role, Status
@@ -111,10 +110,12 @@ def platform_save(*, actor, platform: Platform | None = None, data: dict, if_mat
 
 def case_event_record(*, case: Case, actor, kind: str, note: str = "", data: dict | None = None,
                       from_status: str = "", to_status: str = "", occurred_at=None) -> CaseEvent:
-    return event_publish(CaseEvent.objects.create(
+    event = CaseEvent.objects.create(
         case=case, kind=kind, note=note, data=data or {}, from_status=from_status, to_status=to_status,
         occurred_at=occurred_at or timezone.now(), **Actor.of(actor).fks(),
-    ))
+    )
+    events.case_event_recorded.send(sender=CaseEvent, event=event)
+    return event
 
 
 def _next_reference(now) -> str:

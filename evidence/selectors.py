@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 from cases.models import Case
 from cases.selectors import case_visible
 
-from . import chain, timestamps
+from . import chain, events, timestamps
+from .codes import EvidenceStatus
 from .models import (
     Evidence,
     EvidenceChain,
@@ -185,12 +186,18 @@ def chain_verify(case: Case, *, check_files: bool = True) -> dict:
     }
 
 
+def evidence_for_documents(*, case: Case) -> list[dict]:
+    """The active items a document lists (kind, description, SHA-256), oldest first: the letter and the
+    other documents of escalation/documents.py read the evidence here."""
+    rows = Evidence.objects.filter(case=case, status=EvidenceStatus.ACTIVE).order_by("occurred_at", "id")
+    return [{"kind": str(item.get_kind_display()), "description": item.description or "", "sha256": item.sha256}
+            for item in rows]
+
+
 def bundle_contents(case: Case, lang: str) -> dict:
     """What the case bundle is made of (`bundle.stream(**parts)`), for the API's `bundle/` and the admin:
     the manifest, the timeline, the letter in `lang` and the evidence items."""
     from django.utils import translation
-
-    from escalation.letter import letter_text
 
     from . import bundle
     from .api.serializers import TimelineSerializer
@@ -198,7 +205,9 @@ def bundle_contents(case: Case, lang: str) -> dict:
 
     evidence = list(Evidence.objects.filter(case=case).select_related("supersedes").order_by("sequence"))
     entries = [entry_of(row, case.reference) for row in chain_rows(case)]
-    letter = letter_text(case, lang)
+    answers = [text for _receiver, text in events.bundle_letter_requested.send(sender=Case, case=case, lang=lang)
+               if text]
+    letter = answers[0] if answers else ""
     with translation.override(lang):
         timeline_data = TimelineSerializer(timeline(case, evidence, list(case.events.all()))).data
     stamps = case_timestamps(case)

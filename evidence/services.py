@@ -15,22 +15,17 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from rest_framework import status
-from rest_framework.exceptions import APIException
 
 from cases.codes import EventKind
 from cases.models import Case
 from cases.services import case_event_record
-from escalation.codes import DeadlineKind
-from escalation.services import deadline_meet
 from kameng_api.core.actors import Actor
 from kameng_api.core.audit import audit_record
-from kameng_api.core.exceptions import Conflict, PayloadTooLarge
+from kameng_api.core.exceptions import Conflict, PayloadTooLarge, UnsupportedFileType
 from kameng_api.core.tasks import enqueue
 
-from . import chain, filetypes, selectors, timestamps
-from .codes import KIND_STAGE, MAY_PRECEDE_PURCHASE, EvidenceStatus, Stage
+from . import chain, events, filetypes, selectors, timestamps
+from .codes import KIND_STAGE, MAY_PRECEDE_PURCHASE, EvidenceStatus
 from .models import (
     Evidence,
     EvidenceChain,
@@ -46,12 +41,6 @@ from .uploads import HashedUpload
 logger = logging.getLogger(__name__)
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_REASON = 2000
-
-
-class UnsupportedFileType(APIException):
-    status_code = status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
-    default_detail = gettext_lazy("This type of file is not accepted.")
-    default_code = "file_type_not_allowed"
 
 
 def _adopt(upload: HashedUpload) -> str:
@@ -222,9 +211,7 @@ def evidence_add(*, actor, case: Case, upload: HashedUpload, kind: str, occurred
                 _revoke(actor=actor, case=case, head=head, evidence=old, action=EvidenceStatus.SUPERSEDED,
                         reason=reason, replaced_by=evidence, now=now)
             timestamps_request(case=case, head=head, evidence=evidence)
-            if stage == Stage.PROBLEM:
-                # Seed 004: save proof of the problem within 24 h of finding it; this item does.
-                deadline_meet(case=case, kind=DeadlineKind.EVIDENCE_PRESERVATION, at=now)
+            events.evidence_added.send(sender=Evidence, case=case, evidence=evidence, at=now)
             audit_record(actor=actor, action="evidence_add", obj=evidence, detail={"case": case.reference})
     except BaseException:
         delete_stored(name)

@@ -337,7 +337,7 @@ def deadline_alerts_scan(*, now=None, batch_size: int | None = None, lead_hours=
 
 def event_publish(event: CaseEvent) -> CaseEvent:
     """Write one delivery per subscribed webhook of the case's organization, sent on commit.
-    Called by cases.services.case_event_record for every case event; returns the event."""
+    Runs on every case event (cases.events.case_event_recorded, notifications/receivers.py)."""
     case = event.case
     event_type = event_of_case_event(event.kind)
     endpoints = [e for e in _active_endpoints([case.organization_id]).get(case.organization_id, [])

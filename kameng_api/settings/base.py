@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "escalation",
     "notifications",
     "stats",
+    "demo",
 ]
 
 MIDDLEWARE = [
