@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kameng_api.core.access import may, may_admin
 from kameng_api.core.actors import Actor
-from kameng_api.core.admin import AccessAdminMixin, OrganizationScopedAdmin
+from kameng_api.core.admin import AccessAdminMixin, OrganizationScopedAdmin, ReadOnlyAdminMixin
 from kameng_api.core.audit import audit_record
 
 from . import rules, services
@@ -152,7 +152,7 @@ class MerchantAdmin(AccessAdminMixin, admin.ModelAdmin):
         services.merchant_save(actor=request.user, merchant=obj)
 
 
-class ClaimInline(admin.TabularInline):
+class ClaimInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Claim
     extra = 0
     fields = ["kind", "amount", "flagged"]
@@ -163,12 +163,6 @@ class ClaimInline(admin.TabularInline):
     @admin.display(description=_("far beyond the loss"))
     def flagged(self, obj):
         return flag(obj.unreasonable, problem=True)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_view_permission(self, request, obj=None):
         return may_admin(request.user, "case.read")

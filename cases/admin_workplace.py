@@ -12,7 +12,6 @@ the user's language, and nothing is written.
 from __future__ import annotations
 
 from contextlib import nullcontext
-from datetime import timedelta
 
 from django import forms
 from django.contrib import messages
@@ -29,8 +28,8 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from kameng_api.core.access import may
 from kameng_api.core.errors import http_status
 from kameng_api.core.exceptions import DomainError
+from kameng_api.core.validators import not_in_future
 
-CLOCK_SKEW = timedelta(minutes=5)
 DATETIME_HELP = _("Date YYYY-MM-DD and time HH:MM, Beijing time (Asia/Shanghai).")
 
 
@@ -57,8 +56,7 @@ class LocalDateTimeField(forms.SplitDateTimeField):
         """Every time entered here is when something happened: not in the future (the services' own clock
         skew allowed), reported with the form's other errors rather than after them."""
         super().validate(value)
-        if value and value > timezone.now() + CLOCK_SKEW:
-            raise ValidationError(_("This time is in the future."), code="future")
+        not_in_future(value)
 
 
 def now_local():

@@ -1,6 +1,6 @@
 """Writes to cases: validate, write inside one transaction, record the event."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -14,6 +14,7 @@ from kameng_api.core.actors import Actor
 from kameng_api.core.audit import audit_record
 from kameng_api.core.exceptions import Conflict
 from kameng_api.core.preconditions import check_if_match
+from kameng_api.core.validators import future_message, is_future
 
 from . import events, rules
 from .codes import PARTNER, ClaimKind, EventKind, Role, Status
@@ -30,7 +31,6 @@ from .models import (
     User,
 )
 
-CLOCK_SKEW = timedelta(minutes=5)
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 EDITABLE_FIELDS = (
@@ -135,13 +135,12 @@ def _next_reference(now) -> str:
 
 def _validate_times(data: dict, now) -> None:
     errors = {}
-    latest = now + CLOCK_SKEW
     for field in ("purchased_at", "delivered_at", "problem_found_at"):
         value = data.get(field)
         if value is None:
             continue
-        if value > latest:
-            errors[field] = _("This time is in the future.")
+        if is_future(value, now):
+            errors[field] = future_message()
         elif value < EARLIEST:
             errors[field] = _("This time is before 2000; check the date.")
     purchased, delivered, found = data.get("purchased_at"), data.get("delivered_at"), data.get("problem_found_at")

@@ -18,6 +18,7 @@ from kameng_api.core.actors import Actor
 from kameng_api.core.audit import audit_record
 from kameng_api.core.exceptions import Conflict
 from kameng_api.core.roles import Role
+from kameng_api.core.validators import not_in_future
 
 from . import rules
 from .calendar import Calendar, add_hours
@@ -25,7 +26,6 @@ from .codes import Channel, DeadlineKind, DeadlineStatus, EscalationOutcome, Ski
 from .lawbook import RuleBook
 from .models import CalendarDay, CalendarYear, Deadline, Escalation
 
-CLOCK_SKEW = timedelta(minutes=5)
 FINAL_OUTCOMES = frozenset({EscalationOutcome.RESOLVED, EscalationOutcome.PARTIAL, EscalationOutcome.REFUSED,
                             EscalationOutcome.NO_RESPONSE})
 MAX_EXTENSION = 365
@@ -389,9 +389,7 @@ def _reached_level(case: Case) -> int:
 
 
 def _validate_submitted_at(case: Case, submitted_at: datetime) -> None:
-    now = timezone.now()
-    if submitted_at > now + CLOCK_SKEW:
-        raise ValidationError({"submitted_at": _("This time is in the future.")})
+    not_in_future(submitted_at, field="submitted_at")
     if submitted_at < case.purchased_at:
         raise ValidationError({"submitted_at": _("The complaint cannot be submitted before the purchase (%(at)s).")
                                % {"at": timezone.localtime(case.purchased_at).strftime("%Y-%m-%d %H:%M")}})
@@ -502,8 +500,7 @@ def escalation_answer(*, actor, escalation: Escalation, response: str | None = N
             return _escalation_close_unanswered(actor=actor, escalation=escalation, response=response,
                                                 responded_at=responded_at, now=now)
         responded_at = responded_at or escalation.responded_at or now
-        if responded_at > now + CLOCK_SKEW:
-            raise ValidationError({"responded_at": _("This time is in the future.")})
+        not_in_future(responded_at, field="responded_at", now=now)
         if responded_at < escalation.submitted_at:
             raise ValidationError({"responded_at": _("The answer cannot come before the complaint was submitted.")})
         if outcome == EscalationOutcome.PENDING:

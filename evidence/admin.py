@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.admin import WORKPLACE_VIEWS, case_events, workplace
 from cases.admin_workplace import CaseAction, LocalDateTimeField, cached, now_local, service_messages
-from kameng_api.core.admin import OrganizationScopedAdmin
+from kameng_api.core.admin import OrganizationScopedAdmin, ReadOnlyAdminMixin
 from kameng_api.core.audit import audit_record
 from kameng_api.core.exceptions import DomainError
 
@@ -53,19 +53,8 @@ def timestamp_status(obj):
     return selectors.timestamp_status(selectors.item_timestamp(obj))["label"]
 
 
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Evidence)
-class EvidenceAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
+class EvidenceAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     access = {"view": "case.read"}
     list_display = ["id", "case", "sequence", "kind", "status", "content_type", "size", "occurred_at",
                     "captured_at", "short_hash", "timestamp_status"]
@@ -138,7 +127,7 @@ class EvidenceAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
 
 
 @admin.register(EvidenceRevocation)
-class EvidenceRevocationAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
+class EvidenceRevocationAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     access = {"view": "case.read"}
     list_display = ["evidence", "case", "sequence", "action", "reason", "actor_label", "at"]
     fields = ["case", "evidence", "sequence", "action", "reason", "replaced_by", "actor_label", "at", "prev_hash",
@@ -418,7 +407,7 @@ WORKPLACE_VIEWS.extend([
 
 
 @admin.register(EvidenceTimestamp)
-class EvidenceTimestampAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
+class EvidenceTimestampAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     """Read-only: a token never changes. The one action asks for a failed or pending token again, at once."""
 
     access = {"view": "case.read"}

@@ -23,6 +23,7 @@ from kameng_api.core.actors import Actor
 from kameng_api.core.audit import audit_record
 from kameng_api.core.exceptions import Conflict, PayloadTooLarge, UnsupportedFileType
 from kameng_api.core.tasks import enqueue
+from kameng_api.core.validators import not_in_future
 
 from . import chain, events, filetypes, selectors, timestamps
 from .codes import KIND_STAGE, MAY_PRECEDE_PURCHASE, EvidenceStatus
@@ -39,7 +40,6 @@ from .storage import delete_stored, storage_name  # noqa: F401 - storage_name re
 from .uploads import HashedUpload
 
 logger = logging.getLogger(__name__)
-CLOCK_SKEW = timedelta(minutes=5)
 MAX_REASON = 2000
 
 
@@ -64,8 +64,7 @@ def _check_file(upload: HashedUpload, kind: str) -> str:
 
 
 def _check_time(case: Case, kind: str, occurred_at, now) -> None:
-    if occurred_at > now + CLOCK_SKEW:
-        raise ValidationError({"occurred_at": _("This time is in the future.")})
+    not_in_future(occurred_at, field="occurred_at", now=now)
     if kind not in MAY_PRECEDE_PURCHASE and occurred_at < case.purchased_at:
         raise ValidationError({"occurred_at": _(
             "This is before the purchase (%(purchased)s); only platform rules and similar complaints may be older "

@@ -25,6 +25,7 @@ from escalation.services import escalation_submit
 from evidence.services import evidence_add
 from evidence.uploads import upload_from_bytes
 from kameng_api.core.access import ACCESS, roles_for
+from kameng_api.core.actors import PartnerPrincipal
 from kameng_api.core.admin import AccessAdminMixin, organization_lookup
 from kameng_api.core.permissions import required_roles
 from kameng_api.core.roles import PARTNER, Role
@@ -76,8 +77,7 @@ def world(org, platform, tag):
     reach it too), with evidence, an escalation, open clocks, an alert; a webhook; staff of every role."""
     intake = UserFactory(role=Role.INTAKE, organization=org)
     key, raw = api_key_create(organization=org, name=f"app {tag}")
-    filer = type("KeyActor", (), {"organization_id": org.pk, "role": PARTNER, "api_key": key, "pk": None,
-                                  "is_authenticated": True})()
+    filer = PartnerPrincipal(key)
     now = timezone.now()
     case = case_create(actor=filer, data={
         "platform": platform, "merchant_name": f"店铺{tag}", "order_number": f"ACCESS-{tag}",

@@ -51,7 +51,8 @@ class Actor:
         """The actor behind a request's user, a partner principal, a user, an Actor or None."""
         if isinstance(who, Actor):
             return who
-        api_key = getattr(who, "api_key", None) if isinstance(who, PartnerPrincipal) else None
+        # A partner principal, or anything standing for a key the same way (the one place that asks).
+        api_key = getattr(who, "api_key", None)
         if api_key is not None:
             return cls(api_key=api_key)
         if who is not None and getattr(who, "is_authenticated", False) and getattr(who, "pk", None):

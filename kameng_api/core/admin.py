@@ -71,6 +71,20 @@ class AccessAdminMixin:
         return self._may(request, "delete")
 
 
+class ReadOnlyAdminMixin:
+    """Rows only the services write (the evidence chain, alerts, deliveries, summaries): the admin shows
+    them and never adds, changes or deletes one. Put it before the access mixin."""
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class OrganizationScopedAdmin(AccessAdminMixin, admin.ModelAdmin):
     """Staff see only their organization's rows in the admin; superusers see all. The choices of every
     foreign key and every related list filter are limited the same way, so no dropdown lists another
