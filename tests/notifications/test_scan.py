@@ -11,6 +11,7 @@ from escalation.models import Deadline
 from kameng_api.core.roles import Role
 from notifications import services
 from notifications.models import Alert, Delivery, WebhookEndpoint
+from notifications.services import scan
 from tests.factories import CaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +46,7 @@ def test_a_second_scan_racing_the_first_adds_nothing(make_deadline):
     now = timezone.now()
     rows = services.deadline_candidates(now=now, lead_hours=[24, 2])
     services.deadline_alerts_scan(now=now)
-    assert services._scan_batch(rows, now) == (0, 0)
+    assert scan._scan_batch(rows, now) == (0, 0)
     assert Alert.objects.count() == 1
 
 
