@@ -32,8 +32,8 @@ from kameng_api.core.roles import PARTNER, Role
 from notifications.models import WebhookEndpoint
 from notifications.services import deadline_alerts_scan
 from stats.api.permissions import CanReadStats
-from tests.evidence.conftest import png
 from tests.factories import OrganizationFactory, PlatformFactory, UserFactory
+from tests.helpers import png
 
 pytestmark = pytest.mark.django_db
 

@@ -18,8 +18,8 @@ from rest_framework.test import APIClient
 
 from kameng_api.core.roles import Role
 from tests.cases.test_cases_api import payload
-from tests.evidence.conftest import png
 from tests.factories import PASSWORD, OrganizationFactory, PlatformFactory, UserFactory
+from tests.helpers import png
 
 PORT = 8233
 PACKAGE = "kameng_generated_client"

@@ -8,6 +8,7 @@ from cases.models import Case, CaseEvent, Claim, Consumer
 from kameng_api.core.models import AuditLog
 from kameng_api.core.roles import Role
 from tests.factories import CaseFactory
+from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 
@@ -34,18 +35,6 @@ def payload(platform_obj, **overrides):
     }
     data.update(overrides)
     return data
-
-
-def assert_error(response, status, code=None, attr=None):
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["type"] in ("validation_error", "client_error", "server_error")
-    assert body["errors"] and all({"code", "detail", "attr"} <= set(e) for e in body["errors"])
-    if code:
-        assert code in [e["code"] for e in body["errors"]], body
-    if attr:
-        assert attr in [e["attr"] for e in body["errors"]], body
-    return body
 
 
 def test_intake_registers_a_case_with_reference_and_history(intake, platform):

@@ -2,8 +2,8 @@ import pytest
 
 from cases.models import Platform
 from kameng_api.core.models import AuditLog
-from tests.cases.test_cases_api import assert_error
 from tests.factories import PlatformFactory
+from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 

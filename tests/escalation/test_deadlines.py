@@ -6,7 +6,7 @@ from django.utils import timezone
 from escalation import services
 from escalation.calendar import LIBRARY_YEARS
 from escalation.models import CalendarDay, Deadline
-from tests.cases.test_cases_api import assert_error
+from tests.helpers import assert_error
 
 from .conftest import SH, at
 

@@ -6,7 +6,7 @@ from django.utils import timezone
 from cases.models import Case, CaseEvent
 from escalation.models import Deadline, Escalation
 from kameng_api.core.roles import Role
-from tests.cases.test_cases_api import assert_error, payload
+from tests.helpers import assert_error, payload
 
 pytestmark = pytest.mark.django_db
 

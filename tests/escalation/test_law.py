@@ -13,8 +13,8 @@ from escalation.calendar import Calendar
 from escalation.lawbook import RuleBook
 from escalation.models import Deadline, RuleVersion, SmallClaimsLimit
 from escalation.services import deadlines_recount_rules
-from tests.cases.test_cases_api import assert_error, payload
 from tests.factories import PlatformFactory
+from tests.helpers import assert_error, payload
 
 from .conftest import SH, at
 from .test_recommendation_and_letter import add_escalation, rec

@@ -13,10 +13,8 @@ from django.db import connection
 from evidence.bundle import verify_bundle
 from evidence.models import Evidence, EvidenceChain, EvidenceRevocation
 from kameng_api.core.roles import Role
-from tests.cases.test_cases_api import assert_error
 from tests.factories import CaseFactory
-
-from .conftest import MP4, pdf, png
+from tests.helpers import MP4, assert_error, pdf, png
 
 pytestmark = pytest.mark.django_db
 

@@ -14,10 +14,8 @@ from django.utils import timezone
 from evidence import services
 from evidence.models import Evidence, FileCheck
 from kameng_api.core.roles import Role
-from tests.cases.test_cases_api import assert_error
+from tests.helpers import assert_error, png
 from tests.test_security import forget_throttles, rates
-
-from .conftest import png
 
 pytestmark = pytest.mark.django_db
 

@@ -11,9 +11,7 @@ from cases.models import CaseEvent
 from evidence import chain
 from evidence.models import Evidence, EvidenceChain
 from evidence.uploads import temp_dir
-from tests.cases.test_cases_api import assert_error
-
-from .conftest import MP4, multipart, pdf, png, sha, zip_bytes
+from tests.helpers import MP4, assert_error, multipart, pdf, png, sha, zip_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,8 @@ from evidence.models import Evidence
 from kameng_api.core.idempotency import idempotency_purge
 from kameng_api.core.models import IdempotencyRecord
 from tests.cases.test_cases_api import payload
-from tests.evidence.conftest import multipart, png
 from tests.factories import CaseFactory, PlatformFactory
+from tests.helpers import multipart, png
 
 from .test_hostile_input import assert_error
 

@@ -10,8 +10,8 @@ from kameng_api.core.roles import Role
 from stats.models import MassIncident, MassIncidentNotice
 from stats.notices import mass_incident_notice_send
 from stats.spikes import spikes_detect
-from tests.cases.test_cases_api import assert_error
 from tests.factories import CaseFactory, PlatformFactory
+from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ from cases.services import api_key_create
 from kameng_api.core.roles import Role
 from stats.models import DailyStat, DurationBucket
 from stats.services import stats_rebuild
-from tests.cases.test_cases_api import assert_error
 from tests.factories import PlatformFactory
+from tests.helpers import assert_error
 
 from .conftest import at, make_case
 from .reference import expected
