@@ -8,9 +8,11 @@ import os
 import time
 import uuid
 import zipfile
+from datetime import timedelta
 
 from django.test import Client
 from django.urls import resolve
+from django.utils import timezone
 
 from cases.roles import sync_role_group
 from kameng_api.core.permissions import required_roles
@@ -45,6 +47,31 @@ def declared_roles(method: str, path: str) -> set[str]:
     view.action = (getattr(match.func, "actions", None) or {}).get(method.lower())
     request = type("Request", (), {"method": method.upper()})()
     return set(required_roles(view, request))
+
+
+# --- requests ------------------------------------------------------------------------------------------
+
+def payload(platform_obj, **overrides):
+    """The body of a valid case registration (POST /api/v1/cases/) on `platform_obj`."""
+    now = timezone.now()
+    data = {
+        "platform": platform_obj.pk,
+        "merchant_name": "星辰点卡店",
+        "order_number": "DD20261101123456",
+        "product_type": "game_card",
+        "face_value": "100.00",
+        "amount_paid": "98.50",
+        "payment_channel": "alipay",
+        "purchased_at": (now - timedelta(days=2)).isoformat(),
+        "delivered_at": (now - timedelta(days=2) + timedelta(minutes=1)).isoformat(),
+        "problem_found_at": (now - timedelta(days=1)).isoformat(),
+        "dispute_type": "invalid_code",
+        "description": "卡密提示已被使用",
+        "consumer": {"name": "张三", "phone": "13812345678", "id_number": "11010519491231002X"},
+        "claims": [{"kind": "refund", "amount": "98.50"}],
+    }
+    data.update(overrides)
+    return data
 
 
 # --- people ----------------------------------------------------------------------------------------------

@@ -17,9 +17,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from kameng_api.core.roles import Role
-from tests.cases.test_cases_api import payload
 from tests.factories import PASSWORD, OrganizationFactory, PlatformFactory, UserFactory
-from tests.helpers import png
+from tests.helpers import payload, png
 
 PORT = 8233
 PACKAGE = "kameng_generated_client"
