@@ -1,6 +1,7 @@
 """Organizations, people and the case itself (PRODUCT.md, "cases")."""
 
 from decimal import Decimal
+from typing import TypeAlias
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -111,6 +112,10 @@ class PartnerPrincipal:
 
     def has_perm(self, *args, **kwargs):
         return False
+
+
+# Who acts through a service: a staff user (API or admin) or a partner app's key.
+Actor: TypeAlias = User | PartnerPrincipal
 
 
 class Platform(models.Model):

@@ -2,11 +2,13 @@
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import NoReturn
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,8 +18,9 @@ from kameng_api.core.preconditions import check_if_match
 from notifications.services import event_publish
 
 from . import events, rules
-from .codes import PARTNER, ClaimKind, EventKind, Role, Status
+from .codes import ClaimKind, EventKind, Role, Status
 from .models import (
+    Actor,
     ApiKey,
     Case,
     CaseEvent,
@@ -91,7 +94,7 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
 
 # --- platforms ---------------------------------------------------------------------------------------
 
-def platform_save(*, actor, platform: Platform | None = None, data: dict, if_match: str | None = None) -> Platform:
+def platform_save(*, actor: Actor, platform: Platform | None = None, data: dict, if_match: str | None = None) -> Platform:
     if platform is not None and if_match is not None:
         with transaction.atomic():
             check_if_match(Platform.objects.select_for_update().get(pk=platform.pk), if_match, what=_("platform"))
@@ -108,22 +111,22 @@ def platform_save(*, actor, platform: Platform | None = None, data: dict, if_mat
 
 # --- cases -------------------------------------------------------------------------------------------
 
-def _actor_fields(actor) -> dict:
+def _actor_fields(actor: Actor | None) -> dict:
     api_key = getattr(actor, "api_key", None)
     if api_key is not None:
         return {"actor_key": api_key}
     return {"actor_user": actor if getattr(actor, "pk", None) else None}
 
 
-def case_event_record(*, case: Case, actor, kind: str, note: str = "", data: dict | None = None,
-                      from_status: str = "", to_status: str = "", occurred_at=None) -> CaseEvent:
+def case_event_record(*, case: Case, actor: Actor | None, kind: str, note: str = "", data: dict | None = None,
+                      from_status: str = "", to_status: str = "", occurred_at: datetime | None = None) -> CaseEvent:
     return event_publish(CaseEvent.objects.create(
         case=case, kind=kind, note=note, data=data or {}, from_status=from_status, to_status=to_status,
         occurred_at=occurred_at or timezone.now(), **_actor_fields(actor),
     ))
 
 
-def _next_reference(now) -> str:
+def _next_reference(now: datetime) -> str:
     year = timezone.localtime(now).year
     for _attempt in range(3):
         if ReferenceCounter.objects.filter(year=year).update(last=F("last") + 1):
@@ -138,7 +141,7 @@ def _next_reference(now) -> str:
     raise RuntimeError("could not allocate a case reference")
 
 
-def _validate_times(data: dict, now) -> None:
+def _validate_times(data: dict, now: datetime) -> None:
     errors = {}
     latest = now + CLOCK_SKEW
     for field in ("purchased_at", "delivered_at", "problem_found_at"):
@@ -209,7 +212,7 @@ def _merchant_for(platform: Platform, name: str) -> Merchant | None:
     return merchant
 
 
-def _raise_duplicate(existing: Case):
+def _raise_duplicate(existing: Case) -> NoReturn:
     raise Conflict(
         _("A case for this order number on this platform already exists: %(ref)s (id %(id)s).")
         % {"ref": existing.reference, "id": existing.pk},
@@ -217,10 +220,12 @@ def _raise_duplicate(existing: Case):
     )
 
 
-def case_create(*, actor, data: dict) -> Case:
+def case_create(*, actor: Actor, data: dict) -> Case:
     """Register a complaint. `data` is the validated payload of the case serializer."""
     now = timezone.now()
     organization_id = actor.organization_id
+    if organization_id is None:  # a staff user of no organization (a superuser) files for none
+        raise PermissionDenied
     _validate_times(data, now)
     claims = _checked_claims(data.get("claims") or [], dispute_type=data["dispute_type"],
                              amount_paid=data["amount_paid"], deception=data.get("deception", ""),
@@ -241,7 +246,7 @@ def case_create(*, actor, data: dict) -> Case:
                 merchant=_merchant_for(platform, data.get("merchant_name", "")),
                 consumer=consumer,
                 filed_by_key=getattr(actor, "api_key", None),
-                created_by=None if actor.role == PARTNER else actor,
+                created_by=actor if isinstance(actor, User) else None,
                 **{f: data[f] for f in (
                     "order_number", "product_type", "face_value", "amount_paid", "payment_channel",
                     "purchased_at", "delivered_at", "problem_found_at", "dispute_type", "description",
@@ -275,8 +280,8 @@ def _check_if_match(case: Case, if_match: str | None) -> None:
                        code="stale_if_match")
 
 
-def case_update(*, actor, case: Case, data: dict, if_match: str | None = None, note: str = "",
-                at=None) -> Case:
+def case_update(*, actor: Actor, case: Case, data: dict, if_match: str | None = None, note: str = "",
+                at: datetime | None = None) -> Case:
     """Correct a case. Setting or clearing `waiting_on_consumer` also stops or restarts every open clock
     (escalation's `deadlines_follow_waiting`), so no caller can set the flag without the clocks."""
     now = timezone.now()
@@ -343,7 +348,7 @@ def recovered_too_large(amount_paid: Decimal) -> str:
         "limit": rules.recovered_limit(amount_paid)}
 
 
-def case_transition(*, actor, case: Case, to: str, note: str = "", outcome: dict | None = None,
+def case_transition(*, actor: Actor, case: Case, to: str, note: str = "", outcome: dict | None = None,
                     if_match: str | None = None, escalation: bool = False) -> Case:
     """Move the case along the state machine (cases/rules.py); an illegal move is a 409 naming the
     allowed ones, and reaching the legal level needs a supervisor."""
@@ -387,7 +392,7 @@ def case_transition(*, actor, case: Case, to: str, note: str = "", outcome: dict
     return case
 
 
-def case_assign(*, actor, case: Case, assignee_id: int | None, note: str = "") -> Case:
+def case_assign(*, actor: Actor, case: Case, assignee_id: int | None, note: str = "") -> Case:
     from .selectors import assignable_users
 
     with transaction.atomic():
@@ -410,13 +415,13 @@ def case_assign(*, actor, case: Case, assignee_id: int | None, note: str = "") -
     return case
 
 
-def consumer_read_logged(*, actor, case: Case, request=None) -> None:
+def consumer_read_logged(*, actor: Actor, case: Case, request: HttpRequest | None = None) -> None:
     """PIPL: every read of a consumer's unmasked personal data is audit-logged."""
     audit_record(actor=actor, action="pii_read", obj=case.consumer, detail={"case": case.reference},
                  request=request)
 
 
-def merchant_save(*, actor, merchant: Merchant) -> Merchant:
+def merchant_save(*, actor: Actor, merchant: Merchant) -> Merchant:
     """A merchant of the shared registry entered or corrected in the admin (cases create them by name)."""
     merchant.full_clean()
     with transaction.atomic():
