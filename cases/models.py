@@ -4,7 +4,7 @@ from decimal import Decimal
 from typing import TypeAlias
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -116,6 +116,8 @@ class PartnerPrincipal:
 
 # Who acts through a service: a staff user (API or admin) or a partner app's key.
 Actor: TypeAlias = User | PartnerPrincipal
+# Who reads through a selector: an actor, or the anonymous user of a schema generation (who sees nothing).
+Reader: TypeAlias = User | PartnerPrincipal | AnonymousUser
 
 
 class Platform(models.Model):

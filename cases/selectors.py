@@ -2,10 +2,10 @@
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from .models import Actor, Case, Merchant, Platform, User
+from .models import Case, Merchant, Platform, Reader, User
 
 
-def case_list(*, user: Actor, filters: dict | None = None, listing: bool = False) -> QuerySet[Case]:
+def case_list(*, user: Reader, filters: dict | None = None, listing: bool = False) -> QuerySet[Case]:
     """`listing`: only what a list row shows (the merchant's name, the masked consumer, the claims; the
     platform and the assignee are shown as ids), so a page reads no row it does not render."""
     qs = Case.objects.for_user(user)
@@ -19,19 +19,19 @@ def case_list(*, user: Actor, filters: dict | None = None, listing: bool = False
     return qs
 
 
-def case_visible(*, user: Actor, outer: str = "case_id") -> Exists:
+def case_visible(*, user: Reader, outer: str = "case_id") -> Exists:
     """A filter for rows of other tables whose case `user` may see (`outer` names their case column).
     A correlated EXISTS lets the database check only the rows a page reads, by primary key, where
     `case_id IN (the organization's cases)` makes SQLite gather every id of the organization first."""
     return Exists(Case.objects.for_user(user).filter(pk=OuterRef(outer)))
 
 
-def case_get(*, user: Actor, case_id: int | str) -> Case:
+def case_get(*, user: Reader, case_id: int | str) -> Case:
     """The case if `user` may see it; Case.DoesNotExist (a 404) otherwise, whatever the reason."""
     return case_list(user=user).get(pk=case_id)
 
 
-def case_get_or_404(*, user: Actor, case_id: int | str) -> Case:
+def case_get_or_404(*, user: Reader, case_id: int | str) -> Case:
     """For views: the case, or Http404 — also when it belongs to another organization."""
     from django.http import Http404
 

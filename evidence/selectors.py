@@ -10,7 +10,7 @@ from django.db.models import QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases.models import Actor, Case
+from cases.models import Case, Reader
 from cases.selectors import case_visible
 
 from . import chain, timestamps
@@ -28,7 +28,7 @@ from .storage import open_stored
 READ_CHUNK = 1024 * 1024
 
 
-def evidence_list(*, user: Actor, case: Case | None = None) -> QuerySet[Evidence]:
+def evidence_list(*, user: Reader, case: Case | None = None) -> QuerySet[Evidence]:
     qs = Evidence.objects.filter(case_visible(user=user)).select_related(
         "case", "supersedes", "superseded_by", "uploaded_by_user", "uploaded_by_key", "timestamp",
     ).defer("timestamp__token")
@@ -37,7 +37,7 @@ def evidence_list(*, user: Actor, case: Case | None = None) -> QuerySet[Evidence
     return qs.order_by("sequence") if case is not None else qs
 
 
-def evidence_get(*, user: Actor, evidence_id: int | str) -> Evidence:
+def evidence_get(*, user: Reader, evidence_id: int | str) -> Evidence:
     """Evidence.DoesNotExist (a 404) unless `user` may see the case."""
     return evidence_list(user=user).get(pk=evidence_id)
 

@@ -16,10 +16,12 @@ import logging
 import secrets
 import urllib.parse
 import uuid
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
 from django.db import models, transaction
 from django.db.models import Exists, F, OuterRef
@@ -27,7 +29,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from cases.codes import OPEN_STATUSES, Role
-from cases.models import CaseEvent, User
+from cases.models import Actor, CaseEvent, User
 from escalation.codes import DeadlineKind, DeadlineStatus
 from escalation.models import Deadline
 from kameng_api.core.audit import audit_record
@@ -67,7 +69,7 @@ def signature_valid(secret: str, body: bytes, header: str) -> bool:
     return hmac.compare_digest(signature(secret, body), header or "")
 
 
-def backoff_seconds(attempts: int, *, base: int | None = None, cap: int | None = None, rand=None) -> float:
+def backoff_seconds(attempts: int, *, base: int | None = None, cap: int | None = None, rand: float | None = None) -> float:
     """Exponential back-off with "equal jitter": the n-th retry waits between half and all of
     min(cap, base × 2^(n-1)), so retries of many deliveries that failed together spread out."""
     base = settings.KAMENG_DELIVERY_BACKOFF_BASE if base is None else base
@@ -110,22 +112,24 @@ def webhook_url_check(url: str, *, block_private: bool | None = None) -> str:
 
 # --- webhook endpoints ----------------------------------------------------------------------------------
 
-def webhook_create(*, actor, url: str, events: list[str], description: str = "") -> tuple[WebhookEndpoint, str]:
+def webhook_create(*, actor: Actor, url: str, events: list[str], description: str = "") -> tuple[WebhookEndpoint, str]:
     """Return the endpoint and its signing secret, which the API shows this once."""
     url = webhook_url_check(url)
     secret = "whsec_" + secrets.token_urlsafe(32)
     api_key = getattr(actor, "api_key", None)
+    if actor.organization_id is None:  # a staff user of no organization (a superuser) has no endpoints
+        raise PermissionDenied
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.create(
             organization_id=actor.organization_id, url=url, events=sorted(set(events)), description=description,
             secret=secret, created_by_key=api_key,
-            created_by_user=None if api_key is not None else actor,
+            created_by_user=actor if isinstance(actor, User) else None,
         )
         audit_record(actor=actor, action="webhook_create", obj=endpoint, detail={"url": url})
     return endpoint, secret
 
 
-def webhook_update(*, actor, endpoint: WebhookEndpoint, data: dict, if_match: str | None = None) -> WebhookEndpoint:
+def webhook_update(*, actor: Actor, endpoint: WebhookEndpoint, data: dict, if_match: str | None = None) -> WebhookEndpoint:
     if "url" in data:
         data["url"] = webhook_url_check(data["url"])
     if "events" in data:
@@ -147,13 +151,13 @@ def webhook_update(*, actor, endpoint: WebhookEndpoint, data: dict, if_match: st
     return endpoint
 
 
-def webhook_delete(*, actor, endpoint: WebhookEndpoint) -> None:
+def webhook_delete(*, actor: Actor, endpoint: WebhookEndpoint) -> None:
     with transaction.atomic():
         audit_record(actor=actor, action="webhook_delete", obj=endpoint, detail={"url": endpoint.url})
         endpoint.delete()
 
 
-def _subscribed(endpoint: dict, event_type: str, case_filed_by_key: bool) -> bool:
+def _subscribed(endpoint: Mapping[str, Any], event_type: str, case_filed_by_key: bool) -> bool:
     """An endpoint a partner key created hears only about cases filed through partner keys (what that
     key may read); a supervisor's endpoint hears about every case of the organization."""
     if event_type not in (endpoint["events"] or []):
@@ -161,8 +165,8 @@ def _subscribed(endpoint: dict, event_type: str, case_filed_by_key: bool) -> boo
     return endpoint["created_by_key_id"] is None or case_filed_by_key
 
 
-def _active_endpoints(organization_ids) -> dict[int, list[dict]]:
-    by_org: dict[int, list[dict]] = {}
+def _active_endpoints(organization_ids: Iterable[int]) -> dict[int, list[Mapping[str, Any]]]:
+    by_org: dict[int, list[Mapping[str, Any]]] = {}
     rows = WebhookEndpoint.objects.filter(organization_id__in=organization_ids, is_active=True).values(
         "id", "organization_id", "events", "created_by_key_id"
     )
@@ -173,7 +177,7 @@ def _active_endpoints(organization_ids) -> dict[int, list[dict]]:
 
 # --- alerts ---------------------------------------------------------------------------------------------
 
-def alert_ack(*, actor, alert: Alert) -> Alert:
+def alert_ack(*, actor: Actor, alert: Alert) -> Alert:
     """Acknowledge once; a second acknowledgement changes nothing."""
     updated = Alert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
         acknowledged_at=timezone.now(), acknowledged_by=str(getattr(actor, "username", actor))[:160],
@@ -184,7 +188,7 @@ def alert_ack(*, actor, alert: Alert) -> Alert:
     return alert
 
 
-def _tier_of(now, lead_hours):
+def _tier_of(now: datetime, lead_hours: Iterable[int]) -> models.Case:
     """The deadline's current tier, most severe first; '' before the first lead time."""
     whens = [
         models.When(very_late_at__lte=now, then=models.Value(AlertTier.VERY_LATE.value)),
@@ -197,7 +201,7 @@ def _tier_of(now, lead_hours):
     return models.Case(*whens, default=models.Value(""), output_field=models.CharField())
 
 
-def _fires_at(row: dict, kind: str):
+def _fires_at(row: dict, kind: str) -> datetime:
     if kind == AlertTier.VERY_LATE:
         return row["very_late_at"]
     if kind == AlertTier.LATE:
@@ -207,7 +211,7 @@ def _fires_at(row: dict, kind: str):
     return row["due_at"] - timedelta(hours=int(kind.removeprefix("due_soon_").removesuffix("h")))
 
 
-def _iso(value):
+def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
@@ -233,7 +237,7 @@ SCAN_FIELDS = (
 )
 
 
-def deadline_candidates(*, now, lead_hours, after_id: int = 0, limit: int = 1000) -> list[dict]:
+def deadline_candidates(*, now: datetime, lead_hours: Iterable[int], after_id: int = 0, limit: int = 1000) -> list[dict]:
     """Open, not suspended deadlines of open cases whose current tier has no alert yet: one query."""
     already = Alert.objects.filter(deadline=OuterRef("pk"), kind=OuterRef("tier"), due_at=OuterRef("due_at"))
     return list(
@@ -249,7 +253,7 @@ def deadline_candidates(*, now, lead_hours, after_id: int = 0, limit: int = 1000
     )
 
 
-def _scan_batch(rows: list[dict], now) -> tuple[int, int]:
+def _scan_batch(rows: list[dict], now: datetime) -> tuple[int, int]:
     """Alerts and their deliveries for one batch of candidates, in a constant number of queries."""
     token = uuid.uuid4()
     by_deadline = {row["id"]: row for row in rows}
@@ -304,7 +308,8 @@ def _scan_batch(rows: list[dict], now) -> tuple[int, int]:
     return len(created), len(deliveries)
 
 
-def deadline_alerts_scan(*, now=None, batch_size: int | None = None, lead_hours=None) -> dict:
+def deadline_alerts_scan(*, now: datetime | None = None, batch_size: int | None = None,
+                         lead_hours: Iterable[int] | None = None) -> dict:
     """The beat task's work: alert every deadline that reached a new tier, batch by batch.
 
     Per batch: one candidate query, one INSERT ... ON CONFLICT DO NOTHING of alerts, one read of the
@@ -390,6 +395,7 @@ def _post_webhook(delivery: Delivery) -> int:
     """Resolved now, every address checked, connected to a checked address, no redirect followed
     (notifications/ssrf.py): what the endpoint pointed at when it was saved does not matter."""
     endpoint = delivery.endpoint
+    assert endpoint is not None, "a webhook delivery has an endpoint"
     webhook_url_check(endpoint.url, block_private=False)  # the URL's shape; addresses are checked below
     body = webhook_body(delivery)
     return ssrf.post(
@@ -405,7 +411,7 @@ def _post_webhook(delivery: Delivery) -> int:
     )
 
 
-def _local(value) -> str:
+def _local(value: str | None) -> str:
     return timezone.localtime(datetime.fromisoformat(value)).strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
@@ -471,7 +477,7 @@ def _send(delivery: Delivery) -> tuple[bool, int | None, str]:
     return False, code, f"HTTP {code}"
 
 
-def _endpoint_failed(endpoint: WebhookEndpoint, now) -> None:
+def _endpoint_failed(endpoint: WebhookEndpoint, now: datetime) -> None:
     """Count a failed attempt; past the limit, disable the endpoint once and tell the supervisors."""
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(consecutive_failures=F("consecutive_failures") + 1)
     failures = WebhookEndpoint.objects.values_list("consecutive_failures", flat=True).get(pk=endpoint.pk)
@@ -540,8 +546,8 @@ def delivery_attempt(*, delivery_id: int, max_attempts: int | None = None) -> st
         row.last_status_code = code
         if ok:
             row.status, row.sent_at, row.last_error = DeliveryStatus.SENT, now, ""
-            if row.endpoint_id and row.endpoint.consecutive_failures:
-                WebhookEndpoint.objects.filter(pk=row.endpoint_id).update(consecutive_failures=0)
+            if row.endpoint is not None and row.endpoint.consecutive_failures:
+                WebhookEndpoint.objects.filter(pk=row.endpoint.pk).update(consecutive_failures=0)
             result = "sent"
         else:
             row.last_error = error[:500]
@@ -553,7 +559,7 @@ def delivery_attempt(*, delivery_id: int, max_attempts: int | None = None) -> st
                 retry_in = backoff_seconds(row.attempts)
                 row.next_attempt_at = now + timedelta(seconds=retry_in)
                 result = "retry"
-            if row.endpoint_id:
+            if row.endpoint is not None:
                 _endpoint_failed(row.endpoint, now)
         row.save(update_fields=["status", "sent_at", "last_error", "last_status_code", "next_attempt_at",
                                 "updated_at"])
@@ -563,14 +569,14 @@ def delivery_attempt(*, delivery_id: int, max_attempts: int | None = None) -> st
     return result
 
 
-def _retry_later(task, delivery_id: int, seconds: float) -> None:
+def _retry_later(task: Any, delivery_id: int, seconds: float) -> None:
     try:
         task.apply_async(args=[delivery_id], countdown=min(seconds, 600))
     except Exception:
         logger.exception("could not enqueue the retry of delivery %s; the sweep will", delivery_id)
 
 
-def deliveries_sweep(*, now=None, grace: timedelta | None = None, limit: int = 5000) -> int:
+def deliveries_sweep(*, now: datetime | None = None, grace: timedelta | None = None, limit: int = 5000) -> int:
     """Re-enqueue pending deliveries that are due and older than a grace period: created but never sent
     (the broker lost the task, the worker died) or a retry whose countdown task went missing."""
     now = now or timezone.now()
