@@ -375,9 +375,9 @@ class CaseEvent(models.Model):
 
     @property
     def actor_display(self):
-        if self.actor_user_id:
+        if self.actor_user is not None:
             return self.actor_user.get_username()
-        if self.actor_key_id:
+        if self.actor_key is not None:
             return f"api-key:{self.actor_key.prefix}"
         return "system"
 

@@ -42,7 +42,7 @@ LANGS = ("zh-hans", "en")
 FORMATS = ("txt", "docx")
 KINDS = ("complaint_merchant", "complaint_platform", "complaint_12315", "complaint_association", "complaint",
          "civil_complaint", "police_report", "payment_dispute")
-KIND_OF_CHANNEL = {
+KIND_OF_CHANNEL: dict[str, str] = {
     Channel.MERCHANT: "complaint_merchant",
     Channel.PLATFORM: "complaint_platform",
     Channel.C12315: "complaint_12315",

@@ -160,8 +160,8 @@ def complete(row: dict, product_counts: dict[str, int] | None) -> dict:
     return row
 
 
-def _lookup(row: dict, code: str):
-    value = row
+def _lookup(row: dict, code: str) -> object:
+    value: object = row
     for part in code.split("."):
         if not isinstance(value, dict):
             return None

@@ -73,7 +73,7 @@ def livez(request):
 def readyz(request):
     started = time.monotonic()
     database, pending = _check_database()
-    result = {"database": database, "migrations": "ok" if not pending else "pending", "cache": _check_cache()}
+    result: dict[str, object] = {"database": database, "migrations": "ok" if not pending else "pending", "cache": _check_cache()}
     if pending:
         result["pending_migrations"] = pending[:20]
     ready = database == "ok" and not pending and not result["cache"].startswith("error")

@@ -52,6 +52,8 @@ def client_address(request) -> str:
 class _RateFromSettings:
     """Read the rate when the throttle runs, not when the class is imported, so settings changes apply."""
 
+    scope: str | None
+
     def get_rate(self):
         rates = getattr(settings, "REST_FRAMEWORK", {}).get("DEFAULT_THROTTLE_RATES", {})
         return rates.get(self.scope)
@@ -136,6 +138,7 @@ class DeepVerifyThrottle(_AtomicWindowThrottle):
 
 
 def _error_response(status: int, code: str, detail: str, *, api: bool, wait: float | None) -> HttpResponse:
+    response: HttpResponse
     if api:
         response = JsonResponse(
             {"type": "client_error", "errors": [{"code": code, "detail": detail, "attr": None}]}, status=status
