@@ -89,6 +89,9 @@ class PartnerThrottle(_RateFromSettings, throttling.SimpleRateThrottle):
 
 
 class _AtomicWindowThrottle(_RateFromSettings, throttling.SimpleRateThrottle):
+    num_requests: int  # set by SimpleRateThrottle.__init__ from the rate (not called without one)
+    duration: int
+
     """A fixed window counted with one atomic increment (Redis INCR), so requests arriving at the same
     moment in different workers cannot all read the same history and all pass, as DRF's read-modify-write
     history allows. For the scopes where the exact count matters: logins and expensive work."""
