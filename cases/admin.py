@@ -1,4 +1,5 @@
 import re
+from typing import cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -50,7 +51,7 @@ class OrganizationAdmin(AccessAdminMixin, admin.ModelAdmin):
 class StaffUserAdmin(AccessAdminMixin, UserAdmin):
     list_display = ["username", "organization", "role", "is_active", "last_login"]
     list_filter = ["organization", "role", "is_active"]
-    fieldsets = [*UserAdmin.fieldsets, (_("Organization and role"), {"fields": ["organization", "role"]})]
+    fieldsets = [*(UserAdmin.fieldsets or ()), (_("Organization and role"), {"fields": ["organization", "role"]})]
     add_fieldsets = [*UserAdmin.add_fieldsets, (_("Organization and role"), {"fields": ["organization", "role"]})]
 
     def save_model(self, request, obj, form, change):
@@ -385,7 +386,7 @@ class TransitionForm(forms.Form):
 
     def __init__(self, *args, targets=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["to"].choices = [("", "---------")] + [(t, Status(t).label) for t in targets]
+        cast(forms.ChoiceField, self.fields["to"]).choices = [("", "---------")] + [(t, Status(t).label) for t in targets]
 
 
 @workplace.action
@@ -460,7 +461,7 @@ class AssignForm(forms.Form):
 
     def __init__(self, *args, organization_id=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = assignable_users(organization_id=organization_id).order_by("username")
+        cast(forms.ModelChoiceField, self.fields["assignee"]).queryset = assignable_users(organization_id=organization_id).order_by("username")
 
 
 @workplace.action

@@ -22,6 +22,7 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
@@ -98,7 +99,7 @@ class CaseAction:
     and implement `run`; `available` adds the case's state."""
 
     name = ""
-    label = ""
+    label: str | Promise = ""
     access = ""
     form_class: type[forms.Form] = forms.Form
     style = ""  # "danger" for the moves that end something

@@ -2,22 +2,24 @@
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import NoReturn
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kameng_api.core.actors import Actor
+from kameng_api.core.actors import Actor, ActorLike
 from kameng_api.core.audit import audit_record
 from kameng_api.core.exceptions import Conflict
 from kameng_api.core.preconditions import check_if_match
 from kameng_api.core.validators import future_message, is_future
 
 from . import events, rules
-from .codes import PARTNER, ClaimKind, EventKind, Role, Status
+from .codes import ClaimKind, EventKind, Role, Status
 from .models import (
     ApiKey,
     Case,
@@ -91,7 +93,7 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
 
 # --- platforms ---------------------------------------------------------------------------------------
 
-def platform_save(*, actor, platform: Platform | None = None, data: dict, if_match: str | None = None) -> Platform:
+def platform_save(*, actor: ActorLike, platform: Platform | None = None, data: dict, if_match: str | None = None) -> Platform:
     if platform is not None and if_match is not None:
         with transaction.atomic():
             check_if_match(Platform.objects.select_for_update().get(pk=platform.pk), if_match, what=_("platform"))
@@ -108,8 +110,8 @@ def platform_save(*, actor, platform: Platform | None = None, data: dict, if_mat
 
 # --- cases -------------------------------------------------------------------------------------------
 
-def case_event_record(*, case: Case, actor, kind: str, note: str = "", data: dict | None = None,
-                      from_status: str = "", to_status: str = "", occurred_at=None) -> CaseEvent:
+def case_event_record(*, case: Case, actor: ActorLike | None, kind: str, note: str = "", data: dict | None = None,
+                      from_status: str = "", to_status: str = "", occurred_at: datetime | None = None) -> CaseEvent:
     event = CaseEvent.objects.create(
         case=case, kind=kind, note=note, data=data or {}, from_status=from_status, to_status=to_status,
         occurred_at=occurred_at or timezone.now(), **Actor.of(actor).fks(),
@@ -118,7 +120,7 @@ def case_event_record(*, case: Case, actor, kind: str, note: str = "", data: dic
     return event
 
 
-def _next_reference(now) -> str:
+def _next_reference(now: datetime) -> str:
     year = timezone.localtime(now).year
     for _attempt in range(3):
         if ReferenceCounter.objects.filter(year=year).update(last=F("last") + 1):
@@ -133,7 +135,7 @@ def _next_reference(now) -> str:
     raise RuntimeError("could not allocate a case reference")
 
 
-def _validate_times(data: dict, now) -> None:
+def _validate_times(data: dict, now: datetime) -> None:
     errors = {}
     for field in ("purchased_at", "delivered_at", "problem_found_at"):
         value = data.get(field)
@@ -203,7 +205,7 @@ def _merchant_for(platform: Platform, name: str) -> Merchant | None:
     return merchant
 
 
-def _raise_duplicate(existing: Case):
+def _raise_duplicate(existing: Case) -> NoReturn:
     raise Conflict(
         _("A case for this order number on this platform already exists: %(ref)s (id %(id)s).")
         % {"ref": existing.reference, "id": existing.pk},
@@ -211,10 +213,12 @@ def _raise_duplicate(existing: Case):
     )
 
 
-def case_create(*, actor, data: dict) -> Case:
+def case_create(*, actor: ActorLike, data: dict) -> Case:
     """Register a complaint. `data` is the validated payload of the case serializer."""
     now = timezone.now()
-    organization_id = actor.organization_id
+    organization_id = Actor.of(actor).organization_id
+    if organization_id is None:  # a staff user of no organization (a superuser) files for none
+        raise PermissionDenied
     _validate_times(data, now)
     claims = _checked_claims(data.get("claims") or [], dispute_type=data["dispute_type"],
                              amount_paid=data["amount_paid"], deception=data.get("deception", ""),
@@ -235,7 +239,7 @@ def case_create(*, actor, data: dict) -> Case:
                 merchant=_merchant_for(platform, data.get("merchant_name", "")),
                 consumer=consumer,
                 filed_by_key=Actor.of(actor).api_key,
-                created_by=None if actor.role == PARTNER else actor,
+                created_by=Actor.of(actor).user,
                 **{f: data[f] for f in (
                     "order_number", "product_type", "face_value", "amount_paid", "payment_channel",
                     "purchased_at", "delivered_at", "problem_found_at", "dispute_type", "description",
@@ -269,8 +273,8 @@ def _check_if_match(case: Case, if_match: str | None) -> None:
                        code="stale_if_match")
 
 
-def case_update(*, actor, case: Case, data: dict, if_match: str | None = None, note: str = "",
-                at=None) -> Case:
+def case_update(*, actor: ActorLike, case: Case, data: dict, if_match: str | None = None, note: str = "",
+                at: datetime | None = None) -> Case:
     """Correct a case. Setting or clearing `waiting_on_consumer` also stops or restarts every open clock
     (escalation's `deadlines_follow_waiting`), so no caller can set the flag without the clocks."""
     now = timezone.now()
@@ -337,7 +341,7 @@ def recovered_too_large(amount_paid: Decimal) -> str:
         "limit": rules.recovered_limit(amount_paid)}
 
 
-def case_transition(*, actor, case: Case, to: str, note: str = "", outcome: dict | None = None,
+def case_transition(*, actor: ActorLike, case: Case, to: str, note: str = "", outcome: dict | None = None,
                     if_match: str | None = None, escalation: bool = False) -> Case:
     """Move the case along the state machine (cases/rules.py); an illegal move is a 409 naming the
     allowed ones, and reaching the legal level needs a supervisor."""
@@ -352,7 +356,7 @@ def case_transition(*, actor, case: Case, to: str, note: str = "", outcome: dict
                 % {"from": case.status, "to": to, "allowed": names},
                 code="illegal_transition",
             )
-        if to in rules.SUPERVISOR_ONLY_TARGETS and actor.role != Role.SUPERVISOR:
+        if to in rules.SUPERVISOR_ONLY_TARGETS and Actor.of(actor).role != Role.SUPERVISOR:
             raise PermissionDenied(_("Only a supervisor may approve the legal level."))
         outcome = outcome or {}
         if outcome and to != Status.RESOLVED:
@@ -381,7 +385,7 @@ def case_transition(*, actor, case: Case, to: str, note: str = "", outcome: dict
     return case
 
 
-def case_assign(*, actor, case: Case, assignee_id: int | None, note: str = "") -> Case:
+def case_assign(*, actor: ActorLike, case: Case, assignee_id: int | None, note: str = "") -> Case:
     from .selectors import assignable_users
 
     with transaction.atomic():
@@ -404,13 +408,13 @@ def case_assign(*, actor, case: Case, assignee_id: int | None, note: str = "") -
     return case
 
 
-def consumer_read_logged(*, actor, case: Case, request=None) -> None:
+def consumer_read_logged(*, actor: ActorLike, case: Case, request: HttpRequest | None = None) -> None:
     """PIPL: every read of a consumer's unmasked personal data is audit-logged."""
     audit_record(actor=actor, action="pii_read", obj=case.consumer, detail={"case": case.reference},
                  request=request)
 
 
-def merchant_save(*, actor, merchant: Merchant) -> Merchant:
+def merchant_save(*, actor: ActorLike, merchant: Merchant) -> Merchant:
     """A merchant of the shared registry entered or corrected in the admin (cases create them by name)."""
     merchant.full_clean()
     with transaction.atomic():

@@ -43,7 +43,7 @@ LANGS = DOCUMENT_LANGS
 FORMATS = ("txt", "docx")
 KINDS = ("complaint_merchant", "complaint_platform", "complaint_12315", "complaint_association", "complaint",
          "civil_complaint", "police_report", "payment_dispute")
-KIND_OF_CHANNEL = {
+KIND_OF_CHANNEL: dict[str, str] = {
     Channel.MERCHANT: "complaint_merchant",
     Channel.PLATFORM: "complaint_platform",
     Channel.C12315: "complaint_12315",

@@ -3,6 +3,8 @@ pipeline as the API (`EvidenceUploadHandler`: size limit while streaming, hashin
 sniffed from the bytes, the chain) and leave only through views that check the organization and write the
 audit row, because media files are never served publicly."""
 
+from typing import Any, cast
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -33,18 +35,16 @@ OPENABLE = PREVIEWABLE | frozenset(filetypes.PDF) | frozenset(filetypes.TEXT) | 
 FIELDS = ["sequence", "kind", "stage", "preview", "original_name", "content_type", "size", "occurred_at",
           "captured_at", "uploaded_by_label", "description", "status", "withdraw_reason", "sha256", "entry_hash"]
 MAX_FILES = 20
-BLANK = [("", "---------")]
+BLANK: list[tuple[str, Any]] = [("", "---------")]
 
 
+@admin.display(description=_("preview"))
 def preview(obj):
     if obj is None or not obj.pk or filetypes.base_type(obj.content_type) not in PREVIEWABLE:
         return "—"
     url = reverse("admin:evidence_evidence_preview", args=[obj.pk])
     return format_html('<a href="{}" target="_blank" rel="noopener"><img src="{}" alt="" class="km-thumb" '
                        'loading="lazy"></a>', url, url)
-
-
-preview.short_description = _("preview")
 
 
 def timestamp_status(obj):
@@ -61,8 +61,7 @@ class EvidenceAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     list_filter = ["status", "kind", "stage"]
     search_fields = ["case__reference", "sha256", "original_name"]
     list_select_related = ["case", "timestamp"]
-    fields = ["case", "supersedes", *FIELDS, "prev_hash"]
-    readonly_fields = fields
+    fields = readonly_fields = ("case", "supersedes", *FIELDS, "prev_hash")
 
     @admin.display(description=_("preview"))
     def preview(self, obj):
@@ -130,9 +129,8 @@ class EvidenceAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
 class EvidenceRevocationAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     access = {"view": "case.read"}
     list_display = ["evidence", "case", "sequence", "action", "reason", "actor_label", "at"]
-    fields = ["case", "evidence", "sequence", "action", "reason", "replaced_by", "actor_label", "at", "prev_hash",
-              "entry_hash"]
-    readonly_fields = fields
+    fields = readonly_fields = ("case", "evidence", "sequence", "action", "reason", "replaced_by", "actor_label", "at", "prev_hash",
+              "entry_hash")
 
 
 # --- the case page: upload, supersede, withdraw -----------------------------------------------------------
@@ -198,7 +196,7 @@ class StreamingUpload:
             uploads = request.FILES.getlist("file")
             if uploads:
                 files.setlist("file", uploads)
-        return super().make_form(request, case, data, files)
+        return super().make_form(request, case, data, files)  # type: ignore[misc]  # a mixin before CaseAction
 
 
 @workplace.action
@@ -214,7 +212,8 @@ class UploadAction(StreamingUpload, CaseAction):
         return {"occurred_at": now_local()}
 
     def run(self, request, case, data):
-        added, refused = [], []
+        added: list[Evidence] = []
+        refused: list[str] = []
         for upload in data["file"]:
             try:
                 item = services.evidence_add(actor=request.user, case=case, upload=upload, kind=data["kind"],
@@ -250,8 +249,9 @@ class SupersedeForm(forms.Form):
 
     def __init__(self, *args, case=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["supersedes"].queryset = active_items(case)
-        self.fields["supersedes"].label_from_instance = item_label
+        field = cast(forms.ModelChoiceField, self.fields["supersedes"])
+        field.queryset = active_items(case)
+        field.label_from_instance = item_label  # type: ignore[method-assign]  # as Django documents
 
 
 @workplace.action
@@ -291,8 +291,9 @@ class WithdrawForm(forms.Form):
 
     def __init__(self, *args, case=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["evidence"].queryset = active_items(case)
-        self.fields["evidence"].label_from_instance = item_label
+        field = cast(forms.ModelChoiceField, self.fields["evidence"])
+        field.queryset = active_items(case)
+        field.label_from_instance = item_label  # type: ignore[method-assign]  # as Django documents
 
 
 @workplace.action
@@ -417,10 +418,9 @@ class EvidenceTimestampAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     list_filter = ["status", "subject"]
     search_fields = ["case__reference", "digest", "serial"]
     list_select_related = ["case", "evidence"]
-    fields = ["case", "subject", "evidence", "sequence", "digest", "status", "status_label", "gen_time", "tsa_name",
+    fields = readonly_fields = ("case", "subject", "evidence", "sequence", "digest", "status", "status_label", "gen_time", "tsa_name",
               "tsa_url", "serial", "policy", "nonce", "attempts", "last_error", "next_attempt_at", "created_at",
-              "token_size"]
-    readonly_fields = fields
+              "token_size")
     actions = ["retry_now"]
 
     @admin.display(description=_("status"))

@@ -7,19 +7,20 @@ unguessable storage name, and appends the chained entry under a lock on the case
 import logging
 import random
 import ssl
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.codes import EventKind
 from cases.models import Case
 from cases.services import case_event_record
-from kameng_api.core.actors import Actor
+from kameng_api.core.actors import Actor, ActorLike
 from kameng_api.core.audit import audit_record
 from kameng_api.core.exceptions import Conflict, PayloadTooLarge, UnsupportedFileType
 from kameng_api.core.tasks import enqueue
@@ -63,7 +64,7 @@ def _check_file(upload: HashedUpload, kind: str) -> str:
     return content_type
 
 
-def _check_time(case: Case, kind: str, occurred_at, now) -> None:
+def _check_time(case: Case, kind: str, occurred_at: datetime, now: datetime) -> None:
     not_in_future(occurred_at, field="occurred_at", now=now)
     if kind not in MAY_PRECEDE_PURCHASE and occurred_at < case.purchased_at:
         raise ValidationError({"occurred_at": _(
@@ -132,8 +133,8 @@ def _advance(head: EvidenceChain, entry_hash: str) -> None:
     head.save(update_fields=["length", "head_hash", "updated_at"])
 
 
-def _revoke(*, actor, case: Case, head: EvidenceChain, evidence: Evidence, action: str, reason: str,
-            replaced_by: Evidence | None, now) -> EvidenceRevocation:
+def _revoke(*, actor: ActorLike, case: Case, head: EvidenceChain, evidence: Evidence, action: str, reason: str,
+            replaced_by: Evidence | None, now: datetime) -> EvidenceRevocation:
     sequence = head.length + 1
     by = Actor.of(actor).label
     entry = chain.revocation_entry(
@@ -158,7 +159,7 @@ def _revoke(*, actor, case: Case, head: EvidenceChain, evidence: Evidence, actio
     return revocation
 
 
-def evidence_add(*, actor, case: Case, upload: HashedUpload, kind: str, occurred_at, description: str = "",
+def evidence_add(*, actor: ActorLike, case: Case, upload: HashedUpload, kind: str, occurred_at: datetime, description: str = "",
                  supersedes_id: int | None = None, reason: str = "") -> Evidence:
     """Accept a file as evidence of `case` (or as the replacement of item `supersedes_id`)."""
     now = timezone.now()
@@ -218,7 +219,7 @@ def evidence_add(*, actor, case: Case, upload: HashedUpload, kind: str, occurred
     return evidence
 
 
-def evidence_withdraw(*, actor, evidence: Evidence, reason: str) -> Evidence:
+def evidence_withdraw(*, actor: ActorLike, evidence: Evidence, reason: str) -> Evidence:
     reason = _clean_reason(reason)
     now = timezone.now()
     with transaction.atomic():
@@ -240,7 +241,7 @@ def evidence_withdraw(*, actor, evidence: Evidence, reason: str) -> Evidence:
 FILE_CHECK_ABANDONED_AFTER = timedelta(hours=2)  # a check whose worker died; longer than any task's time limit
 
 
-def file_check_request(*, actor, case: Case) -> tuple[FileCheck, bool]:
+def file_check_request(*, actor: ActorLike | None, case: Case) -> tuple[FileCheck, bool]:
     """Queue a re-hash of the case's files, or join the one already queued or running (one per case).
     Returns (check, queued_now)."""
     from . import tasks
@@ -283,7 +284,7 @@ def file_check_run(*, check_id: int) -> str:
     return "done"
 
 
-def file_checks_sweep(*, now=None, older_than: timedelta | None = None, limit: int | None = None) -> int:
+def file_checks_sweep(*, now: datetime | None = None, older_than: timedelta | None = None, limit: int | None = None) -> int:
     """Beat: queue a check for cases with evidence whose files were not checked within
     KAMENG_FILE_CHECK_INTERVAL_DAYS, the longest unchecked first, a bounded number per run."""
     from django.db.models import Max, OuterRef, Subquery
@@ -347,7 +348,7 @@ def timestamp_backoff(attempts: int, *, rand: float | None = None) -> float:
     return ceiling / 2 + r * ceiling / 2
 
 
-def _tls_context():
+def _tls_context() -> ssl.SSLContext | None:
     if settings.KAMENG_TSA_TLS_CA_FILE:
         return ssl.create_default_context(cafile=settings.KAMENG_TSA_TLS_CA_FILE)
     return None
@@ -429,7 +430,7 @@ def timestamp_attempt(*, timestamp_id: int, max_attempts: int | None = None) -> 
     return result
 
 
-def _retry_later(task, timestamp_id: int, seconds: float) -> None:
+def _retry_later(task: Any, timestamp_id: int, seconds: float) -> None:
     try:
         task.apply_async(args=[timestamp_id], countdown=min(seconds, 600))
     except Exception:
@@ -453,7 +454,7 @@ def timestamps_backfill(*, limit: int = 1000) -> int:
     return created
 
 
-def _create_once(**fields) -> int:
+def _create_once(**fields: Any) -> int:
     """A row unless one already exists (another process got there first: the unique constraints decide)."""
     try:
         with transaction.atomic():
@@ -463,7 +464,7 @@ def _create_once(**fields) -> int:
     return 1
 
 
-def timestamps_sweep(*, now=None, limit: int = 2000) -> int:
+def timestamps_sweep(*, now: datetime | None = None, limit: int = 2000) -> int:
     """Beat: enqueue the rows that are due (never sent, a retry whose task went missing, a failed row whose
     wait is over), after creating rows for anything not yet requested."""
     from . import tasks
@@ -481,7 +482,7 @@ def timestamps_sweep(*, now=None, limit: int = 2000) -> int:
     return len(ids)
 
 
-def timestamps_retry_now(*, actor, queryset) -> int:
+def timestamps_retry_now(*, actor: ActorLike, queryset: QuerySet[EvidenceTimestamp]) -> int:
     """An operator's "retry now" (admin): failed or pending rows get a fresh series of attempts at once."""
     from . import tasks
 

@@ -41,7 +41,10 @@ def is_s3() -> bool:
 
 def _s3():
     """(client, bucket name, object key of a storage name) of the configured S3Storage."""
+    from storages.backends.s3 import S3Storage
+
     storage = default_storage
+    assert isinstance(storage, S3Storage), "only called when is_s3()"
     client = storage.connection.meta.client
 
     def key(name: str) -> str:
@@ -110,6 +113,7 @@ being filled plus the parts in flight, each handed to the sender without a copy.
             raise StorageUnavailable(str(exc)) from exc
         number = len(self.parts) + 1
         self.parts.append({"PartNumber": number})
+        assert self._executor is not None, "started with the multipart upload"
         self._pending.append(self._executor.submit(self._upload_part, number, part))
 
     def _upload_part(self, number: int, part: bytearray) -> None:

@@ -58,7 +58,7 @@ class WebhookEndpointAdmin(OrganizationScopedAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
 
-        class Checked(form):
+        class Checked(form):  # type: ignore[valid-type, misc]  # the form class the admin built just now
             def clean_url(self):
                 """The same address checks as the API (no private or internal addresses)."""
                 try:

@@ -1,29 +1,32 @@
 """Reads of alerts, webhook endpoints and their delivery log, always organization-scoped."""
 
+from datetime import datetime
+
 from django.db.models import QuerySet
 
-from cases.models import Case
-from kameng_api.core.actors import Actor
+from cases.models import Case, User
+from kameng_api.core.actors import Actor, Reader
 
 from .models import Alert, Delivery, WebhookEndpoint
 
 
-def alert_list(*, user) -> QuerySet[Alert]:
+def alert_list(*, user: Reader) -> QuerySet[Alert]:
     """The alerts of the cases `user` may read (a partner key: partner-filed cases only).
 
     An alert carries its case's organization, so staff, who read all of their organization's cases, get
     the organization's alerts straight from the alert list index (organization, newest first) instead of
     a join with every case; a partner key still goes through its cases."""
     cases = Case.objects.for_user(user)
-    if cases.query.is_empty():
+    org_id = Actor.of(user).organization_id
+    if cases.query.is_empty() or org_id is None:
         return Alert.objects.none()
-    qs = Alert.objects.filter(organization_id=user.organization_id)
+    qs = Alert.objects.filter(organization_id=org_id)
     if Actor.of(user).is_partner:
         qs = qs.filter(case_id__in=cases.values("pk"))
     return qs.select_related("case", "deadline")
 
 
-def webhook_list(*, user) -> QuerySet[WebhookEndpoint]:
+def webhook_list(*, user: Reader) -> QuerySet[WebhookEndpoint]:
     """Supervisors manage all of their organization's endpoints; a partner key only its own."""
     who = Actor.of(user)
     if who.organization_id is None:
@@ -38,7 +41,7 @@ def delivery_list(*, endpoint: WebhookEndpoint) -> QuerySet[Delivery]:
     return Delivery.objects.filter(endpoint=endpoint).order_by("-created_at", "-id")
 
 
-def my_work(*, user, now=None, limit: int = 15) -> dict:
+def my_work(*, user: User, now: datetime | None = None, limit: int = 15) -> dict:
     """The admin home of a staff member: their open clocks by urgency (overdue, due within 24 h, later), new
     unassigned cases (supervisors), unacknowledged alerts and cases waiting on the consumer for too long.
     Theirs = cases assigned to them; a supervisor also answers for the unassigned ones."""

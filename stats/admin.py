@@ -89,8 +89,7 @@ class QuarterlyReportAdmin(AccessAdminMixin, admin.ModelAdmin):
 
     list_display = ["first_day", "last_day", "organization", "lang", "created_at", "downloads"]
     list_filter = ["first_day"]
-    fields = ["first_day", "last_day", "organization", "lang", "created_at", "downloads"]
-    readonly_fields = fields
+    fields = readonly_fields = ("first_day", "last_day", "organization", "lang", "created_at", "downloads")
 
     @admin.display(description=gettext_lazy("Download"))
     def downloads(self, obj):

@@ -46,7 +46,7 @@ def rate_chart(title: str, labels: list[str], series: dict[str, list[float | Non
     step = (WIDTH - PAD_LEFT - 8) / max(len(labels), 1)
     for n, (name, values) in enumerate(series.items()):
         colour = colours[n % len(colours)]
-        segment = []
+        segment: list[str] = []
         for i, value in enumerate([*values, None]):
             if value is None:
                 if len(segment) > 1:

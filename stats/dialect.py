@@ -2,7 +2,7 @@
 place: date arithmetic, the larger of two values, array parameters, planner statistics, the memory of one
 transaction's sorts, and the snapshot a read runs in (`is_postgresql()` for the strategies that differ)."""
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import connection
@@ -17,7 +17,7 @@ def local_day(col: str) -> str:
     """The local calendar day of a timestamp column."""
     if is_postgresql():
         return f"(({col}) AT TIME ZONE '{settings.TIME_ZONE}')::date"
-    offset = timezone.now().astimezone(timezone.get_default_timezone()).utcoffset()
+    offset = timezone.now().astimezone(timezone.get_default_timezone()).utcoffset() or timedelta()
     return f"date({col}, '{int(offset.total_seconds() // 60):+d} minutes')"
 
 

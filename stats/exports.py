@@ -11,6 +11,7 @@ import csv
 import io
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Sum
 from django.utils import translation
@@ -160,8 +161,8 @@ def complete(row: dict, product_counts: dict[str, int] | None) -> dict:
     return row
 
 
-def _lookup(row: dict, code: str):
-    value = row
+def _lookup(row: dict, code: str) -> Any:
+    value: Any = row
     for part in code.split("."):
         if not isinstance(value, dict):
             return None

@@ -18,6 +18,7 @@ from collections import defaultdict
 from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -150,7 +151,7 @@ def summed(platform_ids: list[int], organization_id: int | None, date_from: date
     at_dispute = at_status + len(statuses)
     at_histograms = at_dispute + len(disputes)
     metrics = list(HISTOGRAM_PREFIX)
-    out = {pid: {"sums": defaultdict(int), "by_status": defaultdict(int), "by_dispute_type": defaultdict(int),
+    out: dict[int, dict[str, Any]] = {pid: {"sums": defaultdict(int), "by_status": defaultdict(int), "by_dispute_type": defaultdict(int),
                  "histograms": {m: [0] * n_buckets for m in metrics}} for pid in platform_ids}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -183,9 +184,9 @@ def _locate(histogram: list[int], rank: int) -> tuple[int, int]:
 def exact_percentiles(summed_rows: dict, organization_id: int | None, date_from: date, date_to: date,
                       types: tuple | None = None) -> dict:
     """{platform: {metric: {"values": {"median", "p90"}, "count"}}}: exact, percentile_cont over the facts."""
-    lookups = {}  # (platform, metric, bucket, offset) -> how many values from there
+    lookups: dict[tuple, int] = {}  # (platform, metric, bucket, offset) -> how many values from there
     wanted = []  # (platform, metric, name, key, rest, den, count)
-    result = defaultdict(dict)
+    result: defaultdict[int, dict] = defaultdict(dict)
     minimum = max(1, rules.min_sample())
     for pid, acc in summed_rows.items():
         for metric, histogram in acc["histograms"].items():
@@ -229,7 +230,7 @@ def _fetch_values(lookups: dict, organization_id: int | None, date_from: date, d
     return found
 
 
-def _fact_conditions(column: str, organization_id: int | None, types: tuple | None) -> tuple[str, list]:
+def _fact_conditions(column: str, organization_id: int | None, types: tuple | None) -> tuple[str, list, list]:
     """The facts of one platform inside a bucket (`{g}`, `{lo}` filled in by the caller) and the period,
     with the type filter (both types are in the order indexes: filtered without reading the table)."""
     org = " AND f.organization_id = %s" if organization_id is not None else ""

@@ -16,11 +16,11 @@ from . import models as stats_models
 
 
 def _tables() -> SimpleNamespace:
-    found = {}
+    found: dict[str, str] = {}
     for value in vars(stats_models).values():
         if isinstance(value, type) and issubclass(value, models.Model) and not value._meta.abstract \
                 and value._meta.app_label == "stats":
-            found[value._meta.model_name] = value._meta.db_table
+            found[str(value._meta.model_name)] = value._meta.db_table
     return SimpleNamespace(**found)
 
 
@@ -31,7 +31,7 @@ ESCALATION_TABLE = Escalation._meta.db_table
 
 
 def column(model: type[models.Model], field: str) -> str:
-    return model._meta.get_field(field).column
+    return model._meta.get_field(field).column  # type: ignore[union-attr,return-value]  # a concrete field, never a reverse relation
 
 
 def _columns(model: type[models.Model], alias: str, fields: tuple[str, ...]) -> SimpleNamespace:

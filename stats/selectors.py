@@ -47,7 +47,8 @@ class StatsFilter:
 _param = dialect.param
 
 
-def _where(filters: StatsFilter, platform_ids: list[int], alias: str, days=None, months=None) -> tuple[str, list]:
+def _where(filters: StatsFilter, platform_ids: list[int], alias: str, days: list[tuple[date, date]] | None = None,
+           months: tuple[date, date] | None = None) -> tuple[str, list]:
     """Conditions on platform, period and filters. `days`: [(first, last)] day ranges (default the whole
     period); `months`: (first month, month after the last) for the monthly tables instead."""
     condition, ids = platform_in(f"{alias}.platform_id", platform_ids)
@@ -68,7 +69,7 @@ def _where(filters: StatsFilter, platform_ids: list[int], alias: str, days=None,
     return " AND ".join(sql), params
 
 
-def _segments(filters: StatsFilter):
+def _segments(filters: StatsFilter) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:
     """Split the period into whole months (read from the monthly rollups) and the days at its edges.
     With a product or dispute type filter everything comes from the daily tables."""
     if filters.product_type or filters.dispute_type:
@@ -259,7 +260,7 @@ SELECT g, metric, minutes, cum - n AS before, cum, total FROM c WHERE {wanted} O
         for g, metric, minutes, before, cum, total in cursor.fetchall():
             grouped[(g, metric)].append((minutes, int(before), int(cum)))
             totals[(g, metric)] = int(total)
-    result = defaultdict(dict)
+    result: defaultdict[int, dict] = defaultdict(dict)
     for (g, metric), pairs in grouped.items():
         result[g][metric] = {"values": _interpolate(pairs, totals[(g, metric)]), "count": totals[(g, metric)]}
     return result
@@ -319,7 +320,9 @@ def _period_summaries(period_id: int, platform_ids: list[int], filters: StatsFil
                       f"WHERE {where} GROUP BY s.platform_id", params):
         _add(acc[row["platform_id"]], row)
     # Dispute types, percentiles and merchants (with their names) in one round trip.
-    durations, counts, names = defaultdict(dict), [], {}
+    durations: defaultdict[int, dict] = defaultdict(dict)
+    counts: list[tuple] = []
+    names: dict = {}
     for kind, pid, label, key, n, median, p90 in _fetch_rows(
             f"SELECT 1, s.platform_id, s.dispute_type, NULL, s.opened, NULL, NULL FROM {T.perioddispute} s "
             f"WHERE {where} UNION ALL "
@@ -467,5 +470,5 @@ def platform_trend(*, platform_id: int, filters: StatsFilter, interval: str) -> 
     return series
 
 
-def _as_date(value) -> date:
+def _as_date(value: str | date) -> date:
     return date.fromisoformat(value) if isinstance(value, str) else value

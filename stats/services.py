@@ -13,11 +13,16 @@ weight −1 and their new facts with +1) and adds the result to the existing row
 proportion to the changed cases, never to the size of a day, a month or a year.
 """
 
+from __future__ import annotations
+
 import logging
 import time
-from datetime import date, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from cases.codes import DisputeType, Outcome, Status
@@ -243,7 +248,7 @@ def _org_expr() -> str:
 PERIOD_JOIN = f"JOIN {T.statsperiod} p ON f.day >= p.first_day AND f.day <= p.last_day"
 
 
-def _period_fill(cursor, period_filter: str, params: list) -> None:
+def _period_fill(cursor: _Timed, period_filter: str, params: list) -> None:
     """The period tables of the periods matching `period_filter` (on `p`), computed from the facts."""
     org = _org_expr()
     for sql in _aggregate_sql(T.casefact, "1", False, PERIOD_JOIN, org, period_filter):
@@ -263,7 +268,7 @@ def _standard_periods(today: date, first: date | None, last: date | None) -> lis
     return periods
 
 
-def _insert_period(cursor, first_day: date, last_day: date, rolling: bool) -> int:
+def _insert_period(cursor: _Timed, first_day: date, last_day: date, rolling: bool) -> int:
     cursor.execute(f"INSERT INTO {T.statsperiod} (first_day, last_day, rolling, scope) VALUES (%s, %s, %s, %s)",
                    [first_day, last_day, rolling, rules.scope()])
     cursor.execute(f"SELECT id FROM {T.statsperiod} WHERE first_day = %s AND last_day = %s AND scope = %s",
@@ -271,14 +276,14 @@ def _insert_period(cursor, first_day: date, last_day: date, rolling: bool) -> in
     return cursor.fetchone()[0]
 
 
-def _delete_periods(cursor, where: str, params: list) -> None:
+def _delete_periods(cursor: _Timed, where: str, params: list) -> None:
     ids = f"SELECT id FROM {T.statsperiod} WHERE {where}"
     for table in PERIOD_TABLES:
         cursor.execute(f"DELETE FROM {table} WHERE period_id IN ({ids})", params)
     cursor.execute(f"DELETE FROM {T.statsperiod} WHERE {where}", params)
 
 
-def _ensure_periods(cursor) -> int:
+def _ensure_periods(cursor: _Timed) -> int:
     """Add this year's period and today's rolling year when missing (once a day; computed from the facts)
     and drop the rolling years that ended before today. Returns how many periods were added."""
     today = timezone.localdate()
@@ -304,15 +309,15 @@ def _state() -> RefreshState:
 class _Timed:
     """A cursor wrapper that logs each statement's duration (DEBUG, logger stats.services)."""
 
-    def __init__(self, cursor):
+    def __init__(self, cursor: CursorWrapper) -> None:
         self.cursor = cursor
 
-    def execute(self, sql, params=None):
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         started = time.perf_counter()
         self.cursor.execute(sql, params)
         logger.debug("%.3f s %s", time.perf_counter() - started, " ".join(sql.split())[:90])
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self.cursor, name)
 
 
@@ -341,7 +346,7 @@ def stats_rebuild() -> dict:
     return {"cases": facts}
 
 
-def _as_date(value):
+def _as_date(value: str | date | None) -> date | None:
     return date.fromisoformat(value) if isinstance(value, str) else value
 
 
@@ -353,9 +358,9 @@ def stats_refresh() -> dict:
     started = timezone.now()
     with transaction.atomic():
         state = _state()
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT COUNT(*) FROM {T.statsperiod} WHERE scope <> %s", [rules.scope()])
-            scope_changed = cursor.fetchone()[0] > 0
+        with connection.cursor() as probe:
+            probe.execute(f"SELECT COUNT(*) FROM {T.statsperiod} WHERE scope <> %s", [rules.scope()])
+            scope_changed = probe.fetchone()[0] > 0
         if state.watermark is not None and not scope_changed:
             since = state.watermark - REFRESH_OVERLAP
             with connection.cursor() as raw:
@@ -369,14 +374,14 @@ def stats_refresh() -> dict:
     return {"rebuilt": stats_rebuild()}
 
 
-def _analyze(cursor, table: str) -> None:
+def _analyze(cursor: _Timed, table: str) -> None:
     """Fresh planner statistics for a work table just filled: without them PostgreSQL assumes whatever the
     table held at the last autovacuum (often nothing) and may scan every case or fact instead of using the
     indexes (a refresh of 1,000 cases grew from 0.3 s to 4.7 s). ANALYZE runs inside the transaction."""
     dialect.analyze(cursor, table)
 
 
-def _apply_changes(cursor, since) -> tuple[int, int]:
+def _apply_changes(cursor: _Timed, since: datetime) -> tuple[int, int]:
     cursor.execute(f"DELETE FROM {T.dirtycase}")
     cursor.execute(f"DELETE FROM {T.deltafact}")
     cursor.execute(f"DELETE FROM {T.dirtyduration}")

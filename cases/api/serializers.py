@@ -1,4 +1,7 @@
+from __future__ import annotations
+
 import re
+from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -110,7 +113,7 @@ class CaseSerializer(CompiledRepresentation, StrictModelSerializer):
     consumer = ConsumerSerializer()
     claims = ClaimSerializer(many=True)
     status = serializers.ChoiceField(choices=Status.choices, read_only=True)
-    assignee = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    assignee: serializers.PrimaryKeyRelatedField[Any] = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     outcome = serializers.ChoiceField(choices=Outcome.choices, read_only=True, allow_blank=True,
                                       help_text="Empty until the case is resolved.")
 
@@ -149,7 +152,7 @@ class CaseSerializer(CompiledRepresentation, StrictModelSerializer):
 
 
 class CaseListSerializer(CaseSerializer):
-    consumer = MaskedConsumerSerializer(read_only=True)
+    consumer = MaskedConsumerSerializer(read_only=True)  # type: ignore[assignment]  # the list shows the masked consumer
 
 
 class TransitionOutcomeSerializer(serializers.Serializer):

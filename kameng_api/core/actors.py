@@ -7,9 +7,13 @@ asks of the one who acts (organization, role, label) instead of probing attribut
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias, Union
 
 from .roles import PARTNER
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
 
 
 class PartnerPrincipal:
@@ -103,3 +107,10 @@ class Actor:
         if self.api_key is not None:
             return {key_field: self.api_key}
         return {user_field: self.user}
+
+
+# What a service accepts as `actor`: a staff user, a partner principal (`request.user` of an API key) or an
+# Actor; a service reads it through `Actor.of(...)`. None (where a signature allows it) is the system.
+ActorLike: TypeAlias = Union[Actor, PartnerPrincipal, "AbstractBaseUser"]
+# Who reads through a selector: an actor, or the anonymous user of a schema generation (who sees nothing).
+Reader: TypeAlias = Union[Actor, PartnerPrincipal, "AbstractBaseUser", "AnonymousUser"]

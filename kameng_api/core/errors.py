@@ -47,7 +47,7 @@ def http_status(exc: DomainError) -> int:
 
 
 def as_api_exception(exc: DomainError) -> exceptions.APIException:
-    converted = exceptions.APIException(detail=exc.message, code=exc.code)
+    converted = exceptions.APIException(detail=str(exc.message), code=exc.code)
     converted.status_code = http_status(exc)
     return converted
 

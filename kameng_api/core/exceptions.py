@@ -9,6 +9,7 @@ raised by the HTTP layer (middleware, parsers, permission classes), never by a s
 
 from __future__ import annotations
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 from rest_framework.exceptions import APIException
@@ -17,7 +18,7 @@ from rest_framework.exceptions import APIException
 class DomainError(Exception):
     """A service's refusal: a message for the reader and a stable machine code (API.md, "Errors")."""
 
-    default_message: str = _("The request cannot be carried out.")
+    default_message: str | Promise = _("The request cannot be carried out.")
     default_code = "error"
 
     def __init__(self, message: object = None, code: str | None = None):

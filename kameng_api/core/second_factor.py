@@ -82,7 +82,7 @@ class AdminLoginForm(AdminAuthenticationForm):
             raise forms.ValidationError(self.error_messages["otp_required"], code="otp_required")
         for device in devices:
             if device.verify_token(token):
-                user.otp_device = device  # django_otp marks the session verified on login
+                user.otp_device = device  # type: ignore[attr-defined]  # django_otp marks the session verified on login
                 return cleaned
         # A wrong code counts as a failed login for the per-account lockout.
         user_login_failed.send(sender=__name__, credentials={"username": user.get_username()},

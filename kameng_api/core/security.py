@@ -52,6 +52,8 @@ def client_address(request) -> str:
 class _RateFromSettings:
     """Read the rate when the throttle runs, not when the class is imported, so settings changes apply."""
 
+    scope: str | None
+
     def get_rate(self):
         rates = getattr(settings, "REST_FRAMEWORK", {}).get("DEFAULT_THROTTLE_RATES", {})
         return rates.get(self.scope)
@@ -87,6 +89,9 @@ class PartnerThrottle(_RateFromSettings, throttling.SimpleRateThrottle):
 
 
 class _AtomicWindowThrottle(_RateFromSettings, throttling.SimpleRateThrottle):
+    num_requests: int  # set by SimpleRateThrottle.__init__ from the rate (not called without one)
+    duration: int
+
     """A fixed window counted with one atomic increment (Redis INCR), so requests arriving at the same
     moment in different workers cannot all read the same history and all pass, as DRF's read-modify-write
     history allows. For the scopes where the exact count matters: logins and expensive work."""
@@ -137,6 +142,7 @@ class DeepVerifyThrottle(_AtomicWindowThrottle):
 
 
 def _error_response(status: int, code: str, detail: str, *, api: bool, wait: float | None) -> HttpResponse:
+    response: HttpResponse
     if api:
         response = JsonResponse(
             {"type": "client_error", "errors": [{"code": code, "detail": detail, "attr": None}]}, status=status

@@ -14,7 +14,7 @@ from ..models import Delivery
 ENDPOINT_DISABLED_EVENT = "endpoint.disabled"
 
 
-def _local(value) -> str:
+def _local(value: str | None) -> str:
     return timezone.localtime(datetime.fromisoformat(value)).strftime("%Y-%m-%d %H:%M") if value else "-"
 
 

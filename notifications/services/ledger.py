@@ -3,7 +3,8 @@ when its task went missing."""
 
 import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -29,7 +30,8 @@ FAN_OUT_CHUNK = 500
 _random = secrets.SystemRandom()
 
 
-def backoff_seconds(attempts: int, *, base: int | None = None, cap: int | None = None, rand=None) -> float:
+def backoff_seconds(attempts: int, *, base: int | None = None, cap: int | None = None,
+                    rand: float | None = None) -> float:
     """Exponential back-off with "equal jitter": the n-th retry waits between half and all of
     min(cap, base × 2^(n-1)), so retries of many deliveries that failed together spread out."""
     base = settings.KAMENG_DELIVERY_BACKOFF_BASE if base is None else base
@@ -62,7 +64,7 @@ def _send(delivery: Delivery) -> tuple[bool, int | None, str]:
     return False, code, f"HTTP {code}"
 
 
-def _endpoint_failed(endpoint: WebhookEndpoint, now) -> None:
+def _endpoint_failed(endpoint: WebhookEndpoint, now: datetime) -> None:
     """Count a failed attempt; past the limit, disable the endpoint once and tell the supervisors."""
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(consecutive_failures=F("consecutive_failures") + 1)
     failures = WebhookEndpoint.objects.values_list("consecutive_failures", flat=True).get(pk=endpoint.pk)
@@ -131,8 +133,8 @@ def delivery_attempt(*, delivery_id: int, max_attempts: int | None = None) -> st
         row.last_status_code = code
         if ok:
             row.status, row.sent_at, row.last_error = DeliveryStatus.SENT, now, ""
-            if row.endpoint_id and row.endpoint.consecutive_failures:
-                WebhookEndpoint.objects.filter(pk=row.endpoint_id).update(consecutive_failures=0)
+            if row.endpoint is not None and row.endpoint.consecutive_failures:
+                WebhookEndpoint.objects.filter(pk=row.endpoint.pk).update(consecutive_failures=0)
             result = "sent"
         else:
             row.last_error = error[:500]
@@ -144,7 +146,7 @@ def delivery_attempt(*, delivery_id: int, max_attempts: int | None = None) -> st
                 retry_in = backoff_seconds(row.attempts)
                 row.next_attempt_at = now + timedelta(seconds=retry_in)
                 result = "retry"
-            if row.endpoint_id:
+            if row.endpoint is not None:
                 _endpoint_failed(row.endpoint, now)
         row.save(update_fields=["status", "sent_at", "last_error", "last_status_code", "next_attempt_at",
                                 "updated_at"])
@@ -154,14 +156,14 @@ def delivery_attempt(*, delivery_id: int, max_attempts: int | None = None) -> st
     return result
 
 
-def _retry_later(task, delivery_id: int, seconds: float) -> None:
+def _retry_later(task: Any, delivery_id: int, seconds: float) -> None:
     try:
         task.apply_async(args=[delivery_id], countdown=min(seconds, 600))
     except Exception:
         logger.exception("could not enqueue the retry of delivery %s; the sweep will", delivery_id)
 
 
-def deliveries_sweep(*, now=None, grace: timedelta | None = None, limit: int = 5000) -> int:
+def deliveries_sweep(*, now: datetime | None = None, grace: timedelta | None = None, limit: int = 5000) -> int:
     """Re-enqueue pending deliveries that are due and older than a grace period: created but never sent
     (the broker lost the task, the worker died) or a retry whose countdown task went missing."""
     now = now or timezone.now()

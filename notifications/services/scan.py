@@ -3,7 +3,8 @@ deliveries, batch by batch, in a constant number of queries per batch."""
 
 import logging
 import uuid
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models, transaction
@@ -14,7 +15,7 @@ from cases.codes import OPEN_STATUSES
 from cases.models import User
 from escalation.codes import DeadlineStatus
 from escalation.models import Deadline
-from kameng_api.core.actors import Actor
+from kameng_api.core.actors import Actor, ActorLike
 from kameng_api.core.audit import audit_record
 from kameng_api.core.roles import Role
 
@@ -27,7 +28,7 @@ from .webhooks import _iso
 logger = logging.getLogger("notifications.services")
 
 
-def alert_ack(*, actor, alert: Alert) -> Alert:
+def alert_ack(*, actor: ActorLike, alert: Alert) -> Alert:
     """Acknowledge once; a second acknowledgement changes nothing."""
     updated = Alert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
         acknowledged_at=timezone.now(), acknowledged_by=Actor.of(actor).name[:160],
@@ -38,7 +39,7 @@ def alert_ack(*, actor, alert: Alert) -> Alert:
     return alert
 
 
-def _tier_of(now, lead_hours):
+def _tier_of(now: datetime, lead_hours: Iterable[int]) -> models.Case:
     """The deadline's current tier, most severe first; '' before the first lead time."""
     whens = [
         models.When(very_late_at__lte=now, then=models.Value(AlertTier.VERY_LATE.value)),
@@ -51,7 +52,7 @@ def _tier_of(now, lead_hours):
     return models.Case(*whens, default=models.Value(""), output_field=models.CharField())
 
 
-def _fires_at(row: dict, kind: str):
+def _fires_at(row: dict, kind: str) -> datetime:
     if kind == AlertTier.VERY_LATE:
         return row["very_late_at"]
     if kind == AlertTier.LATE:
@@ -83,7 +84,7 @@ SCAN_FIELDS = (
 )
 
 
-def deadline_candidates(*, now, lead_hours, after_id: int = 0, limit: int = 1000) -> list[dict]:
+def deadline_candidates(*, now: datetime, lead_hours: Iterable[int], after_id: int = 0, limit: int = 1000) -> list[dict]:
     """Open, not suspended deadlines of open cases whose current tier has no alert yet: one query."""
     already = Alert.objects.filter(deadline=OuterRef("pk"), kind=OuterRef("tier"), due_at=OuterRef("due_at"))
     return list(
@@ -99,7 +100,7 @@ def deadline_candidates(*, now, lead_hours, after_id: int = 0, limit: int = 1000
     )
 
 
-def _scan_batch(rows: list[dict], now) -> tuple[int, int]:
+def _scan_batch(rows: list[dict], now: datetime) -> tuple[int, int]:
     """Alerts and their deliveries for one batch of candidates, in a constant number of queries."""
     token = uuid.uuid4()
     by_deadline = {row["id"]: row for row in rows}
@@ -154,7 +155,8 @@ def _scan_batch(rows: list[dict], now) -> tuple[int, int]:
     return len(created), len(deliveries)
 
 
-def deadline_alerts_scan(*, now=None, batch_size: int | None = None, lead_hours=None) -> dict:
+def deadline_alerts_scan(*, now: datetime | None = None, batch_size: int | None = None,
+                         lead_hours: Iterable[int] | None = None) -> dict:
     """The beat task's work: alert every deadline that reached a new tier, batch by batch.
 
     Per batch: one candidate query, one INSERT ... ON CONFLICT DO NOTHING of alerts, one read of the

@@ -3,13 +3,16 @@ case event to the endpoints subscribed to it."""
 
 import json
 import secrets
+from collections.abc import Iterable, Mapping
+from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.models import CaseEvent
-from kameng_api.core.actors import Actor
+from kameng_api.core.actors import Actor, ActorLike
 from kameng_api.core.audit import audit_record
 from kameng_api.core.preconditions import check_if_match
 
@@ -19,11 +22,13 @@ from .ledger import _enqueue_sends
 from .webhooks import _iso, webhook_url_check
 
 
-def webhook_create(*, actor, url: str, events: list[str], description: str = "") -> tuple[WebhookEndpoint, str]:
+def webhook_create(*, actor: ActorLike, url: str, events: list[str], description: str = "") -> tuple[WebhookEndpoint, str]:
     """Return the endpoint and its signing secret, which the API shows this once."""
     url = webhook_url_check(url)
     secret = "whsec_" + secrets.token_urlsafe(32)
     who = Actor.of(actor)
+    if who.organization_id is None:  # a staff user of no organization (a superuser) has no endpoints
+        raise PermissionDenied
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.create(
             organization_id=who.organization_id, url=url, events=sorted(set(events)), description=description,
@@ -33,7 +38,7 @@ def webhook_create(*, actor, url: str, events: list[str], description: str = "")
     return endpoint, secret
 
 
-def webhook_update(*, actor, endpoint: WebhookEndpoint, data: dict, if_match: str | None = None) -> WebhookEndpoint:
+def webhook_update(*, actor: ActorLike, endpoint: WebhookEndpoint, data: dict, if_match: str | None = None) -> WebhookEndpoint:
     if "url" in data:
         data["url"] = webhook_url_check(data["url"])
     if "events" in data:
@@ -55,13 +60,13 @@ def webhook_update(*, actor, endpoint: WebhookEndpoint, data: dict, if_match: st
     return endpoint
 
 
-def webhook_delete(*, actor, endpoint: WebhookEndpoint) -> None:
+def webhook_delete(*, actor: ActorLike, endpoint: WebhookEndpoint) -> None:
     with transaction.atomic():
         audit_record(actor=actor, action="webhook_delete", obj=endpoint, detail={"url": endpoint.url})
         endpoint.delete()
 
 
-def _subscribed(endpoint: dict, event_type: str, case_filed_by_key: bool) -> bool:
+def _subscribed(endpoint: Mapping[str, Any], event_type: str, case_filed_by_key: bool) -> bool:
     """An endpoint a partner key created hears only about cases filed through partner keys (what that
     key may read); a supervisor's endpoint hears about every case of the organization."""
     if event_type not in (endpoint["events"] or []):
@@ -69,8 +74,8 @@ def _subscribed(endpoint: dict, event_type: str, case_filed_by_key: bool) -> boo
     return endpoint["created_by_key_id"] is None or case_filed_by_key
 
 
-def _active_endpoints(organization_ids) -> dict[int, list[dict]]:
-    by_org: dict[int, list[dict]] = {}
+def _active_endpoints(organization_ids: Iterable[int]) -> dict[int, list[Mapping[str, Any]]]:
+    by_org: dict[int, list[Mapping[str, Any]]] = {}
     rows = WebhookEndpoint.objects.filter(organization_id__in=organization_ids, is_active=True).values(
         "id", "organization_id", "events", "created_by_key_id"
     )

@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import json
 import urllib.parse
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -63,7 +64,7 @@ def webhook_url_check(url: str, *, block_private: bool | None = None) -> str:
     return url
 
 
-def _iso(value):
+def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
@@ -82,6 +83,7 @@ def _post_webhook(delivery: Delivery) -> int:
     """Resolved now, every address checked, connected to a checked address, no redirect followed
     (notifications/ssrf.py): what the endpoint pointed at when it was saved does not matter."""
     endpoint = delivery.endpoint
+    assert endpoint is not None, "a webhook delivery has an endpoint"
     webhook_url_check(endpoint.url, block_private=False)  # the URL's shape; addresses are checked below
     body = webhook_body(delivery)
     return ssrf.post(

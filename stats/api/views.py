@@ -156,6 +156,7 @@ class PlatformStatsView(StatsBase):
         # rows, not tuples: the keyset paginator (`?cursor=`) reads the ordering fields from each row
         platforms = Platform.objects.order_by("name", "id").only("id", "name")
         page = list(platforms) if self.wants_csv() else self.paginate_queryset(platforms)
+        assert page is not None, "a paginated view"
         ids = [p.id for p in page]
         figures = selectors.platform_summaries(platform_ids=ids, filters=filters)
         results = [{"platform": {"id": p.id, "name": p.name}, **figures[p.id]} for p in page]
@@ -263,7 +264,7 @@ def _reports_for(request):
     national = rules.scope() == "national"
     return QuarterlyReport.objects.filter(
         organization__isnull=True) if national else QuarterlyReport.objects.filter(
-        organization_id=Actor.of(request.user).organization_id)
+        organization_id=Actor.of(request.user).organization_id)  # type: ignore[misc]  # None filters IS NULL (the stubs refuse None)
 
 
 @extend_schema(tags=["stats"])
@@ -276,6 +277,7 @@ class PreparedReportListView(StatsBase):
     @extend_schema(summary="Prepared quarterly reports", responses={200: PreparedReportSerializer(many=True)})
     def get(self, request):
         page = self.paginate_queryset(_reports_for(request).order_by("-first_day", "-id"))
+        assert page is not None, "a paginated view"
         return self.get_paginated_response([{
             "id": r.id, "first_day": r.first_day, "last_day": r.last_day,
             "scope": "organization" if r.organization_id else "national", "lang": r.lang,
@@ -312,7 +314,7 @@ class PreparedReportFileView(StatsBase):
 def _incident_row(incident: MassIncident) -> dict:
     """A mass incident presented as a group complaint (群体投诉): its cases in your organization, how many
     consumers they are (victims) and the amounts at stake, beside the detection figures."""
-    cases = incident.own_cases
+    cases = incident.own_cases  # type: ignore[attr-defined]  # Prefetch(to_attr=) of MassIncidentViewSet
     disputed = sum((c.amount_paid or Decimal(0) for c in cases), Decimal(0))
     recovered = sum((c.amount_recovered or Decimal(0) for c in cases), Decimal(0))
     return {
@@ -351,11 +353,11 @@ class MassIncidentViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         org_id = Actor.of(self.request.user).organization_id
-        own = (Case.objects.filter(organization_id=org_id)
+        own = (Case.objects.filter(organization_id=org_id)  # type: ignore[misc]  # None filters IS NULL (the stubs refuse None)
                .only("id", "reference", "status", "amount_paid", "amount_recovered", "consumer_id", "created_at",
                      "product_type", "dispute_type").order_by("id"))
         return (
-            MassIncident.objects.filter(cases__organization_id=org_id).distinct()
+            MassIncident.objects.filter(cases__organization_id=org_id).distinct()  # type: ignore[misc]  # None filters IS NULL (the stubs refuse None)
             .select_related("platform").prefetch_related(Prefetch("cases", queryset=own, to_attr="own_cases"))
             .order_by("-detected_at", "-id")
         )
@@ -363,6 +365,7 @@ class MassIncidentViewSet(viewsets.ReadOnlyModelViewSet):
     @replica_reads
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
+        assert page is not None, "a paginated view"
         return self.get_paginated_response([_incident_row(i) for i in page])
 
     @replica_reads
