@@ -2,18 +2,28 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# Exact versions with their hashes (README, "Reproducible installs"): dev.lock for a developer and CI,
+# prod.lock (no dev extra) for the image. `make lock` writes both from pyproject.toml.
+LOCK := requirements/dev.lock
+PROD_LOCK := requirements/prod.lock
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
+UV ?= $(if $(wildcard $(BIN)/uv),$(BIN)/uv,uv)
+UV_COMPILE := pip compile pyproject.toml --python-version 3.11 --universal --generate-hashes --quiet $(if $(UPGRADE),--upgrade)
 PORT ?= 8000
 
-.PHONY: install run test lint bench bench-tools browser cluster clean
+.PHONY: install lock run test lint typecheck bench bench-tools browser cluster clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
-install: $(STAMP)  ## virtualenv and dependencies only
+install: $(STAMP)  ## virtualenv and the locked dependencies only
+
+lock:  ## rewrite requirements/*.lock from pyproject.toml, keeping pinned versions (UPGRADE=1: the newest allowed)
+	$(UV) $(UV_COMPILE) -o $(PROD_LOCK)
+	$(UV) $(UV_COMPILE) --extra dev --constraint $(PROD_LOCK) -o $(LOCK)  # the same versions as the image
 
 run: install  ## migrate, load demo data, start the API, a Celery worker and beat
 	$(BIN)/python manage.py migrate --noinput
@@ -31,7 +41,10 @@ browser: install  ## Debian's Chromium and CJK fonts for the admin's browser tes
 		else sudo apt-get update -qq && sudo apt-get install -y -qq chromium fonts-noto-cjk; fi; \
 	fi
 
-lint: install
+typecheck: install  ## mypy with the Django and DRF plugins ([tool.mypy] in pyproject.toml)
+	$(BIN)/mypy
+
+lint: install typecheck
 	$(BIN)/ruff check .
 	DJANGO_SECRET_KEY=check-only-$$(date +%s)-not-a-real-secret-key-0123456789abcdef \
 	DJANGO_ALLOWED_HOSTS=api.example.cn DATABASE_URL=postgres://check@127.0.0.1:5432/check \

@@ -20,6 +20,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -91,7 +92,7 @@ def main():
         connection.settings_dict["TEST"]["NAME"] = f"{old_name}_bench_scan"
     test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False, serialize=False)
     try:
-        print(f"database: {connection.vendor} ({test_name}), batch size {services.settings.KAMENG_ALERT_SCAN_BATCH}")
+        print(f"database: {connection.vendor} ({test_name}), batch size {settings.KAMENG_ALERT_SCAN_BATCH}")
         per_batch = {}
         for size in SIZES:
             now = timezone.now()

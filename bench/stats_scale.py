@@ -242,8 +242,8 @@ def main() -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from cases.codes import Role
     from cases.models import Organization, Platform, User
+    from kameng_api.core.roles import Role
     from kameng_api.core.tokens import token_issue
     from stats.services import stats_rebuild, stats_refresh
 

@@ -48,9 +48,9 @@ def main():
 
     from rest_framework.test import APIClient
 
-    from cases.codes import Role
     from evidence import selectors, services
     from evidence.models import FileCheck
+    from kameng_api.core.roles import Role
     from tests.factories import CaseFactory, OrganizationFactory, PlatformFactory, UserFactory
 
     org = OrganizationFactory()

@@ -1,4 +1,5 @@
 import re
+from typing import cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -11,7 +12,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from kameng_api.core.access import may, may_admin
-from kameng_api.core.admin import AccessAdminMixin, OrganizationScopedAdmin
+from kameng_api.core.actors import Actor
+from kameng_api.core.admin import AccessAdminMixin, OrganizationScopedAdmin, ReadOnlyAdminMixin
 from kameng_api.core.audit import audit_record
 
 from . import rules, services
@@ -50,7 +52,7 @@ class OrganizationAdmin(AccessAdminMixin, admin.ModelAdmin):
 class StaffUserAdmin(AccessAdminMixin, UserAdmin):
     list_display = ["username", "organization", "role", "is_active", "last_login"]
     list_filter = ["organization", "role", "is_active"]
-    fieldsets = [*UserAdmin.fieldsets, (_("Organization and role"), {"fields": ["organization", "role"]})]
+    fieldsets = [*(UserAdmin.fieldsets or ()), (_("Organization and role"), {"fields": ["organization", "role"]})]
     add_fieldsets = [*UserAdmin.add_fieldsets, (_("Organization and role"), {"fields": ["organization", "role"]})]
 
     def save_model(self, request, obj, form, change):
@@ -152,7 +154,7 @@ class MerchantAdmin(AccessAdminMixin, admin.ModelAdmin):
         services.merchant_save(actor=request.user, merchant=obj)
 
 
-class ClaimInline(admin.TabularInline):
+class ClaimInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Claim
     extra = 0
     fields = ["kind", "amount", "flagged"]
@@ -163,12 +165,6 @@ class ClaimInline(admin.TabularInline):
     @admin.display(description=_("far beyond the loss"))
     def flagged(self, obj):
         return flag(obj.unreasonable, problem=True)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_view_permission(self, request, obj=None):
         return may_admin(request.user, "case.read")
@@ -256,7 +252,7 @@ class CaseAdmin(OrganizationScopedAdmin):
         return local(obj.problem_found_at)
 
     def has_add_permission(self, request):
-        return super().has_add_permission(request) and getattr(request.user, "organization_id", None) is not None
+        return super().has_add_permission(request) and Actor.of(request.user).organization_id is not None
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -392,7 +388,7 @@ class TransitionForm(forms.Form):
 
     def __init__(self, *args, targets=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["to"].choices = [("", "---------")] + [(t, Status(t).label) for t in targets]
+        cast(forms.ChoiceField, self.fields["to"]).choices = [("", "---------")] + [(t, Status(t).label) for t in targets]
 
 
 @workplace.action
@@ -467,7 +463,7 @@ class AssignForm(forms.Form):
 
     def __init__(self, *args, organization_id=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = assignable_users(organization_id=organization_id).order_by("username")
+        cast(forms.ModelChoiceField, self.fields["assignee"]).queryset = assignable_users(organization_id=organization_id).order_by("username")
 
 
 @workplace.action

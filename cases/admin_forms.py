@@ -1,6 +1,7 @@
 """The admin's intake form: a complaint registered at the desk goes through the same service as the API."""
 
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.contrib import admin
@@ -8,13 +9,15 @@ from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from kameng_api.core.exceptions import Conflict
+
 from . import services
 from .admin_workplace import LocalDateTimeField
 from .api.serializers import PHONE_RE, valid_id_number
 from .codes import ClaimKind, Deception, DisputeType, PaymentChannel, ProductType, Province
 from .models import Case, Platform
 
-BLANK = [("", "---------")]
+BLANK: list[tuple[str, Any]] = [("", "---------")]
 MERCHANT_SUGGESTIONS = 1000
 
 
@@ -34,7 +37,7 @@ class MerchantNameInput(forms.TextInput):
         options = format_html_join("", '<option value="{}" label="{}"></option>', names)
         return format_html("{}<datalist id=\"{}\">{}</datalist>", super().render(name, value, attrs, renderer),
                            list_id, options)
-MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0.01")}
+MONEY: dict[str, Any] = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0.01")}
 
 
 class CaseIntakeForm(forms.ModelForm):
@@ -100,7 +103,7 @@ class CaseIntakeForm(forms.ModelForm):
         """Register the case here, inside the admin's transaction, so the service's rule errors are shown
         on the form like any other error (and nothing is written when there is one)."""
         data = super().clean()
-        if self.errors:
+        if self.errors or data is None:
             return data
         claims = []
         if data.get("claim_refund"):
@@ -127,11 +130,8 @@ class CaseIntakeForm(forms.ModelForm):
                 target = field if field in self.fields else None
                 for message in messages:
                     self.add_error(target, message)
-        except Exception as exc:  # Conflict: a duplicate case
-            if getattr(exc, "status_code", None) == 409:
-                self.add_error("order_number", str(exc.detail))
-            else:
-                raise
+        except Conflict as exc:  # a duplicate case
+            self.add_error("order_number", str(exc))
         return data
 
     def _post_clean(self):

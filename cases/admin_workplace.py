@@ -12,7 +12,6 @@ the user's language, and nothing is written.
 from __future__ import annotations
 
 from contextlib import nullcontext
-from datetime import timedelta
 
 from django import forms
 from django.contrib import messages
@@ -23,13 +22,15 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from rest_framework.exceptions import APIException
 
 from kameng_api.core.access import may
+from kameng_api.core.errors import http_status
+from kameng_api.core.exceptions import DomainError
+from kameng_api.core.validators import not_in_future
 
-CLOCK_SKEW = timedelta(minutes=5)
 DATETIME_HELP = _("Date YYYY-MM-DD and time HH:MM, Beijing time (Asia/Shanghai).")
 
 
@@ -56,8 +57,7 @@ class LocalDateTimeField(forms.SplitDateTimeField):
         """Every time entered here is when something happened: not in the future (the services' own clock
         skew allowed), reported with the form's other errors rather than after them."""
         super().validate(value)
-        if value and value > timezone.now() + CLOCK_SKEW:
-            raise ValidationError(_("This time is in the future."), code="future")
+        not_in_future(value)
 
 
 def now_local():
@@ -76,8 +76,7 @@ def add_service_errors(form: forms.Form, exc: Exception) -> None:
             for message in exc.messages:
                 form.add_error(None, message)
         return
-    detail = getattr(exc, "detail", None) or (exc.args[0] if exc.args else str(exc))
-    form.add_error(None, str(detail))
+    form.add_error(None, str(exc))
 
 
 def cached(case, key: str, load):
@@ -92,8 +91,7 @@ def service_messages(exc: Exception) -> list[str]:
     """Every message of a service's refusal, as plain sentences."""
     if isinstance(exc, ValidationError):
         return list(exc.messages)
-    detail = getattr(exc, "detail", None) or (exc.args[0] if exc.args else str(exc))
-    return [str(detail)]
+    return [str(exc)]
 
 
 class CaseAction:
@@ -101,7 +99,7 @@ class CaseAction:
     and implement `run`; `available` adds the case's state."""
 
     name = ""
-    label = ""
+    label: str | Promise = ""
     access = ""
     form_class: type[forms.Form] = forms.Form
     style = ""  # "danger" for the moves that end something
@@ -175,9 +173,9 @@ def action_endpoint(model_admin):
             action.prepare_request(request)
             try:
                 request.POST  # noqa: B018 - parse the body now: a file over the limit stops here, with a 413
-            except APIException as exc:
+            except DomainError as exc:  # the file over the limit, the store down: no form to show it on yet
                 action.finish_request(request)
-                return HttpResponse(str(exc.detail), status=exc.status_code, content_type="text/plain; charset=utf-8")
+                return HttpResponse(str(exc), status=http_status(exc), content_type="text/plain; charset=utf-8")
         return csrf_protect(lambda req: action_view(model_admin, req, object_id, name))(request)
 
     return csrf_exempt(endpoint)
@@ -204,7 +202,7 @@ def action_view(model_admin, request, object_id, name):
                 try:
                     with transaction.atomic() if action.atomic else nullcontext():
                         result = action.run(request, case, form.cleaned_data)
-                except (ValidationError, APIException, PermissionDenied) as exc:
+                except (ValidationError, DomainError, PermissionDenied) as exc:
                     add_service_errors(form, exc)
                 else:
                     response = result if isinstance(result, TemplateResponse) else None

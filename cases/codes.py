@@ -3,15 +3,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-
-class Role(models.TextChoices):
-    INTAKE = "intake", _("Intake staff")
-    HANDLER = "handler", _("Case handler")
-    SUPERVISOR = "supervisor", _("Supervisor")
-    ANALYST = "analyst", _("Analyst")
-
-
-PARTNER = "partner"  # the role of a request made with an API key
+from kameng_api.core.roles import PARTNER, Role  # noqa: F401  (re-exported while branches still import it here)
 
 
 class Status(models.TextChoices):

@@ -1,5 +1,5 @@
-"""Named events of the cases app, sent inside the writing transaction. Higher apps (escalation) subscribe in
-their `ready()`, so `cases` never imports them (STYLE.md: imports only downwards)."""
+"""Named events of the cases app, sent inside the writing transaction. Higher apps (escalation,
+notifications) subscribe in their `ready()`, so `cases` never imports them (STYLE.md: imports only downwards)."""
 
 from django.dispatch import Signal
 
@@ -12,3 +12,5 @@ case_closed = Signal()
 # case=<Case>, actor, waiting=<bool>, note=<str>, at=<datetime|None>: waiting on the consumer began or ended
 # (every clock of the case stops or restarts).
 case_waiting_changed = Signal()
+# event=<CaseEvent>: any event was written to a case's history (webhooks are published from it).
+case_event_recorded = Signal()

@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from kameng_api.core.actors import Actor
 from kameng_api.core.crypto import blind_index
 from kameng_api.core.encrypted import EncryptedTextField
 from kameng_api.core.fields import no_bidi_controls
@@ -116,30 +117,6 @@ class ApiKey(models.Model):
     @property
     def is_active(self):
         return self.revoked_at is None
-
-
-class PartnerPrincipal:
-    """What `request.user` is for a request made with an API key: an organization and a role."""
-
-    is_authenticated = True
-    is_anonymous = False
-    is_active = True
-    is_staff = False
-    is_superuser = False
-    role = PARTNER
-
-    def __init__(self, api_key: ApiKey):
-        self.api_key = api_key
-        self.organization = api_key.organization
-        self.organization_id = api_key.organization_id
-        self.pk = self.id = f"api-key-{api_key.pk}"
-        self.username = f"api-key:{api_key.prefix}"
-
-    def __str__(self):
-        return self.username
-
-    def has_perm(self, *args, **kwargs):
-        return False
 
 
 class Platform(models.Model):
@@ -254,9 +231,9 @@ class Consumer(models.Model):
 class CaseQuerySet(models.QuerySet):
     def for_user(self, user):
         """The cases `user` may see: its organization's; a partner key only partner-filed ones."""
-        role = getattr(user, "role", None)
-        org_id = getattr(user, "organization_id", None)
-        if not getattr(user, "is_authenticated", False) or org_id is None:
+        who = Actor.of(user)
+        role, org_id = who.role, who.organization_id
+        if org_id is None:
             return self.none()
         if role == PARTNER:
             return self.filter(organization_id=org_id, filed_by_key__isnull=False)
@@ -423,11 +400,8 @@ class CaseEvent(models.Model):
 
     @property
     def actor_display(self):
-        if self.actor_user_id:
-            return self.actor_user.get_username()
-        if self.actor_key_id:
-            return f"api-key:{self.actor_key.prefix}"
-        return "system"
+        return Actor(user=self.actor_user if self.actor_user_id else None,
+                     api_key=self.actor_key if self.actor_key_id else None).name
 
 
 class ReferenceCounter(models.Model):

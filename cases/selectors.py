@@ -4,6 +4,8 @@ from django.db import connections
 from django.db.models import Exists, JSONField, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
+from kameng_api.core.actors import Reader
+
 from .models import Case, Claim, Consumer, Merchant, Platform, User
 
 LIST_CLAIMS = "list_claims"
@@ -20,7 +22,7 @@ def _claims_json() -> RawSQL:
         f'WHERE km_c.case_id = "{case}"."id"', [], output_field=JSONField())
 
 
-def case_list(*, user, filters: dict | None = None, listing: bool = False) -> QuerySet[Case]:
+def case_list(*, user: Reader, filters: dict | None = None, listing: bool = False) -> QuerySet[Case]:
     """`listing`: only what a list row shows (the merchant's name, the masked consumer, the claims; the
     platform and the assignee are shown as ids), so a page reads no row it does not render."""
     qs = Case.objects.for_user(user)
@@ -37,19 +39,19 @@ def case_list(*, user, filters: dict | None = None, listing: bool = False) -> Qu
     return qs
 
 
-def case_visible(*, user, outer: str = "case_id") -> Exists:
+def case_visible(*, user: Reader, outer: str = "case_id") -> Exists:
     """A filter for rows of other tables whose case `user` may see (`outer` names their case column).
     A correlated EXISTS lets the database check only the rows a page reads, by primary key, where
     `case_id IN (the organization's cases)` makes SQLite gather every id of the organization first."""
     return Exists(Case.objects.for_user(user).filter(pk=OuterRef(outer)))
 
 
-def case_get(*, user, case_id) -> Case:
+def case_get(*, user: Reader, case_id: int | str) -> Case:
     """The case if `user` may see it; Case.DoesNotExist (a 404) otherwise, whatever the reason."""
     return case_list(user=user).get(pk=case_id)
 
 
-def case_get_or_404(*, user, case_id) -> Case:
+def case_get_or_404(*, user: Reader, case_id: int | str) -> Case:
     """For views: the case, or Http404 — also when it belongs to another organization."""
     from django.http import Http404
 
@@ -63,7 +65,7 @@ def platform_list() -> QuerySet[Platform]:
     return Platform.objects.all()
 
 
-def merchant_list(*, platform_id=None, search: str = "") -> QuerySet[Merchant]:
+def merchant_list(*, platform_id: int | None = None, search: str = "") -> QuerySet[Merchant]:
     qs = Merchant.objects.select_related("platform")
     if platform_id:
         qs = qs.filter(platform_id=platform_id)
@@ -72,7 +74,7 @@ def merchant_list(*, platform_id=None, search: str = "") -> QuerySet[Merchant]:
     return qs
 
 
-def assignable_users(*, organization_id) -> QuerySet[User]:
+def assignable_users(*, organization_id: int) -> QuerySet[User]:
     from .codes import Role
 
     return User.objects.filter(

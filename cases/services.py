@@ -1,22 +1,25 @@
 """Writes to cases: validate, write inside one transaction, record the event."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
+from typing import NoReturn
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kameng_api.core.actors import Actor, ActorLike
 from kameng_api.core.audit import audit_record
 from kameng_api.core.exceptions import Conflict
 from kameng_api.core.preconditions import check_if_match
-from notifications.services import event_publish
+from kameng_api.core.validators import future_message, is_future
 
 from . import events, rules
-from .codes import PARTNER, ClaimKind, EventKind, Role, Status
+from .codes import ClaimKind, EventKind, Role, Status
 from .models import (
     ApiKey,
     Case,
@@ -30,7 +33,6 @@ from .models import (
     User,
 )
 
-CLOCK_SKEW = timedelta(minutes=5)
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 EDITABLE_FIELDS = (
@@ -92,7 +94,7 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
 
 # --- platforms ---------------------------------------------------------------------------------------
 
-def platform_save(*, actor, platform: Platform | None = None, data: dict, if_match: str | None = None) -> Platform:
+def platform_save(*, actor: ActorLike, platform: Platform | None = None, data: dict, if_match: str | None = None) -> Platform:
     if platform is not None and if_match is not None:
         with transaction.atomic():
             check_if_match(Platform.objects.select_for_update().get(pk=platform.pk), if_match, what=_("platform"))
@@ -109,22 +111,17 @@ def platform_save(*, actor, platform: Platform | None = None, data: dict, if_mat
 
 # --- cases -------------------------------------------------------------------------------------------
 
-def _actor_fields(actor) -> dict:
-    api_key = getattr(actor, "api_key", None)
-    if api_key is not None:
-        return {"actor_key": api_key}
-    return {"actor_user": actor if getattr(actor, "pk", None) else None}
-
-
-def case_event_record(*, case: Case, actor, kind: str, note: str = "", data: dict | None = None,
-                      from_status: str = "", to_status: str = "", occurred_at=None) -> CaseEvent:
-    return event_publish(CaseEvent.objects.create(
+def case_event_record(*, case: Case, actor: ActorLike | None, kind: str, note: str = "", data: dict | None = None,
+                      from_status: str = "", to_status: str = "", occurred_at: datetime | None = None) -> CaseEvent:
+    event = CaseEvent.objects.create(
         case=case, kind=kind, note=note, data=data or {}, from_status=from_status, to_status=to_status,
-        occurred_at=occurred_at or timezone.now(), **_actor_fields(actor),
-    ))
+        occurred_at=occurred_at or timezone.now(), **Actor.of(actor).fks(),
+    )
+    events.case_event_recorded.send(sender=CaseEvent, event=event)
+    return event
 
 
-def _next_reference(now) -> str:
+def _next_reference(now: datetime) -> str:
     year = timezone.localtime(now).year
     table = connection.ops.quote_name(ReferenceCounter._meta.db_table)
     for _attempt in range(3):
@@ -143,15 +140,14 @@ def _next_reference(now) -> str:
     raise RuntimeError("could not allocate a case reference")
 
 
-def _validate_times(data: dict, now) -> None:
+def _validate_times(data: dict, now: datetime) -> None:
     errors = {}
-    latest = now + CLOCK_SKEW
     for field in ("purchased_at", "delivered_at", "problem_found_at"):
         value = data.get(field)
         if value is None:
             continue
-        if value > latest:
-            errors[field] = _("This time is in the future.")
+        if is_future(value, now):
+            errors[field] = future_message()
         elif value < EARLIEST:
             errors[field] = _("This time is before 2000; check the date.")
     purchased, delivered, found = data.get("purchased_at"), data.get("delivered_at"), data.get("problem_found_at")
@@ -223,7 +219,7 @@ def _known_claims(case: Case, claims: list[Claim]) -> None:
     case._prefetched_objects_cache = {"claims": rows}
 
 
-def _raise_duplicate(existing: Case):
+def _raise_duplicate(existing: Case) -> NoReturn:
     raise Conflict(
         _("A case for this order number on this platform already exists: %(ref)s (id %(id)s).")
         % {"ref": existing.reference, "id": existing.pk},
@@ -231,10 +227,12 @@ def _raise_duplicate(existing: Case):
     )
 
 
-def case_create(*, actor, data: dict) -> Case:
+def case_create(*, actor: ActorLike, data: dict) -> Case:
     """Register a complaint. `data` is the validated payload of the case serializer."""
     now = timezone.now()
-    organization_id = actor.organization_id
+    organization_id = Actor.of(actor).organization_id
+    if organization_id is None:  # a staff user of no organization (a superuser) files for none
+        raise PermissionDenied
     _validate_times(data, now)
     claims = _checked_claims(data.get("claims") or [], dispute_type=data["dispute_type"],
                              amount_paid=data["amount_paid"], deception=data.get("deception", ""),
@@ -252,8 +250,8 @@ def case_create(*, actor, data: dict) -> Case:
                 platform=platform,
                 merchant=_merchant_for(platform, data.get("merchant_name", "")),
                 consumer=consumer,
-                filed_by_key=getattr(actor, "api_key", None),
-                created_by=None if actor.role == PARTNER else actor,
+                filed_by_key=Actor.of(actor).api_key,
+                created_by=Actor.of(actor).user,
                 **{f: data[f] for f in (
                     "order_number", "product_type", "face_value", "amount_paid", "payment_channel",
                     "purchased_at", "delivered_at", "problem_found_at", "dispute_type", "description",
@@ -288,8 +286,8 @@ def _check_if_match(case: Case, if_match: str | None) -> None:
                        code="stale_if_match")
 
 
-def case_update(*, actor, case: Case, data: dict, if_match: str | None = None, note: str = "",
-                at=None) -> Case:
+def case_update(*, actor: ActorLike, case: Case, data: dict, if_match: str | None = None, note: str = "",
+                at: datetime | None = None) -> Case:
     """Correct a case. Setting or clearing `waiting_on_consumer` also stops or restarts every open clock
     (escalation's `deadlines_follow_waiting`), so no caller can set the flag without the clocks."""
     now = timezone.now()
@@ -357,7 +355,7 @@ def recovered_too_large(amount_paid: Decimal) -> str:
         "limit": rules.recovered_limit(amount_paid)}
 
 
-def case_transition(*, actor, case: Case, to: str, note: str = "", outcome: dict | None = None,
+def case_transition(*, actor: ActorLike, case: Case, to: str, note: str = "", outcome: dict | None = None,
                     if_match: str | None = None, escalation: bool = False) -> Case:
     """Move the case along the state machine (cases/rules.py); an illegal move is a 409 naming the
     allowed ones, and reaching the legal level needs a supervisor."""
@@ -372,7 +370,7 @@ def case_transition(*, actor, case: Case, to: str, note: str = "", outcome: dict
                 % {"from": case.status, "to": to, "allowed": names},
                 code="illegal_transition",
             )
-        if to in rules.SUPERVISOR_ONLY_TARGETS and actor.role != Role.SUPERVISOR:
+        if to in rules.SUPERVISOR_ONLY_TARGETS and Actor.of(actor).role != Role.SUPERVISOR:
             raise PermissionDenied(_("Only a supervisor may approve the legal level."))
         outcome = outcome or {}
         if outcome and to != Status.RESOLVED:
@@ -401,7 +399,7 @@ def case_transition(*, actor, case: Case, to: str, note: str = "", outcome: dict
     return case
 
 
-def case_assign(*, actor, case: Case, assignee_id: int | None, note: str = "") -> Case:
+def case_assign(*, actor: ActorLike, case: Case, assignee_id: int | None, note: str = "") -> Case:
     from .selectors import assignable_users
 
     with transaction.atomic():
@@ -424,13 +422,13 @@ def case_assign(*, actor, case: Case, assignee_id: int | None, note: str = "") -
     return case
 
 
-def consumer_read_logged(*, actor, case: Case, request=None) -> None:
+def consumer_read_logged(*, actor: ActorLike, case: Case, request: HttpRequest | None = None) -> None:
     """PIPL: every read of a consumer's unmasked personal data is audit-logged."""
     audit_record(actor=actor, action="pii_read", obj=case.consumer, detail={"case": case.reference},
                  request=request)
 
 
-def merchant_save(*, actor, merchant: Merchant) -> Merchant:
+def merchant_save(*, actor: ActorLike, merchant: Merchant) -> Merchant:
     """A merchant of the shared registry entered or corrected in the admin (cases create them by name)."""
     merchant.full_clean()
     with transaction.atomic():

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -15,6 +16,7 @@ from cases.admin import WORKPLACE_VIEWS, local, workplace
 from cases.admin_workplace import CaseAction, LocalDateTimeField, cached, now_local
 from cases.services import consumer_read_logged
 from kameng_api.core.access import may
+from kameng_api.core.actors import Actor
 from kameng_api.core.admin import AccessAdminMixin, OrganizationScopedAdmin
 
 from . import rules, services
@@ -25,7 +27,7 @@ from .models import CalendarDay, CalendarYear, Deadline, Escalation, RuleVersion
 from .recommendation import recommend
 from .services import FINAL_OUTCOMES
 
-BLANK = [("", "---------")]
+BLANK: list[tuple[str, Any]] = [("", "---------")]
 SOON = timedelta(hours=24)
 
 
@@ -59,7 +61,7 @@ def urgency_badge(deadline, now=None):
 
 def channel_choices(user):
     legal = may(user, "escalation.approve_legal")
-    groups = {}
+    groups: dict[int, list[tuple[str, Any]]] = {}
     for value, label in Channel.choices:
         level = LEVEL_OF_CHANNEL[value]
         if level >= rules.SUPERVISOR_LEVEL and not legal:
@@ -80,10 +82,10 @@ class EscalateForm(forms.Form):
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["channel"].choices = channel_choices(user)
+        cast(forms.ChoiceField, self.fields["channel"]).choices = channel_choices(user)
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("skip_reason") in rules.SKIP_REASONS_NEEDING_NOTE and not (data.get("skip_note") or "").strip():
             self.add_error("skip_note", _("Explain the skip in words when the reason is 'other'."))
         return data
@@ -133,8 +135,9 @@ class AnswerForm(forms.Form):
 
     def __init__(self, *args, case=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["escalation"].queryset = open_escalations(case)
-        self.fields["escalation"].label_from_instance = lambda e: (
+        field = cast(forms.ModelChoiceField, self.fields["escalation"])
+        field.queryset = open_escalations(case)
+        field.label_from_instance = lambda e: (  # type: ignore[method-assign, assignment]  # an instance override, as Django documents
             f"{e.get_channel_display()} · {local(e.submitted_at)}"
             + (f" · {e.external_reference}" if e.external_reference else ""))
 
@@ -197,12 +200,13 @@ class ClockForm(forms.Form):
 
     def __init__(self, *args, case=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["deadline"].queryset = case.deadlines.filter(status=DeadlineStatus.OPEN).order_by("due_at")
-        self.fields["deadline"].label_from_instance = lambda d: (
+        field = cast(forms.ModelChoiceField, self.fields["deadline"])
+        field.queryset = case.deadlines.filter(status=DeadlineStatus.OPEN).order_by("due_at")
+        field.label_from_instance = lambda d: (  # type: ignore[method-assign, assignment]  # an instance override, as Django documents
             f"{d.get_kind_display()} · {local(d.due_at)}" + (f" · {_('clock stopped')}" if d.suspended_at else ""))
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("operation") == "extend":
             if not data.get("extend_by"):
                 self.add_error("extend_by", _("Say by how much."))
@@ -303,7 +307,7 @@ class EscalationAdmin(OrganizationScopedAdmin):
 
 
 def _notice(request):
-    for line in calendar_status(organization_id=getattr(request.user, "organization_id", None))["notices"]:
+    for line in calendar_status(organization_id=Actor.of(request.user).organization_id)["notices"]:
         messages.warning(request, line)
 
 

@@ -8,6 +8,7 @@ class EscalationConfig(AppConfig):
 
     def ready(self):
         from cases import events
+        from evidence import events as evidence_events
 
         from . import receivers
 
@@ -16,3 +17,6 @@ class EscalationConfig(AppConfig):
         events.case_closed.connect(receivers.on_case_closed, dispatch_uid="escalation.case_closed")
         events.case_waiting_changed.connect(receivers.on_case_waiting_changed,
                                             dispatch_uid="escalation.case_waiting_changed")
+        evidence_events.evidence_added.connect(receivers.on_evidence_added, dispatch_uid="escalation.evidence_added")
+        evidence_events.bundle_letter_requested.connect(receivers.on_bundle_letter_requested,
+                                                        dispatch_uid="escalation.bundle_letter_requested")

@@ -28,21 +28,22 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from django.apps import apps
 from django.template import Context, Engine
 from django.utils import timezone, translation
 
 from cases.codes import PROVINCE_ZH, ClaimKind, Deception, DisputeType, PaymentChannel
+from evidence.selectors import evidence_for_documents
 from kameng_api.core.audit import personal_data_shown
+from kameng_api.core.languages import DOCUMENT_LANGS
 
 from .codes import LEVEL_OF_CHANNEL, Channel
 from .words import ZH_NAMES
 
-LANGS = ("zh-hans", "en")
+LANGS = DOCUMENT_LANGS
 FORMATS = ("txt", "docx")
 KINDS = ("complaint_merchant", "complaint_platform", "complaint_12315", "complaint_association", "complaint",
          "civil_complaint", "police_report", "payment_dispute")
-KIND_OF_CHANNEL = {
+KIND_OF_CHANNEL: dict[str, str] = {
     Channel.MERCHANT: "complaint_merchant",
     Channel.PLATFORM: "complaint_platform",
     Channel.C12315: "complaint_12315",
@@ -135,29 +136,6 @@ def _when(moment, zh: bool) -> str:
 
 def _name(code: str, label, zh: bool) -> str:
     return ZH_NAMES.get(code, str(label)) if zh else str(label)
-
-
-def _evidence_rows(case) -> list[dict] | None:
-    """Active evidence items (kind, description, sha256), if the evidence app is installed; else None."""
-    if not apps.is_installed("evidence"):
-        return None
-    try:
-        model = apps.get_model("evidence", "Evidence")
-    except LookupError:
-        return None
-    names = {f.name for f in model._meta.get_fields()}
-    qs = model.objects.filter(case=case)
-    if "status" in names:
-        qs = qs.filter(status="active")
-    for name in ("withdrawn_at", "superseded_by"):
-        if name in names:
-            qs = qs.filter(**{f"{name}__isnull": True})
-    rows = []
-    for item in qs.order_by(*[f for f in ("occurred_at", "id") if f in names or f == "id"]):
-        kind = getattr(item, "get_kind_display", lambda i=item: getattr(i, "kind", ""))()
-        rows.append({"kind": str(kind), "description": getattr(item, "description", "") or "",
-                     "sha256": getattr(item, "sha256", "") or ""})
-    return rows
 
 
 def _laws(case, kind: str, deception: bool, platform_liable: bool = True) -> list[str]:
@@ -286,7 +264,7 @@ def document_context(*, case, kind: str, lang: str, channel: str | None = None) 
         "facts_line_police": facts_line.replace("商家", "对方") if zh else facts_line.replace("the merchant", "the other party"),
         "defendants": defendants, "copies": max(len(defendants), 1), "court_claims": court_claims,
         "absconded": case.dispute_type == DisputeType.PLATFORM_ABSCONDED,
-        "evidence": _evidence_rows(case),
+        "evidence": evidence_for_documents(case=case),
         "wallet": case.payment_channel in (PaymentChannel.ALIPAY, PaymentChannel.WECHAT),
     }
 

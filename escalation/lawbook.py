@@ -15,9 +15,11 @@ is shown as "unconfirmed" in the admin, the API and the README, and a supervisor
 from __future__ import annotations
 
 import calendar as _calendar
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from .codes import RuleKey, Unit
 
@@ -202,7 +204,7 @@ class Version:
 
 
 def _version(row) -> Version:
-    get = row.get if isinstance(row, dict) else (lambda name, default=None: getattr(row, name, default))
+    get: Callable[..., Any] = row.get if isinstance(row, dict) else (lambda name, default=None: getattr(row, name, default))
     value = get("value")
     extension = get("extension")
     return Version(key=get("key"), value=None if value is None else Decimal(str(value)), unit=get("unit"),

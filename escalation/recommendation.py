@@ -32,7 +32,7 @@ from .codes import (
     RuleKey,
     SkipReason,
 )
-from .lawbook import RuleBook, small_claims_check
+from .lawbook import RuleBook, SmallClaims, small_claims_check
 from .words import ZH_NAMES
 
 FAILED = frozenset({EscalationOutcome.REFUSED, EscalationOutcome.NO_RESPONSE, EscalationOutcome.PARTIAL})
@@ -75,9 +75,9 @@ class Facts:
     key_redeemed: bool | None = None
     province: str = ""
     tried: list[Tried] = field(default_factory=list)
-    now: datetime | None = None
+    now: datetime = field(default_factory=timezone.now)
     small_claims: bool | None = None  # within the province's small-claims limit (None: cannot tell)
-    small_claims_info: object = None
+    small_claims_info: SmallClaims | None = None
 
     def tried_channel(self, channel: str) -> bool:
         return any(t.channel == channel for t in self.tried)
@@ -523,7 +523,7 @@ def recommend(case, *, now: datetime | None = None, lang: str | None = None) -> 
     clock = rules.answer_clock(channel, on=today, platform=case.platform, book=book)
     deadline = deadline_from_clock(case=case, clock=clock, starts_at=facts.now, cal=Calendar.load())
     skips = level > facts_reached_with_status(case, facts) + 1
-    also = []
+    also: list[dict] = []
     for rule, ch in matching:
         if ch != channel and ch not in [a["channel"] for a in also]:
             also.append({"channel": ch, "level": LEVEL_OF_CHANNEL[ch], "reason": text(rule)})

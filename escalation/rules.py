@@ -127,9 +127,11 @@ def clock_of_kind(kind: str, *, on: date, book: RuleBook | None = None, platform
     if kind == D.PLATFORM_ANSWER:
         return Clock(kind, rule.unit, getattr(platform, "response_working_days", None) or 3, rule.very_late)
     if kind == D.THIRD_PARTY_ANSWER:
+        assert channel is not None, "a third party's answer clock belongs to a channel"
         version = (book or RuleBook.load()).get(THIRD_PARTY_RULES[channel], on)
         return Clock(kind, rule.unit, version.amount, rule.very_late, version)
     if kind == D.LEGAL:
+        assert channel is not None, "a legal clock belongs to a channel"
         version = (book or RuleBook.load()).get(LEGAL_RULES[channel], on)
         days = version.amount
         if version.unit == Unit.MONTHS:

@@ -4,31 +4,32 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from cases.selectors import case_visible
+from kameng_api.core.actors import Reader
 
 from .codes import DeadlineStatus
 from .models import Deadline, Escalation
 
 
-def escalation_list(*, user, case_id=None) -> QuerySet[Escalation]:
+def escalation_list(*, user: Reader, case_id: int | None = None) -> QuerySet[Escalation]:
     qs = Escalation.objects.filter(case_visible(user=user)).select_related("approved_by", "created_by")
     if case_id is not None:
         qs = qs.filter(case_id=case_id)
     return qs
 
 
-def escalation_get(*, user, escalation_id) -> Escalation:
+def escalation_get(*, user: Reader, escalation_id: int | str) -> Escalation:
     """Escalation.DoesNotExist (a 404) for another organization's escalation."""
     return escalation_list(user=user).get(pk=escalation_id)
 
 
-def deadline_list(*, user, open_only: bool = True) -> QuerySet[Deadline]:
+def deadline_list(*, user: Reader, open_only: bool = True) -> QuerySet[Deadline]:
     qs = Deadline.objects.filter(case_visible(user=user)).select_related("case", "escalation", "rule_version")
     if open_only:
         qs = qs.filter(status=DeadlineStatus.OPEN)
     return qs
 
 
-def deadline_get(*, user, deadline_id) -> Deadline:
+def deadline_get(*, user: Reader, deadline_id: int | str) -> Deadline:
     return deadline_list(user=user, open_only=False).get(pk=deadline_id)
 
 

@@ -3,6 +3,7 @@ the calendar overrides. Each validates, writes inside one transaction and record
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -11,11 +12,14 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases.codes import OPEN_STATUSES, EventKind, Role
+from cases.codes import OPEN_STATUSES, EventKind
 from cases.models import Case
 from cases.services import case_event_record, case_transition
+from kameng_api.core.actors import Actor, ActorLike
 from kameng_api.core.audit import audit_record
 from kameng_api.core.exceptions import Conflict
+from kameng_api.core.roles import Role
+from kameng_api.core.validators import not_in_future
 
 from . import rules
 from .calendar import Calendar, add_hours
@@ -23,7 +27,6 @@ from .codes import Channel, DeadlineKind, DeadlineStatus, EscalationOutcome, Ski
 from .lawbook import RuleBook
 from .models import CalendarDay, CalendarYear, Deadline, Escalation
 
-CLOCK_SKEW = timedelta(minutes=5)
 FINAL_OUTCOMES = frozenset({EscalationOutcome.RESOLVED, EscalationOutcome.PARTIAL, EscalationOutcome.REFUSED,
                             EscalationOutcome.NO_RESPONSE})
 MAX_EXTENSION = 365
@@ -31,22 +34,30 @@ MAX_EXTENSION = 365
 
 # --- deadlines: the clock arithmetic -----------------------------------------------------------------
 
+def _clock(deadline: Deadline) -> tuple[datetime, int]:
+    """Where the clock counts from and how long it runs; every deadline built by `deadline_build` has one."""
+    if deadline.clock_from is None or deadline.clock_amount is None:
+        raise ValueError(f"deadline {deadline.pk} has no running clock")
+    return deadline.clock_from, deadline.clock_amount
+
+
 def _recompute(deadline: Deadline, cal: Calendar) -> None:
     """due/late/very-late from the clock as it runs now (clock_from + clock_amount units)."""
+    clock_from, amount = _clock(deadline)
     extra = deadline.very_late_amount or 0
     grace = deadline.late_amount if deadline.late_amount is not None else _late_amount_of(deadline)
     if deadline.day_based and deadline.working_days is None:
-        due, provisional = cal.add_days(deadline.clock_from, deadline.clock_amount // 24)
-        late, _later = cal.add_days(deadline.clock_from, (deadline.clock_amount + grace) // 24)
-        very_late, _later = cal.add_days(deadline.clock_from, (deadline.clock_amount + extra) // 24)
+        due, provisional = cal.add_days(clock_from, amount // 24)
+        late, _later = cal.add_days(clock_from, (amount + grace) // 24)
+        very_late, _later = cal.add_days(clock_from, (amount + extra) // 24)
         deadline.provisional = provisional
     elif deadline.working_days is not None:
-        due, provisional = cal.add_working_days(deadline.clock_from, deadline.clock_amount)
-        late, _later = cal.add_working_days(deadline.clock_from, deadline.clock_amount + grace)
-        very_late, _later = cal.add_working_days(deadline.clock_from, deadline.clock_amount + extra)
+        due, provisional = cal.add_working_days(clock_from, amount)
+        late, _later = cal.add_working_days(clock_from, amount + grace)
+        very_late, _later = cal.add_working_days(clock_from, amount + extra)
         deadline.provisional = provisional
     else:
-        due = add_hours(deadline.clock_from, deadline.clock_amount)
+        due = add_hours(clock_from, amount)
         late = add_hours(due, grace)
         very_late = add_hours(due, extra)
         deadline.provisional = False
@@ -167,7 +178,7 @@ def _locked_deadline(deadline: Deadline) -> Deadline:
     return deadline
 
 
-def deadline_suspend(*, actor, deadline: Deadline, note: str = "") -> Deadline:
+def deadline_suspend(*, actor: ActorLike, deadline: Deadline, note: str = "") -> Deadline:
     """Stop the clock while the case waits on the consumer."""
     with transaction.atomic():
         deadline = _locked_deadline(deadline)
@@ -179,7 +190,7 @@ def deadline_suspend(*, actor, deadline: Deadline, note: str = "") -> Deadline:
     return deadline
 
 
-def deadline_resume(*, actor, deadline: Deadline, at: datetime | None = None) -> Deadline:
+def deadline_resume(*, actor: ActorLike, deadline: Deadline, at: datetime | None = None) -> Deadline:
     """Restart the clock. Working-day deadlines get back the working days that remained when the clock
     stopped, counted from the resume on the calendar (holidays during the pause are not lost);
     hour deadlines get back the wall-clock time that remained."""
@@ -195,7 +206,7 @@ def deadline_resume(*, actor, deadline: Deadline, at: datetime | None = None) ->
                 deadline.clock_amount = cal.working_days_between(stopped, deadline.due_at)
                 deadline.clock_from = now
             else:
-                deadline.clock_from = deadline.clock_from + (now - stopped)
+                deadline.clock_from = _clock(deadline)[0] + (now - stopped)
             _recompute(deadline, cal)
         deadline.suspended_at = None
         deadline.save()
@@ -204,7 +215,7 @@ def deadline_resume(*, actor, deadline: Deadline, at: datetime | None = None) ->
     return deadline
 
 
-def deadline_extend(*, actor, deadline: Deadline, extend_by: int, reason: str) -> Deadline:
+def deadline_extend(*, actor: ActorLike, deadline: Deadline, extend_by: int, reason: str) -> Deadline:
     """Move the due date later by `extend_by` units of the deadline (working days or hours), with a reason."""
     reason = (reason or "").strip()
     if not reason:
@@ -213,7 +224,7 @@ def deadline_extend(*, actor, deadline: Deadline, extend_by: int, reason: str) -
         raise ValidationError({"extend_by": _("Extend by 1 to %(max)s units.") % {"max": MAX_EXTENSION}})
     with transaction.atomic():
         deadline = _locked_deadline(deadline)
-        deadline.clock_amount += extend_by
+        deadline.clock_amount = _clock(deadline)[1] + extend_by
         _recompute(deadline, Calendar.load())
         unit = _("working days") if deadline.working_days is not None else _("hours")
         line = f"{timezone.localdate()}: +{extend_by} {unit}: {reason}"
@@ -224,7 +235,7 @@ def deadline_extend(*, actor, deadline: Deadline, extend_by: int, reason: str) -
     return deadline
 
 
-def case_waiting_set(*, actor, case: Case, waiting: bool, note: str = "", at: datetime | None = None) -> dict:
+def case_waiting_set(*, actor: ActorLike, case: Case, waiting: bool, note: str = "", at: datetime | None = None) -> dict:
     """The case waits on the consumer (or no longer does). The flag is written by the cases service, which
     makes every open clock follow it (`deadlines_follow_waiting`), whoever sets it (API, admin)."""
     from cases.services import case_update
@@ -238,7 +249,7 @@ def case_waiting_set(*, actor, case: Case, waiting: bool, note: str = "", at: da
     return {"waiting_on_consumer": waiting, "deadlines_changed": changed}
 
 
-def deadlines_follow_waiting(*, actor, case: Case, waiting: bool, note: str = "", at: datetime | None = None) -> int:
+def deadlines_follow_waiting(*, actor: ActorLike, case: Case, waiting: bool, note: str = "", at: datetime | None = None) -> int:
     """Every open deadline of the case stops (waiting) or restarts its clock. Called by `case_update` when
     `Case.waiting_on_consumer` changes, inside its transaction."""
     changed = 0
@@ -272,7 +283,7 @@ def deadlines_recompute(*, cal: Calendar | None = None) -> int:
     return len(changed)
 
 
-def calendar_year_set(*, actor, year: int, days: list[dict], schedule_entered: bool = True) -> dict:
+def calendar_year_set(*, actor: ActorLike | None, year: int, days: list[dict], schedule_entered: bool = True) -> dict:
     """Enter (replace) a year's holidays and adjusted working days, then recount the open deadlines. The year
     is marked as entered (its deadlines stop being provisional) unless `schedule_entered` is False."""
     seen: set[date] = set()
@@ -290,11 +301,12 @@ def calendar_year_set(*, actor, year: int, days: list[dict], schedule_entered: b
             CalendarDay(date=d["date"], is_working_day=d["is_working_day"], name=d.get("name", "")) for d in days
         ])
         recomputed = deadlines_recompute()
-        if actor is not None and getattr(actor, "pk", None):
+        org_id = Actor.of(actor).organization_id
+        if org_id is not None:
             from cases.models import Organization
 
             audit_record(actor=actor, action="calendar_year_set",
-                         obj=Organization.objects.get(pk=actor.organization_id),
+                         obj=Organization.objects.get(pk=org_id),
                          detail={"year": year, "days": len(days)})
     return {"year": year, "days": len(days), "recomputed_deadlines": recomputed, "schedule_entered": schedule_entered}
 
@@ -314,7 +326,7 @@ def _window_warning(*, case: Case, channel: str, answer: Deadline) -> list[str]:
     return [text]
 
 
-CONSUMER_BODIES = frozenset({Channel.C12315, Channel.CONSUMER_ASSOCIATION})
+CONSUMER_BODIES: frozenset[str] = frozenset({Channel.C12315, Channel.CONSUMER_ASSOCIATION})
 
 
 def _double_filing_warning(*, case: Case, channel: str, escalation: Escalation) -> list[str]:
@@ -332,7 +344,7 @@ def _double_filing_warning(*, case: Case, channel: str, escalation: Escalation) 
 
 def _base_date(deadline: Deadline) -> date:
     """The day whose rules a clock runs on: the complaint's submission (or the clock's start)."""
-    moment = deadline.escalation.submitted_at if deadline.escalation_id else deadline.starts_at
+    moment = deadline.escalation.submitted_at if deadline.escalation is not None else deadline.starts_at
     return timezone.localtime(moment).date()
 
 
@@ -349,7 +361,7 @@ def deadlines_recount_rules() -> int:
           .select_related("escalation"))
     for deadline in qs.iterator(chunk_size=500):
         on = _base_date(deadline)
-        channel = deadline.escalation.channel if deadline.escalation_id else None
+        channel = deadline.escalation.channel if deadline.escalation is not None else None
         if deadline.kind == DeadlineKind.LEGAL and channel not in rules.LEGAL_RULES:
             continue
         if deadline.kind == DeadlineKind.THIRD_PARTY_ANSWER and channel not in rules.THIRD_PARTY_RULES:
@@ -387,9 +399,7 @@ def _reached_level(case: Case) -> int:
 
 
 def _validate_submitted_at(case: Case, submitted_at: datetime) -> None:
-    now = timezone.now()
-    if submitted_at > now + CLOCK_SKEW:
-        raise ValidationError({"submitted_at": _("This time is in the future.")})
+    not_in_future(submitted_at, field="submitted_at")
     if submitted_at < case.purchased_at:
         raise ValidationError({"submitted_at": _("The complaint cannot be submitted before the purchase (%(at)s).")
                                % {"at": timezone.localtime(case.purchased_at).strftime("%Y-%m-%d %H:%M")}})
@@ -403,7 +413,7 @@ def _rung_names(levels: list[int]) -> str:
     )
 
 
-def escalation_submit(*, actor, case: Case, channel: str, submitted_at: datetime, external_reference: str = "",
+def escalation_submit(*, actor: ActorLike, case: Case, channel: str, submitted_at: datetime, external_reference: str = "",
                       skip_reason: str = "", skip_note: str = "") -> Escalation:
     """Take the case one rung up (or sideways on the same rung). Skipping a rung needs a reason from the fixed
     list (and words for `other`); the legal level needs a supervisor; the case's status follows the level."""
@@ -419,7 +429,7 @@ def escalation_submit(*, actor, case: Case, channel: str, submitted_at: datetime
             raise Conflict(_("A closed case (%(status)s) cannot be escalated.") % {"status": case.status},
                            code="case_closed")
         _validate_submitted_at(case, submitted_at)
-        if level >= rules.SUPERVISOR_LEVEL and getattr(actor, "role", None) != Role.SUPERVISOR:
+        if level >= rules.SUPERVISOR_LEVEL and Actor.of(actor).role != Role.SUPERVISOR:
             raise PermissionDenied(_("Only a supervisor may approve the legal level."))
         reached = _reached_level(case)
         missing = rules.missing_rungs(reached=reached, target=level)
@@ -433,8 +443,8 @@ def escalation_submit(*, actor, case: Case, channel: str, submitted_at: datetime
         escalation = Escalation.objects.create(
             case=case, channel=channel, level=level, submitted_at=submitted_at,
             external_reference=(external_reference or "").strip(), skip_reason=skip_reason if missing else "",
-            skip_note=skip_note if missing else "", created_by=actor if getattr(actor, "pk", None) else None,
-            approved_by=actor if level >= rules.SUPERVISOR_LEVEL else None,
+            skip_note=skip_note if missing else "", created_by=Actor.of(actor).user,
+            approved_by=Actor.of(actor).user if level >= rules.SUPERVISOR_LEVEL else None,
         )
         cal = Calendar.load()
         clock = rules.answer_clock(channel, on=timezone.localtime(submitted_at).date(), platform=case.platform)
@@ -476,7 +486,7 @@ def escalation_etag(escalation: Escalation) -> str:
     return f'"{escalation.pk}-{int(escalation.updated_at.timestamp() * 1_000_000)}"'
 
 
-def escalation_answer(*, actor, escalation: Escalation, response: str | None = None,
+def escalation_answer(*, actor: ActorLike, escalation: Escalation, response: str | None = None,
                       responded_at: datetime | None = None, outcome: str | None = None,
                       if_match: str | None = None) -> Escalation:
     """Record the channel's answer: its clock is met; a 12315 acceptance starts the 45-working-day mediation
@@ -500,8 +510,7 @@ def escalation_answer(*, actor, escalation: Escalation, response: str | None = N
             return _escalation_close_unanswered(actor=actor, escalation=escalation, response=response,
                                                 responded_at=responded_at, now=now)
         responded_at = responded_at or escalation.responded_at or now
-        if responded_at > now + CLOCK_SKEW:
-            raise ValidationError({"responded_at": _("This time is in the future.")})
+        not_in_future(responded_at, field="responded_at", now=now)
         if responded_at < escalation.submitted_at:
             raise ValidationError({"responded_at": _("The answer cannot come before the complaint was submitted.")})
         if outcome == EscalationOutcome.PENDING:
@@ -535,7 +544,7 @@ def escalation_answer(*, actor, escalation: Escalation, response: str | None = N
     return escalation
 
 
-def _escalation_close_unanswered(*, actor, escalation: Escalation, response: str | None,
+def _escalation_close_unanswered(*, actor: ActorLike, escalation: Escalation, response: str | None,
                                  responded_at: datetime | None, now: datetime) -> Escalation:
     """`no_response`: the channel never answered, so the escalation closes without an answer time (an earlier
     interim answer's time is cleared too: statistics count only escalations that end answered). Its clocks
@@ -555,7 +564,7 @@ def _escalation_close_unanswered(*, actor, escalation: Escalation, response: str
     return escalation
 
 
-def calendar_day_save(*, actor, day: CalendarDay) -> int:
+def calendar_day_save(*, actor: ActorLike | None, day: CalendarDay) -> int:
     """Enter or correct one override (a holiday or an adjusted working day), then recount the open deadlines.
     Returns how many of them moved."""
     day.full_clean()
@@ -566,7 +575,7 @@ def calendar_day_save(*, actor, day: CalendarDay) -> int:
     return recomputed
 
 
-def calendar_day_delete(*, actor, days) -> int:
+def calendar_day_delete(*, actor: ActorLike | None, days: Iterable[CalendarDay]) -> int:
     """Remove overrides (the library's calendar applies again to those dates), then recount."""
     with transaction.atomic():
         for day in list(days):
@@ -575,10 +584,11 @@ def calendar_day_delete(*, actor, days) -> int:
         return deadlines_recompute()
 
 
-def _calendar_audit(actor, action: str, day: CalendarDay) -> None:
-    if actor is None or not getattr(actor, "organization_id", None):
+def _calendar_audit(actor: ActorLike | None, action: str, day: CalendarDay) -> None:
+    org_id = Actor.of(actor).organization_id
+    if not org_id:
         return
     from cases.models import Organization
 
-    audit_record(actor=actor, action=action, obj=Organization.objects.get(pk=actor.organization_id),
+    audit_record(actor=actor, action=action, obj=Organization.objects.get(pk=org_id),
                  detail={"date": day.date.isoformat(), "is_working_day": day.is_working_day, "name": day.name})

@@ -3,6 +3,8 @@ pipeline as the API (`EvidenceUploadHandler`: size limit while streaming, hashin
 sniffed from the bytes, the chain) and leave only through views that check the organization and write the
 audit row, because media files are never served publicly."""
 
+from typing import Any, cast
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -13,12 +15,12 @@ from django.urls import path, reverse
 from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from rest_framework.exceptions import APIException
 
 from cases.admin import WORKPLACE_VIEWS, case_events, workplace
 from cases.admin_workplace import CaseAction, LocalDateTimeField, cached, now_local, service_messages
-from kameng_api.core.admin import OrganizationScopedAdmin
+from kameng_api.core.admin import OrganizationScopedAdmin, ReadOnlyAdminMixin
 from kameng_api.core.audit import audit_record
+from kameng_api.core.exceptions import DomainError
 
 from . import bundle, filetypes, selectors, services
 from .codes import EvidenceKind, EvidenceStatus
@@ -33,9 +35,10 @@ OPENABLE = PREVIEWABLE | frozenset(filetypes.PDF) | frozenset(filetypes.TEXT) | 
 FIELDS = ["sequence", "kind", "stage", "preview", "original_name", "content_type", "size", "occurred_at",
           "captured_at", "uploaded_by_label", "description", "status", "withdraw_reason", "sha256", "entry_hash"]
 MAX_FILES = 20
-BLANK = [("", "---------")]
+BLANK: list[tuple[str, Any]] = [("", "---------")]
 
 
+@admin.display(description=_("preview"))
 def preview(obj):
     if obj is None or not obj.pk or filetypes.base_type(obj.content_type) not in PREVIEWABLE:
         return "—"
@@ -44,36 +47,21 @@ def preview(obj):
                        'loading="lazy"></a>', url, url)
 
 
-preview.short_description = _("preview")
-
-
 def timestamp_status(obj):
     if obj is None or not obj.pk:
         return "—"
     return selectors.timestamp_status(selectors.item_timestamp(obj))["label"]
 
 
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Evidence)
-class EvidenceAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
+class EvidenceAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     access = {"view": "case.read"}
     list_display = ["id", "case", "sequence", "kind", "status", "content_type", "size", "occurred_at",
                     "captured_at", "short_hash", "timestamp_status"]
     list_filter = ["status", "kind", "stage"]
     search_fields = ["case__reference", "sha256", "original_name"]
     list_select_related = ["case", "timestamp"]
-    fields = ["case", "supersedes", *FIELDS, "prev_hash"]
-    readonly_fields = fields
+    fields = readonly_fields = ("case", "supersedes", *FIELDS, "prev_hash")
 
     @admin.display(description=_("preview"))
     def preview(self, obj):
@@ -138,12 +126,11 @@ class EvidenceAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
 
 
 @admin.register(EvidenceRevocation)
-class EvidenceRevocationAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
+class EvidenceRevocationAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     access = {"view": "case.read"}
     list_display = ["evidence", "case", "sequence", "action", "reason", "actor_label", "at"]
-    fields = ["case", "evidence", "sequence", "action", "reason", "replaced_by", "actor_label", "at", "prev_hash",
-              "entry_hash"]
-    readonly_fields = fields
+    fields = readonly_fields = ("case", "evidence", "sequence", "action", "reason", "replaced_by", "actor_label", "at", "prev_hash",
+              "entry_hash")
 
 
 # --- the case page: upload, supersede, withdraw -----------------------------------------------------------
@@ -209,7 +196,7 @@ class StreamingUpload:
             uploads = request.FILES.getlist("file")
             if uploads:
                 files.setlist("file", uploads)
-        return super().make_form(request, case, data, files)
+        return super().make_form(request, case, data, files)  # type: ignore[misc]  # a mixin before CaseAction
 
 
 @workplace.action
@@ -225,12 +212,13 @@ class UploadAction(StreamingUpload, CaseAction):
         return {"occurred_at": now_local()}
 
     def run(self, request, case, data):
-        added, refused = [], []
+        added: list[Evidence] = []
+        refused: list[str] = []
         for upload in data["file"]:
             try:
                 item = services.evidence_add(actor=request.user, case=case, upload=upload, kind=data["kind"],
                                              occurred_at=data["occurred_at"], description=data["description"])
-            except (ValidationError, APIException) as exc:
+            except (ValidationError, DomainError) as exc:
                 refused.extend(f"{upload.name}: {message}" for message in service_messages(exc))
             else:
                 added.append(item)
@@ -261,8 +249,9 @@ class SupersedeForm(forms.Form):
 
     def __init__(self, *args, case=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["supersedes"].queryset = active_items(case)
-        self.fields["supersedes"].label_from_instance = item_label
+        field = cast(forms.ModelChoiceField, self.fields["supersedes"])
+        field.queryset = active_items(case)
+        field.label_from_instance = item_label  # type: ignore[method-assign]  # as Django documents
 
 
 @workplace.action
@@ -302,8 +291,9 @@ class WithdrawForm(forms.Form):
 
     def __init__(self, *args, case=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["evidence"].queryset = active_items(case)
-        self.fields["evidence"].label_from_instance = item_label
+        field = cast(forms.ModelChoiceField, self.fields["evidence"])
+        field.queryset = active_items(case)
+        field.label_from_instance = item_label  # type: ignore[method-assign]  # as Django documents
 
 
 @workplace.action
@@ -418,7 +408,7 @@ WORKPLACE_VIEWS.extend([
 
 
 @admin.register(EvidenceTimestamp)
-class EvidenceTimestampAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
+class EvidenceTimestampAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     """Read-only: a token never changes. The one action asks for a failed or pending token again, at once."""
 
     access = {"view": "case.read"}
@@ -428,10 +418,9 @@ class EvidenceTimestampAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
     list_filter = ["status", "subject"]
     search_fields = ["case__reference", "digest", "serial"]
     list_select_related = ["case", "evidence"]
-    fields = ["case", "subject", "evidence", "sequence", "digest", "status", "status_label", "gen_time", "tsa_name",
+    fields = readonly_fields = ("case", "subject", "evidence", "sequence", "digest", "status", "status_label", "gen_time", "tsa_name",
               "tsa_url", "serial", "policy", "nonce", "attempts", "last_error", "next_attempt_at", "created_at",
-              "token_size"]
-    readonly_fields = fields
+              "token_size")
     actions = ["retry_now"]
 
     @admin.display(description=_("status"))

@@ -141,7 +141,10 @@ class _Sink:
     def tell(self) -> int:
         return self._offset
 
-    def flush(self):
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
         pass
 
     def take(self) -> bytes:

@@ -54,7 +54,7 @@ def check_entries(entries: list[dict], *, head: str | None = None, length: int |
     (`index`, 0-based), its sequence and what is wrong. `head`/`length`, when given, are the recorded head
     of the chain: a missing last entry shows there."""
     problems = []
-    prev = GENESIS
+    prev: str | None = GENESIS
     case = entries[0].get("case") if entries else None
     added = set()
     for index, entry in enumerate(entries):

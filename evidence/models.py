@@ -257,7 +257,7 @@ class EvidenceTimestamp(models.Model):
         raise ValidationError(_("Timestamp tokens are never deleted."))
 
     @classmethod
-    def from_db(cls, db, field_names, values):
+    def from_db(cls, db, field_names, values):  # type: ignore[override]  # the stubs add Django 6.1's fetch_mode
         instance = super().from_db(db, field_names, values)
         instance._stamped_in_db = instance.status == TimestampStatus.STAMPED if "status" in field_names else True
         return instance

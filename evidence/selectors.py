@@ -2,6 +2,8 @@
 evidence is simply not found)."""
 
 import hashlib
+from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet, Sum
@@ -10,8 +12,10 @@ from django.utils.translation import gettext as _
 
 from cases.models import Case
 from cases.selectors import case_visible
+from kameng_api.core.actors import Reader
 
-from . import chain, timestamps
+from . import chain, events, timestamps
+from .codes import EvidenceStatus
 from .models import (
     Evidence,
     EvidenceChain,
@@ -26,7 +30,7 @@ from .storage import open_stored
 READ_CHUNK = 1024 * 1024
 
 
-def evidence_list(*, user, case: Case | None = None) -> QuerySet[Evidence]:
+def evidence_list(*, user: Reader, case: Case | None = None) -> QuerySet[Evidence]:
     qs = Evidence.objects.filter(case_visible(user=user)).select_related(
         "case", "supersedes", "superseded_by", "uploaded_by_user", "uploaded_by_key", "timestamp",
     ).defer("timestamp__token")
@@ -35,7 +39,7 @@ def evidence_list(*, user, case: Case | None = None) -> QuerySet[Evidence]:
     return qs.order_by("sequence") if case is not None else qs
 
 
-def evidence_get(*, user, evidence_id) -> Evidence:
+def evidence_get(*, user: Reader, evidence_id: int | str) -> Evidence:
     """Evidence.DoesNotExist (a 404) unless `user` may see the case."""
     return evidence_list(user=user).get(pk=evidence_id)
 
@@ -56,10 +60,10 @@ def file_sha256(name: str) -> str | None:
 def chain_rows(case: Case) -> list[Evidence | EvidenceRevocation]:
     items = list(Evidence.objects.filter(case=case).select_related("supersedes").order_by("sequence"))
     revocations = list(EvidenceRevocation.objects.filter(case=case).select_related("evidence", "replaced_by"))
-    return sorted(items + revocations, key=lambda row: (row.sequence, isinstance(row, EvidenceRevocation)))
+    return sorted([*items, *revocations], key=lambda row: (row.sequence, isinstance(row, EvidenceRevocation)))
 
 
-def entry_of(row, case_reference: str) -> dict:
+def entry_of(row: Evidence | EvidenceRevocation, case_reference: str) -> dict:
     """The chain entry a row stands for, from the row as it is now, with the hash stored with it."""
     if isinstance(row, Evidence):
         entry = chain.added_entry(
@@ -67,13 +71,13 @@ def entry_of(row, case_reference: str) -> dict:
             size=row.size, content_type=row.content_type, kind=row.kind, stage=row.stage,
             occurred_at=row.occurred_at, captured_at=row.captured_at, original_name=row.original_name,
             description=row.description, uploaded_by=row.uploaded_by_label,
-            supersedes=row.supersedes.sequence if row.supersedes_id else None,
+            supersedes=row.supersedes.sequence if row.supersedes is not None else None,
         )
     else:
         entry = chain.revocation_entry(
             case_reference=case_reference, sequence=row.sequence, prev=row.prev_hash, action=row.action,
             evidence_seq=row.evidence.sequence, reason=row.reason,
-            replaced_by=row.replaced_by.sequence if row.replaced_by_id else None, by=row.actor_label, at=row.at,
+            replaced_by=row.replaced_by.sequence if row.replaced_by is not None else None, by=row.actor_label, at=row.at,
         )
     entry["hash"] = row.entry_hash
     return entry
@@ -84,15 +88,16 @@ def chain_head(case: Case) -> EvidenceChain:
                                                                              head_hash=chain.GENESIS)
 
 
-def files_verify(rows) -> dict:
+def files_verify(rows: Iterable[Evidence | EvidenceRevocation]) -> dict:
     """Re-hash every stored file of the evidence rows given (a case's, in chain order): the slow part of a
     verification, run by the background file check (`evidence.tasks.file_check`), never in a request."""
-    problems, checked, size = [], 0, 0
+    problems: list[dict] = []
+    checked, size = 0, 0
     for row in rows:
         if not isinstance(row, Evidence):
             continue
         checked += 1
-        actual = file_sha256(row.file.name)
+        actual = file_sha256(row.file.name) if row.file.name else None
         if actual is None:
             text = "the stored file is missing"
         elif actual != row.sha256:
@@ -109,11 +114,11 @@ def case_evidence_bytes(case: Case) -> int:
     return Evidence.objects.filter(case=case).aggregate(total=Sum("size"))["total"] or 0
 
 
-def file_check_last(case: Case):
+def file_check_last(case: Case) -> FileCheck | None:
     return FileCheck.objects.filter(case=case, status=FileCheck.Status.DONE).order_by("-finished_at").first()
 
 
-def file_check_pending(case: Case):
+def file_check_pending(case: Case) -> FileCheck | None:
     return FileCheck.objects.filter(case=case, status__in=[FileCheck.Status.QUEUED, FileCheck.Status.RUNNING]).first()
 
 
@@ -123,7 +128,7 @@ def verify_answer(case: Case) -> dict:
     result = chain_verify(case, check_files=False)
     last, pending = file_check_last(case), file_check_pending(case)
     head = chain_head(case)
-    files = {
+    files: dict[str, Any] = {
         "status": "never_checked", "checked_at": None, "intact": None, "files_checked": 0,
         "up_to_sequence": 0, "covers_all": head.length == 0, "problems": [],
         "pending": {"id": pending.pk, "status": pending.status, "requested_at": pending.requested_at}
@@ -185,12 +190,18 @@ def chain_verify(case: Case, *, check_files: bool = True) -> dict:
     }
 
 
+def evidence_for_documents(*, case: Case) -> list[dict]:
+    """The active items a document lists (kind, description, SHA-256), oldest first: the letter and the
+    other documents of escalation/documents.py read the evidence here."""
+    rows = Evidence.objects.filter(case=case, status=EvidenceStatus.ACTIVE).order_by("occurred_at", "id")
+    return [{"kind": str(item.get_kind_display()), "description": item.description or "", "sha256": item.sha256}
+            for item in rows]
+
+
 def bundle_contents(case: Case, lang: str) -> dict:
     """What the case bundle is made of (`bundle.stream(**parts)`), for the API's `bundle/` and the admin:
     the manifest, the timeline, the letter in `lang` and the evidence items."""
     from django.utils import translation
-
-    from escalation.letter import letter_text
 
     from . import bundle
     from .api.serializers import TimelineSerializer
@@ -198,7 +209,9 @@ def bundle_contents(case: Case, lang: str) -> dict:
 
     evidence = list(Evidence.objects.filter(case=case).select_related("supersedes").order_by("sequence"))
     entries = [entry_of(row, case.reference) for row in chain_rows(case)]
-    letter = letter_text(case, lang)
+    answers = [text for _receiver, text in events.bundle_letter_requested.send(sender=Case, case=case, lang=lang)
+               if text]
+    letter = answers[0] if answers else ""
     with translation.override(lang):
         timeline_data = TimelineSerializer(timeline(case, evidence, list(case.events.all()))).data
     stamps = case_timestamps(case)
@@ -267,7 +280,8 @@ def timestamps_verify(case: Case, *, rows: list, entries: list[dict]) -> dict:
         counts[stamp.status] += 1
         if stamp.status != TimestampStatus.STAMPED:
             continue
-        item = by_item.get(stamp.evidence_id) if stamp.subject == TimestampSubject.ITEM else None
+        item = (by_item.get(stamp.evidence_id)
+                if stamp.subject == TimestampSubject.ITEM and stamp.evidence_id is not None else None)
         if stamp.subject == TimestampSubject.ITEM:
             expected = item.sha256 if item is not None else None
             what = _("the timestamp of the file")

@@ -7,29 +7,27 @@ unguessable storage name, and appends the chained entry under a lock on the case
 import logging
 import random
 import ssl
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from rest_framework import status
-from rest_framework.exceptions import APIException
 
 from cases.codes import EventKind
 from cases.models import Case
 from cases.services import case_event_record
-from escalation.codes import DeadlineKind
-from escalation.services import deadline_meet
+from kameng_api.core.actors import Actor, ActorLike
 from kameng_api.core.audit import audit_record
-from kameng_api.core.exceptions import Conflict, PayloadTooLarge
+from kameng_api.core.exceptions import Conflict, PayloadTooLarge, UnsupportedFileType
 from kameng_api.core.tasks import enqueue
+from kameng_api.core.validators import not_in_future
 
-from . import chain, filetypes, selectors, timestamps
-from .codes import KIND_STAGE, MAY_PRECEDE_PURCHASE, EvidenceStatus, Stage
+from . import chain, events, filetypes, selectors, timestamps
+from .codes import KIND_STAGE, MAY_PRECEDE_PURCHASE, EvidenceStatus
 from .models import (
     Evidence,
     EvidenceChain,
@@ -43,28 +41,7 @@ from .storage import delete_stored, storage_name  # noqa: F401 - storage_name re
 from .uploads import HashedUpload
 
 logger = logging.getLogger(__name__)
-CLOCK_SKEW = timedelta(minutes=5)
 MAX_REASON = 2000
-
-
-class UnsupportedFileType(APIException):
-    status_code = status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
-    default_detail = gettext_lazy("This type of file is not accepted.")
-    default_code = "file_type_not_allowed"
-
-
-def actor_label(actor) -> str:
-    api_key = getattr(actor, "api_key", None)
-    if api_key is not None:
-        return f"api-key:{api_key.prefix}"
-    return f"user:{actor.get_username()}" if getattr(actor, "pk", None) else "system"
-
-
-def _actor_fks(actor, user_field: str, key_field: str) -> dict:
-    api_key = getattr(actor, "api_key", None)
-    if api_key is not None:
-        return {key_field: api_key}
-    return {user_field: actor if getattr(actor, "pk", None) else None}
 
 
 def _adopt(upload: HashedUpload) -> str:
@@ -87,9 +64,8 @@ def _check_file(upload: HashedUpload, kind: str) -> str:
     return content_type
 
 
-def _check_time(case: Case, kind: str, occurred_at, now) -> None:
-    if occurred_at > now + CLOCK_SKEW:
-        raise ValidationError({"occurred_at": _("This time is in the future.")})
+def _check_time(case: Case, kind: str, occurred_at: datetime, now: datetime) -> None:
+    not_in_future(occurred_at, field="occurred_at", now=now)
     if kind not in MAY_PRECEDE_PURCHASE and occurred_at < case.purchased_at:
         raise ValidationError({"occurred_at": _(
             "This is before the purchase (%(purchased)s); only platform rules and similar complaints may be older "
@@ -157,10 +133,10 @@ def _advance(head: EvidenceChain, entry_hash: str) -> None:
     head.save(update_fields=["length", "head_hash", "updated_at"])
 
 
-def _revoke(*, actor, case: Case, head: EvidenceChain, evidence: Evidence, action: str, reason: str,
-            replaced_by: Evidence | None, now) -> EvidenceRevocation:
+def _revoke(*, actor: ActorLike, case: Case, head: EvidenceChain, evidence: Evidence, action: str, reason: str,
+            replaced_by: Evidence | None, now: datetime) -> EvidenceRevocation:
     sequence = head.length + 1
-    by = actor_label(actor)
+    by = Actor.of(actor).label
     entry = chain.revocation_entry(
         case_reference=case.reference, sequence=sequence, prev=head.head_hash, action=action,
         evidence_seq=evidence.sequence, reason=reason, replaced_by=replaced_by.sequence if replaced_by else None,
@@ -170,7 +146,7 @@ def _revoke(*, actor, case: Case, head: EvidenceChain, evidence: Evidence, actio
     revocation = EvidenceRevocation.objects.create(
         case=case, evidence=evidence, sequence=sequence, action=action, reason=reason, replaced_by=replaced_by,
         actor_label=by, at=now, prev_hash=head.head_hash, entry_hash=digest,
-        **_actor_fks(actor, "actor_user", "actor_key"),
+        **Actor.of(actor).fks("actor_user", "actor_key"),
     )
     _advance(head, digest)
     evidence.status = action
@@ -183,7 +159,7 @@ def _revoke(*, actor, case: Case, head: EvidenceChain, evidence: Evidence, actio
     return revocation
 
 
-def evidence_add(*, actor, case: Case, upload: HashedUpload, kind: str, occurred_at, description: str = "",
+def evidence_add(*, actor: ActorLike, case: Case, upload: HashedUpload, kind: str, occurred_at: datetime, description: str = "",
                  supersedes_id: int | None = None, reason: str = "") -> Evidence:
     """Accept a file as evidence of `case` (or as the replacement of item `supersedes_id`)."""
     now = timezone.now()
@@ -210,7 +186,7 @@ def evidence_add(*, actor, case: Case, upload: HashedUpload, kind: str, occurred
                                    code="evidence_not_active")
             _check_quota(case, upload.size)
             sequence = head.length + 1
-            label = actor_label(actor)
+            label = Actor.of(actor).label
             stage = KIND_STAGE[kind]
             entry = chain.added_entry(
                 case_reference=case.reference, sequence=sequence, prev=head.head_hash, sha256=upload.sha256,
@@ -224,7 +200,7 @@ def evidence_add(*, actor, case: Case, upload: HashedUpload, kind: str, occurred
                 sha256=upload.sha256, size=upload.size, content_type=content_type, occurred_at=occurred_at,
                 captured_at=now, uploaded_by_label=label, description=description, supersedes=old,
                 prev_hash=head.head_hash, entry_hash=digest,
-                **_actor_fks(actor, "uploaded_by_user", "uploaded_by_key"),
+                **Actor.of(actor).fks("uploaded_by_user", "uploaded_by_key"),
             )
             _advance(head, digest)
             case_event_record(case=case, actor=actor, kind=EventKind.EVIDENCE_ADDED, occurred_at=now,
@@ -235,9 +211,7 @@ def evidence_add(*, actor, case: Case, upload: HashedUpload, kind: str, occurred
                 _revoke(actor=actor, case=case, head=head, evidence=old, action=EvidenceStatus.SUPERSEDED,
                         reason=reason, replaced_by=evidence, now=now)
             timestamps_request(case=case, head=head, evidence=evidence)
-            if stage == Stage.PROBLEM:
-                # Seed 004: save proof of the problem within 24 h of finding it; this item does.
-                deadline_meet(case=case, kind=DeadlineKind.EVIDENCE_PRESERVATION, at=now)
+            events.evidence_added.send(sender=Evidence, case=case, evidence=evidence, at=now)
             audit_record(actor=actor, action="evidence_add", obj=evidence, detail={"case": case.reference})
     except BaseException:
         delete_stored(name)
@@ -245,7 +219,7 @@ def evidence_add(*, actor, case: Case, upload: HashedUpload, kind: str, occurred
     return evidence
 
 
-def evidence_withdraw(*, actor, evidence: Evidence, reason: str) -> Evidence:
+def evidence_withdraw(*, actor: ActorLike, evidence: Evidence, reason: str) -> Evidence:
     reason = _clean_reason(reason)
     now = timezone.now()
     with transaction.atomic():
@@ -267,7 +241,7 @@ def evidence_withdraw(*, actor, evidence: Evidence, reason: str) -> Evidence:
 FILE_CHECK_ABANDONED_AFTER = timedelta(hours=2)  # a check whose worker died; longer than any task's time limit
 
 
-def file_check_request(*, actor, case: Case) -> tuple[FileCheck, bool]:
+def file_check_request(*, actor: ActorLike | None, case: Case) -> tuple[FileCheck, bool]:
     """Queue a re-hash of the case's files, or join the one already queued or running (one per case).
     Returns (check, queued_now)."""
     from . import tasks
@@ -281,7 +255,7 @@ def file_check_request(*, actor, case: Case) -> tuple[FileCheck, bool]:
         if pending is not None:
             FileCheck.objects.filter(pk=pending.pk).update(status=FileCheck.Status.FAILED, finished_at=now,
                                                            error="abandoned: no worker finished it")
-        check = FileCheck.objects.create(case=case, requested_by=actor_label(actor) if actor else "system")
+        check = FileCheck.objects.create(case=case, requested_by=Actor.of(actor).label)
         enqueue(tasks.file_check, check.pk)
     return check, True
 
@@ -310,7 +284,7 @@ def file_check_run(*, check_id: int) -> str:
     return "done"
 
 
-def file_checks_sweep(*, now=None, older_than: timedelta | None = None, limit: int | None = None) -> int:
+def file_checks_sweep(*, now: datetime | None = None, older_than: timedelta | None = None, limit: int | None = None) -> int:
     """Beat: queue a check for cases with evidence whose files were not checked within
     KAMENG_FILE_CHECK_INTERVAL_DAYS, the longest unchecked first, a bounded number per run."""
     from django.db.models import Max, OuterRef, Subquery
@@ -374,7 +348,7 @@ def timestamp_backoff(attempts: int, *, rand: float | None = None) -> float:
     return ceiling / 2 + r * ceiling / 2
 
 
-def _tls_context():
+def _tls_context() -> ssl.SSLContext | None:
     if settings.KAMENG_TSA_TLS_CA_FILE:
         return ssl.create_default_context(cafile=settings.KAMENG_TSA_TLS_CA_FILE)
     return None
@@ -456,7 +430,7 @@ def timestamp_attempt(*, timestamp_id: int, max_attempts: int | None = None) -> 
     return result
 
 
-def _retry_later(task, timestamp_id: int, seconds: float) -> None:
+def _retry_later(task: Any, timestamp_id: int, seconds: float) -> None:
     try:
         task.apply_async(args=[timestamp_id], countdown=min(seconds, 600))
     except Exception:
@@ -480,7 +454,7 @@ def timestamps_backfill(*, limit: int = 1000) -> int:
     return created
 
 
-def _create_once(**fields) -> int:
+def _create_once(**fields: Any) -> int:
     """A row unless one already exists (another process got there first: the unique constraints decide)."""
     try:
         with transaction.atomic():
@@ -490,7 +464,7 @@ def _create_once(**fields) -> int:
     return 1
 
 
-def timestamps_sweep(*, now=None, limit: int = 2000) -> int:
+def timestamps_sweep(*, now: datetime | None = None, limit: int = 2000) -> int:
     """Beat: enqueue the rows that are due (never sent, a retry whose task went missing, a failed row whose
     wait is over), after creating rows for anything not yet requested."""
     from . import tasks
@@ -508,7 +482,7 @@ def timestamps_sweep(*, now=None, limit: int = 2000) -> int:
     return len(ids)
 
 
-def timestamps_retry_now(*, actor, queryset) -> int:
+def timestamps_retry_now(*, actor: ActorLike, queryset: QuerySet[EvidenceTimestamp]) -> int:
     """An operator's "retry now" (admin): failed or pending rows get a fresh series of attempts at once."""
     from . import tasks
 

@@ -15,26 +15,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, default_storage
-from django.utils.translation import gettext_lazy as _
-from rest_framework import status
-from rest_framework.exceptions import APIException
+
+from kameng_api.core.exceptions import StorageUnavailable  # noqa: F401 - raised here, imported from here
 
 MIN_PART = 5 * 1024 * 1024  # S3's smallest part (all but the last)
 MAX_PARTS = 10_000  # S3's largest number of parts
 READ_CHUNK = 1024 * 1024
-
-
-class StorageUnavailable(APIException):
-    """The object store did not take or give the bytes (down, refused, wrong credentials): a 503, and the
-    request leaves nothing behind (the multipart upload is aborted, no row is written)."""
-
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = _("The evidence storage is not available; try again later.")
-    default_code = "storage_unavailable"
-
-    def __init__(self, reason: str = ""):
-        super().__init__()
-        self.reason = reason
 
 
 def storage_name() -> str:
@@ -55,7 +41,10 @@ def is_s3() -> bool:
 
 def _s3():
     """(client, bucket name, object key of a storage name) of the configured S3Storage."""
+    from storages.backends.s3 import S3Storage
+
     storage = default_storage
+    assert isinstance(storage, S3Storage), "only called when is_s3()"
     client = storage.connection.meta.client
 
     def key(name: str) -> str:
@@ -124,6 +113,7 @@ being filled plus the parts in flight, each handed to the sender without a copy.
             raise StorageUnavailable(str(exc)) from exc
         number = len(self.parts) + 1
         self.parts.append({"PartNumber": number})
+        assert self._executor is not None, "started with the multipart upload"
         self._pending.append(self._executor.submit(self._upload_part, number, part))
 
     def _upload_part(self, number: int, part: bytearray) -> None:

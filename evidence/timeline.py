@@ -13,6 +13,7 @@ talks with the seller. The limits below are a table (GAP_RULES):
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.utils import timezone, translation
 
@@ -29,6 +30,12 @@ class GapRule:
     source: str
     zh: str
     en: str
+
+    @property
+    def hours(self) -> int:
+        """The limit of a rule that has a fixed one (all but the platform's complaint window)."""
+        assert self.limit_hours is not None, self.code
+        return self.limit_hours
 
 
 DELIVERY_LATE = GapRule("delivery_late", 48, "seeds 001, 002",
@@ -78,10 +85,10 @@ def gaps(case: Case, evidence: list, now: datetime | None = None) -> list[dict]:
     found = []
     active = [e for e in evidence if e.status == EvidenceStatus.ACTIVE]
     if case.delivered_at:
-        if _hours(case.purchased_at, case.delivered_at) > DELIVERY_LATE.limit_hours:
-            found.append(_gap(DELIVERY_LATE, case.purchased_at, case.delivered_at, DELIVERY_LATE.limit_hours))
-    elif _hours(case.purchased_at, now) > NOT_DELIVERED.limit_hours:
-        found.append(_gap(NOT_DELIVERED, case.purchased_at, now, NOT_DELIVERED.limit_hours))
+        if _hours(case.purchased_at, case.delivered_at) > DELIVERY_LATE.hours:
+            found.append(_gap(DELIVERY_LATE, case.purchased_at, case.delivered_at, DELIVERY_LATE.hours))
+    elif _hours(case.purchased_at, now) > NOT_DELIVERED.hours:
+        found.append(_gap(NOT_DELIVERED, case.purchased_at, now, NOT_DELIVERED.hours))
 
     window = case.platform.complaint_window_hours
     contacts = sorted(e.occurred_at for e in active if e.stage == Stage.NEGOTIATION)
@@ -95,13 +102,13 @@ def gaps(case: Case, evidence: list, now: datetime | None = None) -> list[dict]:
 
     proofs = sorted(min(e.occurred_at, e.captured_at) for e in active if e.stage == Stage.PROBLEM)
     if proofs:
-        if _hours(case.problem_found_at, proofs[0]) > EVIDENCE_LATE.limit_hours:
-            found.append(_gap(EVIDENCE_LATE, case.problem_found_at, proofs[0], EVIDENCE_LATE.limit_hours))
-    elif _hours(case.problem_found_at, now) > NO_EVIDENCE.limit_hours:
-        found.append(_gap(NO_EVIDENCE, case.problem_found_at, now, NO_EVIDENCE.limit_hours))
+        if _hours(case.problem_found_at, proofs[0]) > EVIDENCE_LATE.hours:
+            found.append(_gap(EVIDENCE_LATE, case.problem_found_at, proofs[0], EVIDENCE_LATE.hours))
+    elif _hours(case.problem_found_at, now) > NO_EVIDENCE.hours:
+        found.append(_gap(NO_EVIDENCE, case.problem_found_at, now, NO_EVIDENCE.hours))
 
-    if contacts and _hours(case.problem_found_at, contacts[0]) > CONTACT_LATE.limit_hours:
-        found.append(_gap(CONTACT_LATE, case.problem_found_at, contacts[0], CONTACT_LATE.limit_hours))
+    if contacts and _hours(case.problem_found_at, contacts[0]) > CONTACT_LATE.hours:
+        found.append(_gap(CONTACT_LATE, case.problem_found_at, contacts[0], CONTACT_LATE.hours))
     return found
 
 
@@ -114,7 +121,7 @@ FACT_LABELS = {
 
 def events(case: Case, evidence: list, case_events: list) -> list[dict]:
     english = _english()
-    result = []
+    result: list[dict[str, Any]] = []
     for code, when in (("purchased", case.purchased_at), ("delivered", case.delivered_at),
                        ("problem_found", case.problem_found_at)):
         if when is None:

@@ -128,7 +128,7 @@ def _name_of(general_name) -> str:
     value = getattr(general_name, "value", general_name)
     if isinstance(value, x509.Name):
         cn = value.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
-        return cn[0].value if cn else value.rfc4514_string()
+        return str(cn[0].value) if cn else value.rfc4514_string()
     return str(value)
 
 
@@ -221,7 +221,7 @@ def _auth_header(url: str, username: str, password: str) -> tuple[str, str | Non
     parts = urllib.parse.urlsplit(url)
     if parts.username:
         username, password = urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or "")
-        netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+        netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
         url = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
     if not username:
         return url, None

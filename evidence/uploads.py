@@ -11,7 +11,7 @@ import hashlib
 import os
 import tempfile
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from django.conf import settings
@@ -64,6 +64,10 @@ class HashedUpload(UploadedFile):
     """The received file: still in its temporary place (or, on S3, an object nobody refers to yet) until
     the service adopts it."""
 
+    # Always given (UploadedFile allows None for both).
+    name: str
+    size: int
+
     def __init__(self, *, path: str | None, name: str, size: int, sha256: str, head: bytes, has_nul: bool,
                  declared_type: str, stored_name: str | None = None):
         handle = open(path, "rb") if path else None  # noqa: SIM115
@@ -84,6 +88,7 @@ class HashedUpload(UploadedFile):
         if self.stored_name is not None:
             self.adopted = True
             return self.stored_name
+        assert self.path is not None, "an upload not stored yet has a temporary file"
         name = storage.storage_name()
         if storage.is_local():
             target = Path(default_storage.path(name))
@@ -153,7 +158,7 @@ class EvidenceUploadHandler(FileUploadHandler):
         self.created.append(self._path)
         self._out = os.fdopen(fd, "wb", buffering=0)
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence-upload")
-        self._pending = deque()
+        self._pending: deque[Future[None]] = deque()
 
     def receive_data_chunk(self, raw_data, start):
         self._size += len(raw_data)
@@ -198,18 +203,19 @@ class EvidenceUploadHandler(FileUploadHandler):
             writer, self._object = self._object, None
             writer.complete()  # aborts the multipart upload itself if the store refuses
             self.received = True
-            upload = HashedUpload(path=None, stored_name=writer.name, name=self.file_name, size=self._size,
+            upload = HashedUpload(path=None, stored_name=writer.name, name=self.file_name or "", size=self._size,
                                   sha256=self._hash.hexdigest(), head=bytes(self._head), has_nul=self._has_nul,
                                   declared_type=self.content_type or "")
             self.uploads.append(upload)
             return upload
         self._drain()
         out, self._out = self._out, None
+        assert out is not None, "new_file opened it"
         out.flush()
         os.fsync(out.fileno())
         out.close()
         self.received = True
-        return HashedUpload(path=self._path, name=self.file_name, size=self._size, sha256=self._hash.hexdigest(),
+        return HashedUpload(path=self._path, name=self.file_name or "", size=self._size, sha256=self._hash.hexdigest(),
                             head=bytes(self._head), has_nul=self._has_nul, declared_type=self.content_type or "")
 
     def upload_interrupted(self):

@@ -4,25 +4,14 @@ from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from kameng_api.core.admin import OrganizationScopedAdmin
+from kameng_api.core.admin import OrganizationScopedAdmin, ReadOnlyAdminMixin
 
 from . import services
 from .models import Alert, Delivery, WebhookEndpoint
 
 
-class ReadOnlyMixin:
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Alert)
-class AlertAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
+class AlertAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     access = {"view": "alert.read"}
 
     def get_urls(self):
@@ -69,7 +58,7 @@ class WebhookEndpointAdmin(OrganizationScopedAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
 
-        class Checked(form):
+        class Checked(form):  # type: ignore[valid-type, misc]  # the form class the admin built just now
             def clean_url(self):
                 """The same address checks as the API (no private or internal addresses)."""
                 try:
@@ -85,7 +74,7 @@ class WebhookEndpointAdmin(OrganizationScopedAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
+class DeliveryAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     """The delivery log: what was sent where, how many attempts, the last HTTP status and error."""
 
     access = {"view": "delivery.read"}

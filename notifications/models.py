@@ -29,6 +29,7 @@ class Alert(models.Model):
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
     acknowledged_by = models.CharField(_("acknowledged by"), max_length=160, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    kind_label: str  # not a column: the kind's name, set by selectors.my_work for the admin home
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -1,36 +1,39 @@
 """Reads of alerts, webhook endpoints and their delivery log, always organization-scoped."""
 
+from datetime import datetime
+
 from django.db.models import QuerySet
 
-from cases.codes import PARTNER
-from cases.models import Case
+from cases.models import Case, User
+from kameng_api.core.actors import Actor, Reader
 
 from .models import Alert, Delivery, WebhookEndpoint
 
 
-def alert_list(*, user) -> QuerySet[Alert]:
+def alert_list(*, user: Reader) -> QuerySet[Alert]:
     """The alerts of the cases `user` may read (a partner key: partner-filed cases only).
 
     An alert carries its case's organization, so staff, who read all of their organization's cases, get
     the organization's alerts straight from the alert list index (organization, newest first) instead of
     a join with every case; a partner key still goes through its cases."""
     cases = Case.objects.for_user(user)
-    if cases.query.is_empty():
+    org_id = Actor.of(user).organization_id
+    if cases.query.is_empty() or org_id is None:
         return Alert.objects.none()
-    qs = Alert.objects.filter(organization_id=user.organization_id)
-    if getattr(user, "role", None) == PARTNER:
+    qs = Alert.objects.filter(organization_id=org_id)
+    if Actor.of(user).is_partner:
         qs = qs.filter(case_id__in=cases.values("pk"))
     return qs.select_related("case", "deadline")
 
 
-def webhook_list(*, user) -> QuerySet[WebhookEndpoint]:
+def webhook_list(*, user: Reader) -> QuerySet[WebhookEndpoint]:
     """Supervisors manage all of their organization's endpoints; a partner key only its own."""
-    org_id = getattr(user, "organization_id", None)
-    if org_id is None:
+    who = Actor.of(user)
+    if who.organization_id is None:
         return WebhookEndpoint.objects.none()
-    qs = WebhookEndpoint.objects.filter(organization_id=org_id)
-    if getattr(user, "role", None) == PARTNER:
-        qs = qs.filter(created_by_key=user.api_key)
+    qs = WebhookEndpoint.objects.filter(organization_id=who.organization_id)
+    if who.is_partner:
+        qs = qs.filter(created_by_key=who.api_key)
     return qs
 
 
@@ -38,7 +41,7 @@ def delivery_list(*, endpoint: WebhookEndpoint) -> QuerySet[Delivery]:
     return Delivery.objects.filter(endpoint=endpoint).order_by("-created_at", "-id")
 
 
-def my_work(*, user, now=None, limit: int = 15) -> dict:
+def my_work(*, user: User, now: datetime | None = None, limit: int = 15) -> dict:
     """The admin home of a staff member: their open clocks by urgency (overdue, due within 24 h, later), new
     unassigned cases (supervisors), unacknowledged alerts and cases waiting on the consumer for too long.
     Theirs = cases assigned to them; a supervisor also answers for the unassigned ones."""
@@ -48,13 +51,14 @@ def my_work(*, user, now=None, limit: int = 15) -> dict:
     from django.db.models import Min, Q
     from django.utils import timezone
 
-    from cases.codes import OPEN_STATUSES, Role
+    from cases.codes import OPEN_STATUSES
     from escalation.codes import DeadlineStatus
     from escalation.models import Deadline
+    from kameng_api.core.roles import Role
 
     now = now or timezone.now()
     cases = Case.objects.for_user(user)
-    supervisor = getattr(user, "role", None) == Role.SUPERVISOR
+    supervisor = Actor.of(user).role == Role.SUPERVISOR
     mine = Q(assignee=user) | Q(assignee__isnull=True) if supervisor else Q(assignee=user)
     my_cases = cases.filter(mine)
     clocks = (Deadline.objects.filter(case__in=my_cases.values("pk"), status=DeadlineStatus.OPEN,

@@ -68,7 +68,7 @@ def resolve(host: str, port: int, *, block_private: bool) -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError, OSError) as exc:
         raise AddressRefused(f"cannot resolve {host}: {exc}") from None
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not addresses:
         raise AddressRefused(f"{host} has no address")
     if block_private:
@@ -97,7 +97,8 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 
     def connect(self):
         sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock = self._context.wrap_socket(  # type: ignore[attr-defined]  # http.client's own; typeshed omits it
+            sock, server_hostname=self.host)
 
 
 def post(url: str, body: bytes, headers: dict, *, timeout: float, block_private: bool) -> int:

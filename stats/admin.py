@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from cases.models import Platform
 from escalation.documents import DocumentError
-from kameng_api.core.admin import AccessAdminMixin
+from kameng_api.core.admin import AccessAdminMixin, ReadOnlyAdminMixin
 
 from . import exports, groups, rules, selectors
 from .charts import line_chart
@@ -25,21 +25,12 @@ from .models import DailyStat, MassIncident, QuarterlyReport
 
 
 @admin.register(DailyStat)
-class PlatformChartsAdmin(AccessAdminMixin, admin.ModelAdmin):
+class PlatformChartsAdmin(ReadOnlyAdminMixin, AccessAdminMixin, admin.ModelAdmin):
     """Not a table to edit: the changelist is a page of charts (monthly complaints, resolution and
     platform response rates) for staff who would rather look than read. Open to the roles the stats API
     allows (intake staff and handlers get 403 there, so here too)."""
 
     access = {"view": "stats.read"}
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_permission(request):
@@ -211,8 +202,7 @@ class QuarterlyReportAdmin(AccessAdminMixin, admin.ModelAdmin):
 
     list_display = ["first_day", "last_day", "organization", "lang", "created_at", "downloads"]
     list_filter = ["first_day"]
-    fields = ["first_day", "last_day", "organization", "lang", "created_at", "downloads"]
-    readonly_fields = fields
+    fields = readonly_fields = ("first_day", "last_day", "organization", "lang", "created_at", "downloads")
 
     @admin.display(description=gettext_lazy("Download"))
     def downloads(self, obj):

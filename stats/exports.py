@@ -12,6 +12,7 @@ import io
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 
 from django.db.models import Sum
 from django.utils import translation
@@ -167,8 +168,8 @@ def _path(code: str) -> tuple[str, ...]:
     return tuple(code.split("."))
 
 
-def _lookup(row: dict, code: str):
-    value = row
+def _lookup(row: dict, code: str) -> Any:
+    value: Any = row
     for part in _path(code):
         if not isinstance(value, dict):
             return None

@@ -6,8 +6,8 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from cases.codes import Role
 from cases.models import User
+from kameng_api.core.roles import Role
 
 from .models import MassIncidentNotice
 

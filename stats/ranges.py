@@ -18,26 +18,22 @@ from collections import defaultdict
 from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, transaction
 
 from cases.codes import DisputeType, Status
 
-from . import rules
+from . import dialect, rules
 from .models import HISTOGRAM_PREFIX, histogram_column
+from .schema import T
 
 METRIC_COLUMNS = {1: "platform_response_minutes", 2: "resolution_minutes"}
 LOOKUPS_PER_QUERY = 400  # other databases (placeholders per statement); PostgreSQL takes arrays: all at once
 
 
-def array_literal(values) -> str:
-    """Integers as one PostgreSQL array literal ('{1,2,3}', cast in the SQL): psycopg's list adapter checks
-    every element with a regular expression, thousands per request for the CSV of every platform."""
-    return "{" + ",".join(str(int(v)) for v in values) + "}"
-
-
-def _param(value):
-    return value.isoformat() if isinstance(value, date) and connection.vendor == "sqlite" else value
+array_literal = dialect.array_literal
+_param = dialect.param
 
 
 def _month_after(month: date) -> date:
@@ -80,9 +76,7 @@ def _scope(alias: str, platform_ids: list[int], organization_id: int | None, typ
            facts: bool = False) -> tuple[str, list]:
     """Platforms, organization and, with `types` (product type, dispute type; None = any), the filter: on
     the filtered summaries the row of that grouping ("" for any), on the facts the types themselves."""
-    from .selectors import platform_in
-
-    sql, params = platform_in(f"{alias}.platform_id", platform_ids)
+    sql, params = dialect.id_in(f"{alias}.platform_id", platform_ids)
     if organization_id is not None:
         sql += f" AND {alias}.organization_id = %s"
         params.append(organization_id)
@@ -97,8 +91,8 @@ def _scope(alias: str, platform_ids: list[int], organization_id: int | None, typ
 def _tables(types: tuple | None) -> tuple[str, str, str]:
     """(day summary, month summary, month merchants): the filtered ones when a type filter is set."""
     if types is None:
-        return "stats_daysummary", "stats_monthsummary", "stats_monthmerchant"
-    return "stats_daytypesummary", "stats_monthtypesummary", "stats_monthtypemerchant"
+        return T.daysummary, T.monthsummary, T.monthmerchant
+    return T.daytypesummary, T.monthtypesummary, T.monthtypemerchant
 
 
 def _days(alias: str, ranges: list) -> tuple[str, list]:
@@ -110,7 +104,7 @@ def _days(alias: str, ranges: list) -> tuple[str, list]:
 def snapshot():
     """The summaries and the facts read from one snapshot (a refresh commits both at once), so the rank
     located in a histogram is the rank found in the facts. Inside an outer transaction: that one."""
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    if not dialect.is_postgresql() or connection.in_atomic_block:
         yield
         return
     import psycopg
@@ -157,7 +151,7 @@ def summed(platform_ids: list[int], organization_id: int | None, date_from: date
     at_dispute = at_status + len(statuses)
     at_histograms = at_dispute + len(disputes)
     metrics = list(HISTOGRAM_PREFIX)
-    out = {pid: {"sums": defaultdict(int), "by_status": defaultdict(int), "by_dispute_type": defaultdict(int),
+    out: dict[int, dict[str, Any]] = {pid: {"sums": defaultdict(int), "by_status": defaultdict(int), "by_dispute_type": defaultdict(int),
                  "histograms": {m: [0] * n_buckets for m in metrics}} for pid in platform_ids}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -190,9 +184,9 @@ def _locate(histogram: list[int], rank: int) -> tuple[int, int]:
 def exact_percentiles(summed_rows: dict, organization_id: int | None, date_from: date, date_to: date,
                       types: tuple | None = None) -> dict:
     """{platform: {metric: {"values": {"median", "p90"}, "count"}}}: exact, percentile_cont over the facts."""
-    lookups = {}  # (platform, metric, bucket, offset) -> how many values from there
+    lookups: dict[tuple, int] = {}  # (platform, metric, bucket, offset) -> how many values from there
     wanted = []  # (platform, metric, name, key, rest, den, count)
-    result = defaultdict(dict)
+    result: defaultdict[int, dict] = defaultdict(dict)
     minimum = max(1, rules.min_sample())
     for pid, acc in summed_rows.items():
         for metric, histogram in acc["histograms"].items():
@@ -224,10 +218,10 @@ def _fetch_values(lookups: dict, organization_id: int | None, date_from: date, d
     if not keys:
         return {}
     found = defaultdict(list)
-    size = len(keys) if connection.vendor == "postgresql" else LOOKUPS_PER_QUERY
+    size = len(keys) if dialect.is_postgresql() else LOOKUPS_PER_QUERY
     for start in range(0, len(keys), size):
         chunk = keys[start:start + size]
-        sql, params = (_lateral_sql if connection.vendor == "postgresql" else _union_sql)(
+        sql, params = (_lateral_sql if dialect.is_postgresql() else _union_sql)(
             chunk, lookups, organization_id, date_from, date_to, types)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -236,7 +230,7 @@ def _fetch_values(lookups: dict, organization_id: int | None, date_from: date, d
     return found
 
 
-def _fact_conditions(column: str, organization_id: int | None, types: tuple | None) -> tuple[str, list]:
+def _fact_conditions(column: str, organization_id: int | None, types: tuple | None) -> tuple[str, list, list]:
     """The facts of one platform inside a bucket (`{g}`, `{lo}` filled in by the caller) and the period,
     with the type filter (both types are in the order indexes: filtered without reading the table)."""
     org = " AND f.organization_id = %s" if organization_id is not None else ""
@@ -262,7 +256,7 @@ def _lateral_sql(chunk, lookups, organization_id, date_from, date_to, types) -> 
         where = where.format(g="t.g", lo="t.lo")
         parts.append("SELECT t.k, v.x FROM unnest(%s::integer[], %s::bigint[], %s::integer[], %s::integer[], "
                      "%s::integer[]) AS t(k, g, lo, lim, off) CROSS JOIN LATERAL ("
-                     f"SELECT f.{column} AS x FROM stats_casefact f WHERE {where} "
+                     f"SELECT f.{column} AS x FROM {T.casefact} f WHERE {where} "
                      f"ORDER BY f.{column} LIMIT t.lim OFFSET t.off) v")
         params += [*org_params, date_from, date_to, *type_params]
     return " UNION ALL ".join(parts) + " ORDER BY 1, 2", params
@@ -275,7 +269,7 @@ def _union_sql(chunk, lookups, organization_id, date_from, date_to, types) -> tu
         column = METRIC_COLUMNS[metric]
         where, org_params, type_params = _fact_conditions(column, organization_id, types)
         where = where.format(g="%s", lo="%s")
-        parts.append(f"SELECT {k} AS k, x FROM (SELECT f.{column} AS x FROM stats_casefact f WHERE {where} "
+        parts.append(f"SELECT {k} AS k, x FROM (SELECT f.{column} AS x FROM {T.casefact} f WHERE {where} "
                      f"ORDER BY f.{column} LIMIT %s OFFSET %s)")
         params += [pid, *org_params, _param(date_from), _param(date_to), *type_params,
                    rules.DURATION_BUCKETS[bucket], lookups[chunk[k]], offset]
@@ -297,7 +291,7 @@ def merchant_counts(platform_ids: list[int], organization_id: int | None, date_f
     for sign, ranges in ((1, plus), (-1, minus)):
         for first, last in ranges:  # one branch per range: an index-only scan (an OR would read the heap)
             scope, scope_params = _scope("f", platform_ids, organization_id, types, facts=True)
-            parts.append(f"SELECT f.platform_id, f.merchant_id, {sign} * COUNT(*) AS n FROM stats_casefact f "
+            parts.append(f"SELECT f.platform_id, f.merchant_id, {sign} * COUNT(*) AS n FROM {T.casefact} f "
                          f"WHERE {scope} AND f.day >= %s AND f.day <= %s AND f.merchant_id IS NOT NULL "
                          "GROUP BY f.platform_id, f.merchant_id")
             params += [*scope_params, _param(first), _param(last)]

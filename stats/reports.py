@@ -7,11 +7,13 @@ the facts carry none, notable cases are described by platform, merchant, types a
 incidents by counts and sums.
 """
 
+import functools
 import io
 from collections import defaultdict
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db.models import Count, Sum
 from django.utils import translation
@@ -22,6 +24,9 @@ from cases.models import Case, Merchant, Platform
 
 from . import exports, rules, selectors
 from .models import CaseFact, MassIncident
+
+if TYPE_CHECKING:
+    from .models import QuarterlyReport
 
 NOTABLE_CASES = 10
 SENTENCES = 5  # platforms named in the narrative's "main changes"
@@ -69,8 +74,10 @@ def _percentiles(filters: selectors.StatsFilter, column: str, **extra) -> dict:
 
 
 def _totals(figures: dict[int, dict]) -> dict:
-    total = defaultdict(int)
-    by_status, by_dispute, levels = defaultdict(int), defaultdict(int), defaultdict(int)
+    total: defaultdict[str, int] = defaultdict(int)
+    by_status: defaultdict[str, int] = defaultdict(int)
+    by_dispute: defaultdict[str, int] = defaultdict(int)
+    levels: defaultdict[str, int] = defaultdict(int)
     amounts = {"amount_disputed": Decimal(0), "amount_recovered": Decimal(0)}
     for row in figures.values():
         total["complaints"] += row["complaints"]
@@ -186,8 +193,8 @@ def notable_cases(filters: selectors.StatsFilter) -> list[dict]:
                 [:NOTABLE_CASES - len(ids)])
     rows = CaseFact.objects.in_bulk(ids)
     chosen = [rows[i] for i in ids]
-    platforms = dict(Platform.objects.filter(id__in={f.platform_id for f in chosen}).values_list("id", "name"))
-    merchants = dict(Merchant.objects.filter(id__in={f.merchant_id for f in chosen if f.merchant_id})
+    platforms: dict[int, str] = dict(Platform.objects.filter(id__in={f.platform_id for f in chosen}).values_list("id", "name"))
+    merchants: dict[int | None, str] = dict(Merchant.objects.filter(id__in={f.merchant_id for f in chosen if f.merchant_id})
                      .values_list("id", "name"))
     return [{"day": f.day, "platform": platforms.get(f.platform_id, ""), "merchant": merchants.get(f.merchant_id, ""),
              "product_type": f.product_type, "dispute_type": f.dispute_type, "status": f.status,
@@ -651,7 +658,7 @@ def report_prepare(*, date_from: date, date_to: date, organization_id: int | Non
     xlsx, docx = report_xlsx(data, lang), report_docx(data, lang)
     name = f"complaint-analysis-{organization_id or 'national'}-{date_from}-{date_to}-{lang}"
     with transaction.atomic():
-        old = list(QuarterlyReport.objects.select_for_update().filter(
+        old = list(QuarterlyReport.objects.select_for_update().filter(  # type: ignore[misc]  # None filters IS NULL (the stubs refuse None)
             organization_id=organization_id, first_day=date_from, last_day=date_to, lang=lang))
         report = QuarterlyReport(organization_id=organization_id, first_day=date_from, last_day=date_to, lang=lang)
         report.xlsx.save(f"{name}.xlsx", ContentFile(xlsx), save=False)
@@ -660,8 +667,13 @@ def report_prepare(*, date_from: date, date_to: date, organization_id: int | Non
             row.delete()
         report.save()
         for row in old:
-            transaction.on_commit(lambda row=row: (row.xlsx.delete(save=False), row.docx.delete(save=False)))
+            transaction.on_commit(functools.partial(_delete_files, row))
     return report
+
+
+def _delete_files(report: "QuarterlyReport") -> None:
+    report.xlsx.delete(save=False)
+    report.docx.delete(save=False)
 
 
 def quarterly_reports_prepare(today: date) -> list[int]:
@@ -669,7 +681,7 @@ def quarterly_reports_prepare(today: date) -> list[int]:
     from cases.models import Organization
 
     first, last = last_quarter(today)
-    scopes = [None] if rules.scope() == "national" else list(Organization.objects.values_list("id", flat=True))
+    scopes: list[int | None] = [None] if rules.scope() == "national" else list(Organization.objects.values_list("id", flat=True))
     return [report_prepare(date_from=first, date_to=last, organization_id=org).id for org in scopes]
 
 

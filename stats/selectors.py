@@ -12,7 +12,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
-from django.db import connection
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -20,8 +19,9 @@ from cases.codes import CLOSED_STATUSES, Outcome, Status
 from cases.models import Merchant
 from kameng_api.core.replica import read_connection
 
-from . import ranges, rules
+from . import dialect, ranges, rules
 from .models import Metric
+from .schema import T
 
 SUM_COLUMNS = (
     "opened", "favourable", "partial", "unfavourable", "platform_escalated", "platform_responded",
@@ -32,12 +32,7 @@ TOP_MERCHANTS = 5
 STATUSES, OUTCOMES = tuple(Status.values), tuple(Outcome.values)
 
 
-def platform_in(column: str, platform_ids: list[int]) -> tuple[str, list]:
-    """`column` among the ids (platforms, merchants): one array parameter on PostgreSQL (a CSV of every platform would
-    otherwise send and parse hundreds of placeholders per query), an IN list elsewhere."""
-    if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s::bigint[])", [ranges.array_literal(platform_ids)]
-    return f"{column} IN ({', '.join(['%s'] * len(platform_ids))})", list(platform_ids)
+platform_in = dialect.id_in  # `column` among the ids (platforms, merchants)
 
 
 @dataclass(frozen=True)
@@ -49,11 +44,11 @@ class StatsFilter:
     organization_id: int | None = None  # None: every organization (national scope)
 
 
-def _param(value):
-    return value.isoformat() if isinstance(value, date) and connection.vendor == "sqlite" else value
+_param = dialect.param
 
 
-def _where(filters: StatsFilter, platform_ids: list[int], alias: str, days=None, months=None) -> tuple[str, list]:
+def _where(filters: StatsFilter, platform_ids: list[int], alias: str, days: list[tuple[date, date]] | None = None,
+           months: tuple[date, date] | None = None) -> tuple[str, list]:
     """Conditions on platform, period and filters. `days`: [(first, last)] day ranges (default the whole
     period); `months`: (first month, month after the last) for the monthly tables instead."""
     condition, ids = platform_in(f"{alias}.platform_id", platform_ids)
@@ -74,7 +69,7 @@ def _where(filters: StatsFilter, platform_ids: list[int], alias: str, days=None,
     return " AND ".join(sql), params
 
 
-def _segments(filters: StatsFilter):
+def _segments(filters: StatsFilter) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:
     """Split the period into whole months (read from the monthly rollups) and the days at its edges.
     With a product or dispute type filter everything comes from the daily tables."""
     if filters.product_type or filters.dispute_type:
@@ -234,11 +229,11 @@ def _percentiles_sql(filters: StatsFilter, platform_ids: list[int]) -> dict:
     parts, params = [], []
     if days:
         where, p = _where(filters, platform_ids, "b", days=days)
-        parts.append(f"SELECT b.platform_id, b.metric, b.minutes, b.n FROM stats_durationbucket b WHERE {where}")
+        parts.append(f"SELECT b.platform_id, b.metric, b.minutes, b.n FROM {T.durationbucket} b WHERE {where}")
         params += p
     if months:
         where, p = _where(filters, platform_ids, "b", months=months)
-        parts.append(f"SELECT b.platform_id, b.metric, b.minutes, b.n FROM stats_monthbucket b WHERE {where}")
+        parts.append(f"SELECT b.platform_id, b.metric, b.minutes, b.n FROM {T.monthbucket} b WHERE {where}")
         params += p
     source = " UNION ALL ".join(parts)
     wanted = " OR ".join(
@@ -265,7 +260,7 @@ SELECT g, metric, minutes, cum - n AS before, cum, total FROM c WHERE {wanted} O
         for g, metric, minutes, before, cum, total in cursor.fetchall():
             grouped[(g, metric)].append((minutes, int(before), int(cum)))
             totals[(g, metric)] = int(total)
-    result = defaultdict(dict)
+    result: defaultdict[int, dict] = defaultdict(dict)
     for (g, metric), pairs in grouped.items():
         result[g][metric] = {"values": _interpolate(pairs, totals[(g, metric)]), "count": totals[(g, metric)]}
     return result
@@ -276,12 +271,12 @@ def _top_merchants(filters: StatsFilter, platform_ids: list[int]) -> dict[int, l
     parts, params = [], []
     if days:
         where, p = _where(filters, platform_ids, "f", days=days)
-        parts.append("SELECT f.platform_id, f.merchant_id, COUNT(*) AS n FROM stats_casefact f "
+        parts.append(f"SELECT f.platform_id, f.merchant_id, COUNT(*) AS n FROM {T.casefact} f "
                      f"WHERE {where} AND f.merchant_id IS NOT NULL GROUP BY f.platform_id, f.merchant_id")
         params += p
     if months:
         where, p = _where(filters, platform_ids, "f", months=months)
-        parts.append("SELECT f.platform_id, f.merchant_id, SUM(f.n) AS n FROM stats_monthmerchant f "
+        parts.append(f"SELECT f.platform_id, f.merchant_id, SUM(f.n) AS n FROM {T.monthmerchant} f "
                      f"WHERE {where} GROUP BY f.platform_id, f.merchant_id")
         params += p
     rows = _fetch_rows(f"SELECT platform_id, merchant_id, SUM(n) AS n FROM ({' UNION ALL '.join(parts)}) u "
@@ -310,7 +305,7 @@ def _standard_period(filters: StatsFilter) -> int | None:
     exactly the period asked for, when there is one and no product or dispute type filter."""
     if filters.product_type or filters.dispute_type:
         return None
-    rows = _fetch_rows("SELECT id FROM stats_statsperiod WHERE first_day = %s AND last_day = %s AND scope = %s",
+    rows = _fetch_rows(f"SELECT id FROM {T.statsperiod} WHERE first_day = %s AND last_day = %s AND scope = %s",
                        [_param(filters.date_from), _param(filters.date_to), rules.scope()])
     return rows[0][0] if rows else None
 
@@ -321,17 +316,19 @@ def _period_summaries(period_id: int, platform_ids: list[int], filters: StatsFil
     where = f"s.period_id = %s AND s.organization_id = %s AND {condition}"
     params = [period_id, filters.organization_id or 0, *ids]
     acc = {pid: _empty_sums() for pid in platform_ids}
-    for row in _fetch(f"SELECT s.platform_id, NULL AS dispute_type, {_SELECT_SUMS} FROM stats_periodstat s "
+    for row in _fetch(f"SELECT s.platform_id, NULL AS dispute_type, {_SELECT_SUMS} FROM {T.periodstat} s "
                       f"WHERE {where} GROUP BY s.platform_id", params):
         _add(acc[row["platform_id"]], row)
     # Dispute types, percentiles and merchants (with their names) in one round trip.
-    durations, counts, names = defaultdict(dict), [], {}
+    durations: defaultdict[int, dict] = defaultdict(dict)
+    counts: list[tuple] = []
+    names: dict = {}
     for kind, pid, label, key, n, median, p90 in _fetch_rows(
-            f"SELECT 1, s.platform_id, s.dispute_type, NULL, s.opened, NULL, NULL FROM stats_perioddispute s "
+            f"SELECT 1, s.platform_id, s.dispute_type, NULL, s.opened, NULL, NULL FROM {T.perioddispute} s "
             f"WHERE {where} UNION ALL "
-            f"SELECT 2, s.platform_id, NULL, s.metric, s.n, s.median, s.p90 FROM stats_periodduration s "
+            f"SELECT 2, s.platform_id, NULL, s.metric, s.n, s.median, s.p90 FROM {T.periodduration} s "
             f"WHERE {where} UNION ALL "
-            f"SELECT 3, s.platform_id, m.name, s.merchant_id, s.n, NULL, NULL FROM stats_periodmerchant s "
+            f"SELECT 3, s.platform_id, m.name, s.merchant_id, s.n, NULL, NULL FROM {T.periodmerchant} s "
             f"LEFT JOIN {Merchant._meta.db_table} m ON m.id = s.merchant_id WHERE {where}", params * 3):
         if kind == 1:
             acc[pid]["by_dispute_type"][label] += n
@@ -395,16 +392,16 @@ def _daily_summaries(platform_ids: list[int], filters: StatsFilter) -> dict[int,
     acc = {pid: _empty_sums() for pid in platform_ids}
     if days:
         where, params = _where(filters, platform_ids, "s", days=days)
-        for row in _fetch(f"SELECT s.platform_id, s.dispute_type, {_SELECT_SUMS} FROM stats_dailystat s "
+        for row in _fetch(f"SELECT s.platform_id, s.dispute_type, {_SELECT_SUMS} FROM {T.dailystat} s "
                           f"WHERE {where} GROUP BY s.platform_id, s.dispute_type", params):
             _add(acc[row["platform_id"]], row)
     if months:
         where, params = _where(filters, platform_ids, "s", months=months)
-        for row in _fetch(f"SELECT s.platform_id, NULL AS dispute_type, {_SELECT_SUMS} FROM stats_monthstat s "
+        for row in _fetch(f"SELECT s.platform_id, NULL AS dispute_type, {_SELECT_SUMS} FROM {T.monthstat} s "
                           f"WHERE {where} GROUP BY s.platform_id", params):
             _add(acc[row["platform_id"]], row)
         for pid, dispute_type, opened in _fetch_rows(
-                f"SELECT s.platform_id, s.dispute_type, SUM(s.opened) FROM stats_monthdispute s WHERE {where} "
+                f"SELECT s.platform_id, s.dispute_type, SUM(s.opened) FROM {T.monthdispute} s WHERE {where} "
                 "GROUP BY s.platform_id, s.dispute_type", params):
             acc[pid]["by_dispute_type"][dispute_type] += opened
     durations = _percentiles_sql(filters, platform_ids)
@@ -437,19 +434,19 @@ def platform_trend(*, platform_id: int, filters: StatsFilter, interval: str) -> 
     rows, buckets, disputes = [], [], []
     if days:
         where, params = _where(filters, [platform_id], "s", days=days)
-        rows = _fetch(f"SELECT s.day, s.dispute_type, {_SELECT_SUMS} FROM stats_dailystat s WHERE {where} "
+        rows = _fetch(f"SELECT s.day, s.dispute_type, {_SELECT_SUMS} FROM {T.dailystat} s WHERE {where} "
                       "GROUP BY s.day, s.dispute_type", params)
         bwhere, bparams = _where(filters, [platform_id], "b", days=days)
-        buckets = _fetch(f"SELECT b.day, b.metric, b.minutes, SUM(b.n) AS n FROM stats_durationbucket b "
+        buckets = _fetch(f"SELECT b.day, b.metric, b.minutes, SUM(b.n) AS n FROM {T.durationbucket} b "
                          f"WHERE {bwhere} GROUP BY b.day, b.metric, b.minutes", bparams)
     if months:
         where, params = _where(filters, [platform_id], "s", months=months)
-        rows += _fetch(f"SELECT s.month AS day, NULL AS dispute_type, {_SELECT_SUMS} FROM stats_monthstat s "
+        rows += _fetch(f"SELECT s.month AS day, NULL AS dispute_type, {_SELECT_SUMS} FROM {T.monthstat} s "
                        f"WHERE {where} GROUP BY s.month", params)
-        disputes = _fetch_rows(f"SELECT s.month, s.dispute_type, SUM(s.opened) FROM stats_monthdispute s "
+        disputes = _fetch_rows(f"SELECT s.month, s.dispute_type, SUM(s.opened) FROM {T.monthdispute} s "
                                f"WHERE {where} GROUP BY s.month, s.dispute_type", params)
         bwhere, bparams = _where(filters, [platform_id], "b", months=months)
-        buckets += _fetch(f"SELECT b.month AS day, b.metric, b.minutes, SUM(b.n) AS n FROM stats_monthbucket b "
+        buckets += _fetch(f"SELECT b.month AS day, b.metric, b.minutes, SUM(b.n) AS n FROM {T.monthbucket} b "
                           f"WHERE {bwhere} GROUP BY b.month, b.metric, b.minutes", bparams)
     periods = {}
     start = period_start(filters.date_from, interval)
@@ -473,5 +470,5 @@ def platform_trend(*, platform_id: int, filters: StatsFilter, interval: str) -> 
     return series
 
 
-def _as_date(value) -> date:
+def _as_date(value: str | date) -> date:
     return date.fromisoformat(value) if isinstance(value, str) else value

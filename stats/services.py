@@ -3,29 +3,36 @@
 
 Both run in one transaction under the row lock of `RefreshState`, so two runs never interleave and
 a failed run leaves the tables as they were. The SQL is plain and portable (PostgreSQL and SQLite);
-only "local date of a timestamp", "whole minutes between two timestamps" and "the later of two
-timestamps" differ per database.
+what differs per database is in stats/dialect.py; table and column names come from the models
+(stats/schema.py) and code values from the enums.
 
 Every aggregate is written once as "a sum of weights over facts": the rebuild runs it over
-`stats_casefact` with weight 1, the refresh over `stats_deltafact` (the changed cases' old facts with
+the case facts with weight 1, the refresh over the delta facts (the changed cases' old facts with
 weight −1 and their new facts with +1) and adds the result to the existing rows with an upsert
 (`INSERT … ON CONFLICT … DO UPDATE`), then drops the rows that fell to zero. So a refresh costs in
 proportion to the changed cases, never to the size of a day, a month or a year.
 """
 
+from __future__ import annotations
+
 import logging
 import time
-from datetime import date, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
-from cases.codes import DisputeType, Status
+from cases.codes import DisputeType, Outcome, Status
 from escalation import rules as escalation_rules
+from escalation.codes import Channel, EscalationOutcome
 
-from . import rules
-from .models import HISTOGRAM_PREFIX, RefreshState, histogram_column
+from . import dialect, rules
+from .models import HISTOGRAM_PREFIX, CaseFact, RefreshState, histogram_column
+from .schema import CASE_TABLE, ESCALATION_TABLE, T, case_columns, escalation_columns
+from .schema import column as model_column
 
 logger = logging.getLogger(__name__)
 
@@ -34,50 +41,17 @@ logger = logging.getLogger(__name__)
 # fact was computed from are recomputed, so the overlap costs an index range scan, not a recomputation.
 REFRESH_OVERLAP = timedelta(minutes=10)
 
-FACT_COLUMNS = (
+# The columns of a fact, in the order _fact_select_sql computes them.
+FACT_COLUMNS = tuple(model_column(CaseFact, name) for name in (
     "case_id", "organization_id", "platform_id", "merchant_id", "day", "product_type", "dispute_type", "status",
     "outcome", "amount_paid", "amount_recovered", "consumer_rating", "resolution_minutes", "max_level",
     "platform_escalated", "platform_responded", "platform_in_window", "platform_response_minutes",
     "source_updated_at",
-)
+))
 METRICS = ((1, "platform_response_minutes"), (2, "resolution_minutes"))
-SUMMARY_TABLES = ("stats_daysummary", "stats_monthsummary", "stats_daytypesummary", "stats_monthtypesummary",
-                  "stats_monthtypemerchant", "stats_dailystat", "stats_durationbucket", "stats_monthstat", "stats_monthdispute",
-                  "stats_monthmerchant", "stats_monthbucket")
-PERIOD_TABLES = ("stats_periodstat", "stats_perioddispute", "stats_periodmerchant", "stats_periodduration")
-
-
-def _local_day(col: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"(({col}) AT TIME ZONE '{settings.TIME_ZONE}')::date"
-    offset = timezone.now().astimezone(timezone.get_default_timezone()).utcoffset()
-    return f"date({col}, '{int(offset.total_seconds() // 60):+d} minutes')"
-
-
-def _minutes(start: str, end: str) -> str:
-    """Whole minutes from start to end (floor), NULL when either is missing or end < start."""
-    if connection.vendor == "postgresql":
-        span = f"FLOOR(EXTRACT(EPOCH FROM ({end} - {start})) / 60)::integer"
-    else:
-        span = f"CAST((julianday({end}) - julianday({start})) * 1440.0 + 0.0001 AS INTEGER)"
-    return f"CASE WHEN {start} IS NOT NULL AND {end} IS NOT NULL AND {end} >= {start} THEN {span} END"
-
-
-def _later(a: str, b: str) -> str:
-    """The later of two timestamps, `a` when `b` is NULL."""
-    fn = "GREATEST" if connection.vendor == "postgresql" else "MAX"
-    return f"{fn}({a}, COALESCE({b}, {a}))"
-
-
-def _greatest(a: str, b: str) -> str:
-    fn = "GREATEST" if connection.vendor == "postgresql" else "MAX"
-    return f"{fn}({a}, {b})"
-
-
-def _month(col: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"(date_trunc('month', {col}))::date"
-    return f"date({col}, 'start of month')"
+SUMMARY_TABLES = (T.daysummary, T.monthsummary, T.daytypesummary, T.monthtypesummary, T.monthtypemerchant,
+                  T.dailystat, T.durationbucket, T.monthstat, T.monthdispute, T.monthmerchant, T.monthbucket)
+PERIOD_TABLES = (T.periodstat, T.perioddispute, T.periodmerchant, T.periodduration)
 
 
 def _sums(w: str) -> list[tuple[str, str]]:
@@ -85,9 +59,8 @@ def _sums(w: str) -> list[tuple[str, str]]:
     amount = "ROUND({}, 2)"
     return [
         ("opened", f"SUM({w})"),
-        ("favourable", f"SUM(CASE WHEN f.outcome = 'favourable' THEN {w} ELSE 0 END)"),
-        ("partial", f"SUM(CASE WHEN f.outcome = 'partial' THEN {w} ELSE 0 END)"),
-        ("unfavourable", f"SUM(CASE WHEN f.outcome = 'unfavourable' THEN {w} ELSE 0 END)"),
+        *((outcome, f"SUM(CASE WHEN f.outcome = {_quoted(outcome)} THEN {w} ELSE 0 END)")
+          for outcome in Outcome.values),
         ("platform_escalated", f"SUM(CASE WHEN f.platform_escalated THEN {w} ELSE 0 END)"),
         ("platform_responded", f"SUM(CASE WHEN f.platform_responded THEN {w} ELSE 0 END)"),
         ("platform_in_window", f"SUM(CASE WHEN f.platform_in_window THEN {w} ELSE 0 END)"),
@@ -103,8 +76,9 @@ def _summary_values(w: str, sums: list[tuple[str, str]]) -> list[tuple[str, str]
     """The columns of the day and month summaries: the sums, counts per status and dispute type, and the
     fixed-bucket histograms of both durations (NULL when empty)."""
     values = [*sums]
-    values += [(f"st_{s}", f"SUM(CASE WHEN f.status = '{s}' THEN {w} ELSE 0 END)") for s in Status.values]
-    values += [(f"dt_{d}", f"SUM(CASE WHEN f.dispute_type = '{d}' THEN {w} ELSE 0 END)") for d in DisputeType.values]
+    values += [(f"st_{s}", f"SUM(CASE WHEN f.status = {_quoted(s)} THEN {w} ELSE 0 END)") for s in Status.values]
+    values += [(f"dt_{d}", f"SUM(CASE WHEN f.dispute_type = {_quoted(d)} THEN {w} ELSE 0 END)")
+               for d in DisputeType.values]
     bounds = rules.DURATION_BUCKETS
     for metric, column in METRICS:
         for j, low in enumerate(bounds):
@@ -121,38 +95,38 @@ def _aggregates(w: str, join: str = "", org: str = "f.organization_id", period: 
     day = ["platform_id", "day", "organization_id", "product_type", "dispute_type"]
     day_x = ["f.platform_id", "f.day", "f.organization_id", "f.product_type", "f.dispute_type"]
     month = ["platform_id", "month", "organization_id"]
-    month_x = ["f.platform_id", _month("f.day"), "f.organization_id"]
+    month_x = ["f.platform_id", dialect.month("f.day"), "f.organization_id"]
     summary = _summary_values(w, sums)
     out = [
-        ("stats_daysummary", day[:3], day_x[:3], summary, ""),
-        ("stats_monthsummary", month, month_x, summary, ""),
-        ("stats_dailystat", [*day, "status"], [*day_x, "f.status"], sums, ""),
-        ("stats_monthstat", [*month, "status"], [*month_x, "f.status"], sums, ""),
-        ("stats_monthdispute", [*month, "dispute_type"], [*month_x, "f.dispute_type"], [("opened", f"SUM({w})")], ""),
-        ("stats_monthmerchant", [*month, "merchant_id"], [*month_x, "f.merchant_id"], n,
+        (T.daysummary, day[:3], day_x[:3], summary, ""),
+        (T.monthsummary, month, month_x, summary, ""),
+        (T.dailystat, [*day, "status"], [*day_x, "f.status"], sums, ""),
+        (T.monthstat, [*month, "status"], [*month_x, "f.status"], sums, ""),
+        (T.monthdispute, [*month, "dispute_type"], [*month_x, "f.dispute_type"], [("opened", f"SUM({w})")], ""),
+        (T.monthmerchant, [*month, "merchant_id"], [*month_x, "f.merchant_id"], n,
          "f.merchant_id IS NOT NULL"),
     ]
     for metric, column in METRICS:
-        out.append(("stats_durationbucket", [*day, "metric", "minutes"], [*day_x, str(metric), f"f.{column}"], n,
+        out.append((T.durationbucket, [*day, "metric", "minutes"], [*day_x, str(metric), f"f.{column}"], n,
                     f"f.{column} IS NOT NULL"))
-        out.append(("stats_monthbucket", [*month, "metric", "minutes"], [*month_x, str(metric), f"f.{column}"], n,
+        out.append((T.monthbucket, [*month, "metric", "minutes"], [*month_x, str(metric), f"f.{column}"], n,
                     f"f.{column} IS NOT NULL"))
     for product, dispute in TYPE_GROUPINGS:  # the filtered summaries: "" stands for every type
         types = [product, dispute]
         out += [
-            ("stats_daytypesummary", day, [*day_x[:3], *types], summary, ""),
-            ("stats_monthtypesummary", [*month, "product_type", "dispute_type"], [*month_x, *types], summary, ""),
-            ("stats_monthtypemerchant", [*month, "product_type", "dispute_type", "merchant_id"],
+            (T.daytypesummary, day, [*day_x[:3], *types], summary, ""),
+            (T.monthtypesummary, [*month, "product_type", "dispute_type"], [*month_x, *types], summary, ""),
+            (T.monthtypemerchant, [*month, "product_type", "dispute_type", "merchant_id"],
              [*month_x, *types, "f.merchant_id"], n, "f.merchant_id IS NOT NULL"),
         ]
     if join:
         period_key = ["period_id", "organization_id", "platform_id"]
         period_x = [period, org, "f.platform_id"]
         out = [
-            ("stats_periodstat", [*period_key, "status"], [*period_x, "f.status"], sums, ""),
-            ("stats_perioddispute", [*period_key, "dispute_type"], [*period_x, "f.dispute_type"],
+            (T.periodstat, [*period_key, "status"], [*period_x, "f.status"], sums, ""),
+            (T.perioddispute, [*period_key, "dispute_type"], [*period_x, "f.dispute_type"],
              [("opened", f"SUM({w})")], ""),
-            ("stats_periodmerchant", [*period_key, "merchant_id"], [*period_x, "f.merchant_id"], n,
+            (T.periodmerchant, [*period_key, "merchant_id"], [*period_x, "f.merchant_id"], n,
              "f.merchant_id IS NOT NULL"),
         ]
     return out
@@ -192,39 +166,46 @@ def _aggregate_sql(source: str, w: str, upsert: bool, join: str = "", org: str =
     return statements
 
 
+def _quoted(value: str) -> str:
+    """A code value (from the enums, never from a request) as an SQL literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def _fact_select_sql(where_case: str = "", where_escalation: str = "") -> str:
-    on_platform = "e.channel = 'platform'"
+    c, e = case_columns("c"), escalation_columns("e")
+    on_platform = f"{e.channel} = {_quoted(Channel.PLATFORM)}"
     # A real answer: an answer time, and not closed as "no response" (README, "Statistics").
-    answered = f"{on_platform} AND e.responded_at IS NOT NULL AND e.outcome <> 'no_response'"
+    answered = f"{on_platform} AND {e.responded_at} IS NOT NULL AND {e.outcome} <> {_quoted(EscalationOutcome.NO_RESPONSE)}"
     # The level reached: the highest of the escalations and of the case status (escalation's own rule).
-    by_status = ("CASE c.status " + " ".join(f"WHEN '{status}' THEN {level}" for status, level
-                                             in sorted(escalation_rules.LEVEL_OF_STATUS.items())) + " ELSE 0 END")
+    by_status = (f"CASE {c.status} " + " ".join(f"WHEN {_quoted(status)} THEN {level}" for status, level
+                                                in sorted(escalation_rules.LEVEL_OF_STATUS.items())) + " ELSE 0 END")
     return f"""
-SELECT c.id, c.organization_id, c.platform_id, c.merchant_id, {_local_day("c.created_at")},
-    c.product_type, c.dispute_type, c.status, c.outcome, c.amount_paid, c.amount_recovered,
-    c.consumer_rating,
-    CASE WHEN c.status = 'resolved' THEN {_minutes("c.created_at", "c.closed_at")} END,
-    NULLIF({_greatest(by_status, "COALESCE(x.max_level, 0)")}, 0),
+SELECT {c.id}, {c.organization}, {c.platform}, {c.merchant}, {dialect.local_day(c.created_at)},
+    {c.product_type}, {c.dispute_type}, {c.status}, {c.outcome}, {c.amount_paid}, {c.amount_recovered},
+    {c.consumer_rating},
+    CASE WHEN {c.status} = {_quoted(Status.RESOLVED)} THEN {dialect.minutes(c.created_at, c.closed_at)} END,
+    NULLIF({dialect.greatest(by_status, "COALESCE(x.max_level, 0)")}, 0),
     COALESCE(x.p_esc, 0) = 1, COALESCE(x.p_resp, 0) = 1, COALESCE(x.p_win, 0) = 1, x.p_minutes,
-    {_later("c.updated_at", "x.updated_at")}
-FROM cases_case c
+    {dialect.later(c.updated_at, "x.updated_at")}
+FROM {CASE_TABLE} c
 LEFT JOIN (
-    SELECT e.case_id,
-        MAX(e.level) AS max_level,
+    SELECT {e.case} AS case_id,
+        MAX({e.level}) AS max_level,
         MAX(CASE WHEN {on_platform} THEN 1 ELSE 0 END) AS p_esc,
         MAX(CASE WHEN {answered} THEN 1 ELSE 0 END) AS p_resp,
-        MAX(CASE WHEN {answered} AND (e.due_at IS NULL OR e.responded_at <= e.due_at) THEN 1 ELSE 0 END) AS p_win,
-        MIN(CASE WHEN {answered} THEN {_minutes("e.submitted_at", "e.responded_at")} END) AS p_minutes,
-        MAX(e.updated_at) AS updated_at
-    FROM escalation_escalation e {where_escalation}
-    GROUP BY e.case_id
-) x ON x.case_id = c.id
+        MAX(CASE WHEN {answered} AND ({e.due_at} IS NULL OR {e.responded_at} <= {e.due_at}) THEN 1 ELSE 0 END)
+            AS p_win,
+        MIN(CASE WHEN {answered} THEN {dialect.minutes(e.submitted_at, e.responded_at)} END) AS p_minutes,
+        MAX({e.updated_at}) AS updated_at
+    FROM {ESCALATION_TABLE} e {where_escalation}
+    GROUP BY {e.case}
+) x ON x.case_id = {c.id}
 {where_case}
 """
 
 
 def _fact_insert_sql(where_case: str = "", where_escalation: str = "") -> str:
-    return (f"INSERT INTO stats_casefact ({', '.join(FACT_COLUMNS)}) "
+    return (f"INSERT INTO {T.casefact} ({', '.join(FACT_COLUMNS)}) "
             + _fact_select_sql(where_case, where_escalation))
 
 
@@ -242,7 +223,7 @@ def _duration_sql(period_filter: str, org: str) -> list[str]:
             picks.append(f"{lo} + ((COALESCE({hi}, {lo}) - {lo}) * {rest}) * 1.0 / {den} AS {name}")
             wanted.append(f"rn = {low} OR rn = {low} + 1")
         statements.append(f"""
-INSERT INTO stats_periodduration (period_id, organization_id, platform_id, metric, n, median, p90)
+INSERT INTO {T.periodduration} (period_id, organization_id, platform_id, metric, n, median, p90)
 SELECT period_id, org, platform_id, {metric}, n, {", ".join(picks)}
 FROM (
     SELECT period_id, org, platform_id, x,
@@ -250,7 +231,7 @@ FROM (
         COUNT(*) OVER (PARTITION BY period_id, org, platform_id) AS n
     FROM (
         SELECT p.id AS period_id, {org} AS org, f.platform_id, f.{column} AS x
-        FROM stats_casefact f JOIN stats_statsperiod p ON f.day >= p.first_day AND f.day <= p.last_day
+        FROM {T.casefact} f JOIN {T.statsperiod} p ON f.day >= p.first_day AND f.day <= p.last_day
         WHERE f.{column} IS NOT NULL AND {period_filter.format(metric=metric)}
     ) v
 ) r
@@ -264,13 +245,13 @@ def _org_expr() -> str:
     return "0" if rules.scope() == "national" else "f.organization_id"
 
 
-PERIOD_JOIN = "JOIN stats_statsperiod p ON f.day >= p.first_day AND f.day <= p.last_day"
+PERIOD_JOIN = f"JOIN {T.statsperiod} p ON f.day >= p.first_day AND f.day <= p.last_day"
 
 
-def _period_fill(cursor, period_filter: str, params: list) -> None:
+def _period_fill(cursor: _Timed, period_filter: str, params: list) -> None:
     """The period tables of the periods matching `period_filter` (on `p`), computed from the facts."""
     org = _org_expr()
-    for sql in _aggregate_sql("stats_casefact", "1", False, PERIOD_JOIN, org, period_filter):
+    for sql in _aggregate_sql(T.casefact, "1", False, PERIOD_JOIN, org, period_filter):
         cursor.execute(sql, params)
     for sql in _duration_sql(period_filter, org):
         cursor.execute(sql, params)
@@ -287,29 +268,29 @@ def _standard_periods(today: date, first: date | None, last: date | None) -> lis
     return periods
 
 
-def _insert_period(cursor, first_day: date, last_day: date, rolling: bool) -> int:
-    cursor.execute("INSERT INTO stats_statsperiod (first_day, last_day, rolling, scope) VALUES (%s, %s, %s, %s)",
+def _insert_period(cursor: _Timed, first_day: date, last_day: date, rolling: bool) -> int:
+    cursor.execute(f"INSERT INTO {T.statsperiod} (first_day, last_day, rolling, scope) VALUES (%s, %s, %s, %s)",
                    [first_day, last_day, rolling, rules.scope()])
-    cursor.execute("SELECT id FROM stats_statsperiod WHERE first_day = %s AND last_day = %s AND scope = %s",
+    cursor.execute(f"SELECT id FROM {T.statsperiod} WHERE first_day = %s AND last_day = %s AND scope = %s",
                    [first_day, last_day, rules.scope()])
     return cursor.fetchone()[0]
 
 
-def _delete_periods(cursor, where: str, params: list) -> None:
-    ids = f"SELECT id FROM stats_statsperiod WHERE {where}"
+def _delete_periods(cursor: _Timed, where: str, params: list) -> None:
+    ids = f"SELECT id FROM {T.statsperiod} WHERE {where}"
     for table in PERIOD_TABLES:
         cursor.execute(f"DELETE FROM {table} WHERE period_id IN ({ids})", params)
-    cursor.execute(f"DELETE FROM stats_statsperiod WHERE {where}", params)
+    cursor.execute(f"DELETE FROM {T.statsperiod} WHERE {where}", params)
 
 
-def _ensure_periods(cursor) -> int:
+def _ensure_periods(cursor: _Timed) -> int:
     """Add this year's period and today's rolling year when missing (once a day; computed from the facts)
     and drop the rolling years that ended before today. Returns how many periods were added."""
     today = timezone.localdate()
     _delete_periods(cursor, "rolling = %s AND last_day <> %s", [True, today])
     added = 0
     for first_day, last_day, rolling in _standard_periods(today, today, today):
-        cursor.execute("SELECT 1 FROM stats_statsperiod WHERE first_day = %s AND last_day = %s AND scope = %s",
+        cursor.execute(f"SELECT 1 FROM {T.statsperiod} WHERE first_day = %s AND last_day = %s AND scope = %s",
                        [first_day, last_day, rules.scope()])
         if cursor.fetchone() is None:
             period_id = _insert_period(cursor, first_day, last_day, rolling)
@@ -321,31 +302,23 @@ def _ensure_periods(cursor) -> int:
 def _state() -> RefreshState:
     RefreshState.objects.get_or_create(pk=1)
     state = RefreshState.objects.select_for_update().get(pk=1)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:  # sorts for the percentiles stay in memory (this transaction only)
-            cursor.execute("SET LOCAL work_mem = '64MB'")
+    dialect.sort_memory(64)  # the sorts of the percentiles stay in memory (this transaction only)
     return state
 
 
 class _Timed:
     """A cursor wrapper that logs each statement's duration (DEBUG, logger stats.services)."""
 
-    def __init__(self, cursor):
+    def __init__(self, cursor: CursorWrapper) -> None:
         self.cursor = cursor
 
-    def execute(self, sql, params=None):
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         started = time.perf_counter()
         self.cursor.execute(sql, params)
         logger.debug("%.3f s %s", time.perf_counter() - started, " ".join(sql.split())[:90])
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self.cursor, name)
-
-
-def _vacuum(tables) -> None:
-    if connection.vendor == "postgresql" and connection.get_autocommit():
-        with connection.cursor() as cursor:  # fresh statistics and visibility map for index-only scans
-            cursor.execute("VACUUM ANALYZE " + ", ".join(tables))
 
 
 def stats_rebuild() -> dict:
@@ -355,13 +328,13 @@ def stats_rebuild() -> dict:
         state = _state()
         with connection.cursor() as raw:
             cursor = _Timed(raw)
-            for table in ("stats_casefact", *SUMMARY_TABLES, *PERIOD_TABLES, "stats_statsperiod"):
+            for table in (T.casefact, *SUMMARY_TABLES, *PERIOD_TABLES, T.statsperiod):
                 cursor.execute(f"DELETE FROM {table}")
             cursor.execute(_fact_insert_sql())
             facts = cursor.rowcount
-            for sql in _aggregate_sql("stats_casefact", "1", upsert=False):
+            for sql in _aggregate_sql(T.casefact, "1", upsert=False):
                 cursor.execute(sql)
-            cursor.execute("SELECT MIN(day), MAX(day) FROM stats_casefact")
+            cursor.execute(f"SELECT MIN(day), MAX(day) FROM {T.casefact}")
             first, last = (_as_date(d) for d in cursor.fetchone())
             for first_day, last_day, rolling in _standard_periods(timezone.localdate(), first, last):
                 _insert_period(cursor, first_day, last_day, rolling)
@@ -369,11 +342,11 @@ def stats_rebuild() -> dict:
         state.watermark = started
         state.last_rebuild_at = started
         state.save()
-    _vacuum(("stats_casefact", *SUMMARY_TABLES, *PERIOD_TABLES))
+    dialect.vacuum_analyze((T.casefact, *SUMMARY_TABLES, *PERIOD_TABLES))
     return {"cases": facts}
 
 
-def _as_date(value):
+def _as_date(value: str | date | None) -> date | None:
     return date.fromisoformat(value) if isinstance(value, str) else value
 
 
@@ -385,9 +358,9 @@ def stats_refresh() -> dict:
     started = timezone.now()
     with transaction.atomic():
         state = _state()
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT COUNT(*) FROM stats_statsperiod WHERE scope <> %s", [rules.scope()])
-            scope_changed = cursor.fetchone()[0] > 0
+        with connection.cursor() as probe:
+            probe.execute(f"SELECT COUNT(*) FROM {T.statsperiod} WHERE scope <> %s", [rules.scope()])
+            scope_changed = probe.fetchone()[0] > 0
         if state.watermark is not None and not scope_changed:
             since = state.watermark - REFRESH_OVERLAP
             with connection.cursor() as raw:
@@ -401,81 +374,81 @@ def stats_refresh() -> dict:
     return {"rebuilt": stats_rebuild()}
 
 
-def _analyze(cursor, table: str) -> None:
+def _analyze(cursor: _Timed, table: str) -> None:
     """Fresh planner statistics for a work table just filled: without them PostgreSQL assumes whatever the
     table held at the last autovacuum (often nothing) and may scan every case or fact instead of using the
     indexes (a refresh of 1,000 cases grew from 0.3 s to 4.7 s). ANALYZE runs inside the transaction."""
-    if connection.vendor == "postgresql":
-        cursor.execute(f"ANALYZE {table}")
+    dialect.analyze(cursor, table)
 
 
-def _apply_changes(cursor, since) -> tuple[int, int]:
-    cursor.execute("DELETE FROM stats_dirtycase")
-    cursor.execute("DELETE FROM stats_deltafact")
-    cursor.execute("DELETE FROM stats_dirtyduration")
+def _apply_changes(cursor: _Timed, since: datetime) -> tuple[int, int]:
+    cursor.execute(f"DELETE FROM {T.dirtycase}")
+    cursor.execute(f"DELETE FROM {T.deltafact}")
+    cursor.execute(f"DELETE FROM {T.dirtyduration}")
+    c, e = case_columns("c"), escalation_columns("e")
     cursor.execute(
-        "INSERT INTO stats_dirtycase (case_id) SELECT id FROM cases_case WHERE updated_at > %s "
-        "UNION SELECT case_id FROM escalation_escalation WHERE updated_at > %s",
+        f"INSERT INTO {T.dirtycase} (case_id) SELECT {c.id} FROM {CASE_TABLE} c WHERE {c.updated_at} > %s "
+        f"UNION SELECT {e.case} FROM {ESCALATION_TABLE} e WHERE {e.updated_at} > %s",
         [since, since],
     )
-    _analyze(cursor, "stats_dirtycase")
+    _analyze(cursor, T.dirtycase)
     # Seen in an earlier run and unchanged since: the fact's stamp equals the rows' latest updated_at.
     cursor.execute(f"""
-        DELETE FROM stats_dirtycase WHERE case_id IN (
-            SELECT f.case_id FROM stats_casefact f
-            JOIN stats_dirtycase d ON d.case_id = f.case_id
-            JOIN cases_case c ON c.id = f.case_id
-            WHERE f.source_updated_at = {_later("c.updated_at",
-                "(SELECT MAX(e.updated_at) FROM escalation_escalation e WHERE e.case_id = c.id)")})""")
-    cursor.execute("SELECT COUNT(*) FROM stats_dirtycase")
+        DELETE FROM {T.dirtycase} WHERE case_id IN (
+            SELECT f.case_id FROM {T.casefact} f
+            JOIN {T.dirtycase} d ON d.case_id = f.case_id
+            JOIN {CASE_TABLE} c ON {c.id} = f.case_id
+            WHERE f.source_updated_at = {dialect.later(c.updated_at,
+                f"(SELECT MAX({e.updated_at}) FROM {ESCALATION_TABLE} e WHERE {e.case} = {c.id})")})""")
+    cursor.execute(f"SELECT COUNT(*) FROM {T.dirtycase}")
     changed = cursor.fetchone()[0]
     if not changed:
         return 0, 0
-    _analyze(cursor, "stats_dirtycase")
-    dirty = "IN (SELECT case_id FROM stats_dirtycase)"
+    _analyze(cursor, T.dirtycase)
+    dirty = f"IN (SELECT case_id FROM {T.dirtycase})"
     columns = ", ".join(FACT_COLUMNS)
-    cursor.execute(f"INSERT INTO stats_deltafact (sign, {columns}) "
-                   f"SELECT -1, {columns} FROM stats_casefact WHERE case_id {dirty}")
-    cursor.execute(f"DELETE FROM stats_casefact WHERE case_id {dirty}")
-    cursor.execute(_fact_insert_sql(f"WHERE c.id {dirty}", f"WHERE e.case_id {dirty}"))
-    cursor.execute(f"INSERT INTO stats_deltafact (sign, {columns}) "
-                   f"SELECT 1, {columns} FROM stats_casefact WHERE case_id {dirty}")
+    cursor.execute(f"INSERT INTO {T.deltafact} (sign, {columns}) "
+                   f"SELECT -1, {columns} FROM {T.casefact} WHERE case_id {dirty}")
+    cursor.execute(f"DELETE FROM {T.casefact} WHERE case_id {dirty}")
+    cursor.execute(_fact_insert_sql(f"WHERE {c.id} {dirty}", f"WHERE {e.case} {dirty}"))
+    cursor.execute(f"INSERT INTO {T.deltafact} (sign, {columns}) "
+                   f"SELECT 1, {columns} FROM {T.casefact} WHERE case_id {dirty}")
     # A case whose figures did not change (only its stamp did) cancels out: drop both of its rows.
-    _analyze(cursor, "stats_deltafact")
+    _analyze(cursor, T.deltafact)
     same = ", ".join(c for c in FACT_COLUMNS if c != "source_updated_at")
-    cursor.execute(f"DELETE FROM stats_deltafact WHERE case_id IN (SELECT case_id FROM stats_deltafact "
+    cursor.execute(f"DELETE FROM {T.deltafact} WHERE case_id IN (SELECT case_id FROM {T.deltafact} "
                    f"GROUP BY {same} HAVING COUNT(*) = 2 AND SUM(sign) = 0)")
     # Additive figures: add the signed sums, then drop the rows that fell to zero.
     org = _org_expr()
-    statements = (_aggregate_sql("stats_deltafact", "f.sign", upsert=True)
-                  + _aggregate_sql("stats_deltafact", "f.sign", True, PERIOD_JOIN, org))
+    statements = (_aggregate_sql(T.deltafact, "f.sign", upsert=True)
+                  + _aggregate_sql(T.deltafact, "f.sign", True, PERIOD_JOIN, org))
     for sql in statements:
         cursor.execute(sql)
     for table, keys, key_x, values, _c in (_aggregates("f.sign") + _aggregates("f.sign", PERIOD_JOIN, org)):
         count = values[0][0]
         match = " AND ".join(f"{table}.{k} = {x}" for k, x in zip(keys, key_x, strict=True))
-        join = PERIOD_JOIN if table.startswith("stats_period") else ""
+        join = PERIOD_JOIN if table in PERIOD_TABLES else ""
         cursor.execute(f"DELETE FROM {table} WHERE {count} = 0 AND EXISTS "
-                       f"(SELECT 1 FROM stats_deltafact f {join} WHERE {match})")
+                       f"(SELECT 1 FROM {T.deltafact} f {join} WHERE {match})")
     # Percentiles are not additive: recompute those of the periods whose values changed.
     for metric, column in METRICS:
-        cursor.execute(f"""INSERT INTO stats_dirtyduration (period_id, organization_id, platform_id, metric)
-            SELECT DISTINCT p.id, {org}, f.platform_id, {metric} FROM stats_deltafact f {PERIOD_JOIN}
+        cursor.execute(f"""INSERT INTO {T.dirtyduration} (period_id, organization_id, platform_id, metric)
+            SELECT DISTINCT p.id, {org}, f.platform_id, {metric} FROM {T.deltafact} f {PERIOD_JOIN}
             WHERE f.{column} IS NOT NULL""")
-    cursor.execute("SELECT COUNT(*) FROM stats_dirtyduration")
+    cursor.execute(f"SELECT COUNT(*) FROM {T.dirtyduration}")
     duration_groups = cursor.fetchone()[0]
     if duration_groups:
-        _analyze(cursor, "stats_dirtyduration")
-        cursor.execute("DELETE FROM stats_periodduration WHERE EXISTS (SELECT 1 FROM stats_dirtyduration d "
-                       "WHERE d.period_id = stats_periodduration.period_id "
-                       "AND d.organization_id = stats_periodduration.organization_id "
-                       "AND d.platform_id = stats_periodduration.platform_id "
-                       "AND d.metric = stats_periodduration.metric)")
-        dirty_duration = (f"EXISTS (SELECT 1 FROM stats_dirtyduration d WHERE d.period_id = p.id "
+        _analyze(cursor, T.dirtyduration)
+        cursor.execute(f"DELETE FROM {T.periodduration} WHERE EXISTS (SELECT 1 FROM {T.dirtyduration} d "
+                       f"WHERE d.period_id = {T.periodduration}.period_id "
+                       f"AND d.organization_id = {T.periodduration}.organization_id "
+                       f"AND d.platform_id = {T.periodduration}.platform_id "
+                       f"AND d.metric = {T.periodduration}.metric)")
+        dirty_duration = (f"EXISTS (SELECT 1 FROM {T.dirtyduration} d WHERE d.period_id = p.id "
                           f"AND d.organization_id = {org} AND d.platform_id = f.platform_id "
                           "AND d.metric = {metric})")
         for sql in _duration_sql(dirty_duration, org):
             cursor.execute(sql)
-    for table in ("stats_dirtycase", "stats_deltafact", "stats_dirtyduration"):
+    for table in (T.dirtycase, T.deltafact, T.dirtyduration):
         cursor.execute(f"DELETE FROM {table}")
     return changed, duration_groups

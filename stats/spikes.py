@@ -84,10 +84,8 @@ def _record(platform_id, count, mean, stddev, limit, window_start, now) -> MassI
 
 
 def _notify_new_organizations(incident: MassIncident) -> None:
-    from .tasks import notify_mass_incident
-
     org_ids = set(incident.cases.values_list("organization_id", flat=True))
     for org_id in org_ids:
         notice, created = MassIncidentNotice.objects.get_or_create(incident=incident, organization_id=org_id)
         if created:
-            enqueue(notify_mass_incident, notice.id)
+            enqueue("stats.notify_mass_incident", notice.id)

@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from cases.codes import Role
 from cases.services import api_key_create
+from kameng_api.core.roles import Role
 
 from .factories import OrganizationFactory, PlatformFactory, UserFactory
 

@@ -4,8 +4,9 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from cases.codes import ClaimKind, DisputeType, PaymentChannel, ProductType, Role
+from cases.codes import ClaimKind, DisputeType, PaymentChannel, ProductType
 from cases.models import Case, Claim, Consumer, Organization, Platform, User
+from kameng_api.core.roles import Role
 
 PASSWORD = "correct-horse-battery"
 

@@ -19,21 +19,22 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from cases.admin import workplace
-from cases.codes import PARTNER, Role
 from cases.roles import sync_role_group
 from cases.services import api_key_create, case_create
 from escalation.services import escalation_submit
 from evidence.services import evidence_add
 from evidence.uploads import upload_from_bytes
 from kameng_api.core.access import ACCESS, roles_for
+from kameng_api.core.actors import PartnerPrincipal
 from kameng_api.core.admin import AccessAdminMixin, organization_lookup
 from kameng_api.core.permissions import required_roles
+from kameng_api.core.roles import PARTNER, Role
 from notifications.models import WebhookEndpoint
 from notifications.services import deadline_alerts_scan
 from procedure.services import acceptance_decide, public_interest_open, session_record
 from stats.api.permissions import CanReadStats
-from tests.evidence.conftest import png
 from tests.factories import OrganizationFactory, PlatformFactory, UserFactory
+from tests.helpers import png
 
 pytestmark = pytest.mark.django_db
 
@@ -79,8 +80,7 @@ def world(org, platform, tag):
     org.save(update_fields=["kind", "level"])
     intake = UserFactory(role=Role.INTAKE, organization=org)
     key, raw = api_key_create(organization=org, name=f"app {tag}")
-    filer = type("KeyActor", (), {"organization_id": org.pk, "role": PARTNER, "api_key": key, "pk": None,
-                                  "is_authenticated": True})()
+    filer = PartnerPrincipal(key)
     now = timezone.now()
     case = case_create(actor=filer, data={
         "platform": platform, "merchant_name": f"店铺{tag}", "order_number": f"ACCESS-{tag}",

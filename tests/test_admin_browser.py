@@ -11,13 +11,12 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from cases.codes import Role
 from cases.models import Case
-from cases.roles import sync_role_group
 from evidence.bundle import verify_bundle
+from kameng_api.core.roles import Role
 from tests.conftest import require
-from tests.evidence.conftest import PDF, png
-from tests.factories import PASSWORD, OrganizationFactory, PlatformFactory, UserFactory
+from tests.factories import PASSWORD, OrganizationFactory, PlatformFactory
+from tests.helpers import PDF, png, staff_user
 
 CHROMIUM = os.environ.get("KAMENG_CHROMIUM", "/usr/bin/chromium")
 
@@ -51,9 +50,7 @@ def sign_in(browser, live_server, username, shots, name):
 
 
 def staff(role, org, username):
-    user = UserFactory(role=role, organization=org, username=username, email=f"{username}@example.cn")
-    sync_role_group(user)
-    return user
+    return staff_user(role, org, username=username, email=f"{username}@example.cn")
 
 
 def local_date(moment):

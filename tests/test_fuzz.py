@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, settings
 from knox.models import AuthToken
 from schemathesis import checks
 
-from cases.codes import Role
 from cases.services import api_key_create
+from kameng_api.core.roles import Role
 from kameng_api.wsgi import application
 from tests.factories import CaseFactory, PlatformFactory, UserFactory
 

@@ -16,10 +16,9 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from cases.codes import Role
-from tests.cases.test_cases_api import payload
-from tests.evidence.conftest import png
+from kameng_api.core.roles import Role
 from tests.factories import PASSWORD, OrganizationFactory, PlatformFactory, UserFactory
+from tests.helpers import payload, png
 
 PORT = 8233
 PACKAGE = "kameng_generated_client"

@@ -8,10 +8,10 @@ import pytest
 from django.utils import translation
 from rest_framework.test import APIClient
 
-from cases.codes import Role
+from kameng_api.core.roles import Role
 
-from .cases.test_cases_api import payload
 from .conftest import ROOT
+from .helpers import payload
 
 pytestmark = pytest.mark.django_db
 CJK = re.compile(r"[\u3400-\u9fff]")

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from cases.codes import Role
 from cases.services import api_key_create
+from kameng_api.core.roles import Role
 from kameng_api.core.tokens import token_issue
 from tests.conftest import ROOT
 from tests.factories import CaseFactory, PlatformFactory, UserFactory

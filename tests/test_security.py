@@ -14,7 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
-from cases.codes import Role
+from kameng_api.core.roles import Role
 from kameng_api.core.security import client_address
 
 from .factories import PASSWORD, OrganizationFactory, UserFactory

@@ -1,4 +1,7 @@
+from __future__ import annotations
+
 import re
+from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -16,7 +19,7 @@ from kameng_api.core.representation import CompiledRepresentation
 
 from ..codes import ClaimKind, DisputeType, Outcome, PaymentChannel, ProductType, Status
 from ..masking import mask_id_number, mask_name, mask_phone
-from ..models import ApiKey, Case, CaseEvent, Claim, Merchant, Platform, User
+from ..models import Case, CaseEvent, Claim, Merchant, Platform
 
 PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 ID_RE = re.compile(r"^\d{17}[\dXx]$")
@@ -133,7 +136,7 @@ class CaseSerializer(CompiledRepresentation, StrictModelSerializer):
     consumer = ConsumerSerializer()
     claims = ClaimSerializer(many=True)
     status = serializers.ChoiceField(choices=Status.choices, read_only=True)
-    assignee = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    assignee: serializers.PrimaryKeyRelatedField[Any] = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     outcome = serializers.ChoiceField(choices=Outcome.choices, read_only=True, allow_blank=True,
                                       help_text="Empty until the case is resolved.")
 
@@ -172,7 +175,7 @@ class CaseSerializer(CompiledRepresentation, StrictModelSerializer):
 
 
 class CaseListSerializer(CaseSerializer):
-    consumer = MaskedConsumerSerializer(read_only=True)
+    consumer = MaskedConsumerSerializer(read_only=True)  # type: ignore[assignment]  # the list shows the masked consumer
 
 
 class TransitionOutcomeSerializer(serializers.Serializer):
@@ -250,18 +253,6 @@ class MerchantSerializer(StrictModelSerializer):
         fields = ["id", "platform", "name", "shop_url", "unreachable", "operator_name", "operator_credit_code",
                   "operator_address", "contact", "created_at"]
         read_only_fields = ["id", "created_at"]
-
-
-class StaffUserSerializer(StrictModelSerializer):
-    class Meta:
-        model = User
-        fields = ["id", "username", "first_name", "last_name", "role"]
-
-
-class ApiKeySerializer(StrictModelSerializer):
-    class Meta:
-        model = ApiKey
-        fields = ["id", "name", "prefix", "can_read_stats", "created_at", "last_used_at", "revoked_at"]
 
 
 class TokenRequestSerializer(serializers.Serializer):

@@ -7,6 +7,7 @@ from rest_framework.exceptions import NotAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from kameng_api.core.actors import Actor
 from kameng_api.core.idempotency import idempotent
 from kameng_api.core.openapi import ID_REGEX, IDEMPOTENCY_KEY, error_response, if_match
 from kameng_api.core.permissions import (
@@ -100,13 +101,13 @@ class MeView(APIView):
                    responses={200: MeSerializer})
     def get(self, request):
         user = request.user
-        api_key = getattr(user, "api_key", None)
+        who = Actor.of(user)
         return Response(MeSerializer({
-            "kind": "api_key" if api_key is not None else "user",
+            "kind": "api_key" if who.is_partner else "user",
             "id": str(user.pk),
-            "username": user.get_username() if api_key is None else user.username,
-            "organization": getattr(user, "organization_id", None),
-            "role": getattr(user, "role", "") or "",
+            "username": who.name,
+            "organization": who.organization_id,
+            "role": who.role or "",
             "token_expiry": request.auth.expiry if isinstance(request.auth, AuthToken) else None,
         }).data)
 

@@ -1,3 +1,7 @@
+from __future__ import annotations
+
+from typing import Any
+
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -9,9 +13,9 @@ from ..models import CalendarDay, Deadline, Escalation
 
 
 class EscalationSerializer(StrictModelSerializer):
-    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
+    approved_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
                                                help_text="The supervisor who approved the legal level, or null.")
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
+    created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
                                               help_text="null when a partner key or a removed user created it.")
     skip_reason = NullableChoiceField(choices=SkipReason.choices, read_only=True,
                                       help_text="Why rungs were skipped; null when none was.")
@@ -127,12 +131,13 @@ class CalendarDaySerializer(StrictModelSerializer):
     class Meta:
         model = CalendarDay
         fields = ["date", "is_working_day", "name"]
-        extra_kwargs = {"date": {"validators": []}}
+        extra_kwargs: dict[str, dict[str, Any]] = {"date": {"validators": []}}
 
 
 class CalendarYearSerializer(serializers.Serializer):
     year = serializers.IntegerField(min_value=2000, max_value=2100)
-    days = CalendarDaySerializer(many=True, max_length=366, allow_empty=False)
+    # many=True hands max_length to the ListSerializer (DRF 3.14+); the stubs do not list it
+    days = CalendarDaySerializer(many=True, max_length=366, allow_empty=False)  # type: ignore[call-arg]
     schedule_entered = serializers.BooleanField(
         required=False, default=True,
         help_text="The year's State Council schedule is entered as a whole: its deadlines stop being provisional.")
@@ -148,7 +153,7 @@ class CalendarYearResultSerializer(serializers.Serializer):
 class CalendarYearStatusSerializer(serializers.Serializer):
     year = serializers.IntegerField()
     known = serializers.BooleanField()
-    source = serializers.ChoiceField(choices=[("library", "library"), ("overrides", "overrides"),
+    source = serializers.ChoiceField(choices=[("library", "library"), ("overrides", "overrides"),  # type: ignore[assignment]  # a field named like a Field attribute (DRF takes declared fields off the class)
                                               ("missing", "missing")])
     override_days = serializers.IntegerField()
 

@@ -17,7 +17,7 @@ class TimestampStatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=TIMESTAMP_STATUSES, help_text=(
         "not_configured: no TSA is configured; pending: requested, the token has not arrived yet; stamped: a "
         "verified RFC 3161 token is stored; failed: every attempt failed (see error), retried later."))
-    label = serializers.CharField(help_text="The status in words, e.g. 'stamped at <time> by <TSA>'.")
+    label = serializers.CharField(help_text="The status in words, e.g. 'stamped at <time> by <TSA>'.")  # type: ignore[assignment]  # a field named like a Field attribute (DRF takes declared fields off the class)
     stamped_at = serializers.DateTimeField(allow_null=True, help_text="genTime of the token (the TSA's time).")
     tsa = serializers.CharField(allow_blank=True, help_text="The TSA named in the token.")
     tsa_url = serializers.CharField(allow_blank=True)
@@ -104,7 +104,7 @@ class TimelineEventSerializer(serializers.Serializer):
     occurred_at = serializers.DateTimeField()
     type = serializers.ChoiceField(choices=[("fact", "fact"), ("evidence", "evidence"), ("case_event", "case_event")])
     code = StrictCharField()
-    label = StrictCharField()
+    label = StrictCharField()  # type: ignore[assignment]  # a field named like a Field attribute (DRF takes declared fields off the class)
     stage = StrictCharField(allow_null=True)
     evidence = serializers.IntegerField(allow_null=True)
     detail = serializers.DictField()
@@ -117,7 +117,7 @@ class GapSerializer(serializers.Serializer):
     hours = serializers.FloatField()
     limit_hours = serializers.IntegerField()
     message = StrictCharField()
-    source = StrictCharField()
+    source = StrictCharField()  # type: ignore[assignment]  # a field named like a Field attribute (DRF takes declared fields off the class)
 
 
 GapSerializer._declared_fields["from"] = serializers.DateTimeField()

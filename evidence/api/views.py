@@ -13,9 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases.selectors import case_get_or_404
-from escalation.letter import LANGS
 from kameng_api.core.audit import audit_record
 from kameng_api.core.idempotency import idempotent
+from kameng_api.core.languages import DOCUMENT_LANGS as LANGS
 from kameng_api.core.openapi import ID_REGEX, IDEMPOTENCY_KEY, error_response
 from kameng_api.core.permissions import CASE_CREATORS, CASE_READERS, CASE_WRITERS
 from kameng_api.core.security import DeepVerifyThrottle

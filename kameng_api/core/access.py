@@ -6,7 +6,8 @@ queryset's job (`Case.objects.for_user`): another organization's object is not f
 missing here is refused (403).
 """
 
-from cases.codes import PARTNER, Role
+from kameng_api.core.actors import Actor
+from kameng_api.core.roles import PARTNER, Role
 
 INTAKE, HANDLER, SUPERVISOR, ANALYST = Role.INTAKE, Role.HANDLER, Role.SUPERVISOR, Role.ANALYST
 
@@ -71,9 +72,8 @@ def roles_for(action: str) -> frozenset:
 def role_of(user) -> str | None:
     """The role of a request's user: a staff role, `partner` for an API key, None otherwise
     (anonymous, or a user without an organization)."""
-    if not getattr(user, "is_authenticated", False) or getattr(user, "organization_id", None) is None:
-        return None
-    return getattr(user, "role", None) or None
+    who = Actor.of(user)
+    return who.role if who.organization_id is not None else None
 
 
 def may(user, action: str) -> bool:
@@ -82,7 +82,7 @@ def may(user, action: str) -> bool:
     if role not in roles_for(action):
         return False
     if action == "stats.read" and role == PARTNER:
-        key = getattr(user, "api_key", None)
+        key = Actor.of(user).api_key
         return bool(key and key.can_read_stats)
     return True
 

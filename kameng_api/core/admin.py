@@ -6,6 +6,8 @@ from django.contrib import admin
 from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext_lazy as _
 
+from kameng_api.core.actors import Actor
+
 from .access import may_admin
 from .models import AuditLog
 
@@ -35,7 +37,7 @@ def scope_to_organization(qs, user):
     lookup = organization_lookup(qs.model)
     if lookup is None:
         return qs
-    org_id = getattr(user, "organization_id", None)
+    org_id = Actor.of(user).organization_id
     if org_id is None:
         return qs.none()
     return qs.filter(**{lookup: org_id})
@@ -67,6 +69,20 @@ class AccessAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return self._may(request, "delete")
+
+
+class ReadOnlyAdminMixin:
+    """Rows only the services write (the evidence chain, alerts, deliveries, summaries): the admin shows
+    them and never adds, changes or deletes one. Put it before the access mixin."""
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class OrganizationScopedAdmin(AccessAdminMixin, admin.ModelAdmin):

@@ -8,6 +8,7 @@ replay, the letter, the bundle, anything added later)."""
 
 from contextvars import ContextVar
 
+from .actors import Actor
 from .models import AuditLog
 
 
@@ -20,11 +21,11 @@ def client_ip(request) -> str | None:
 
 def audit_record(*, actor, action: str, obj, detail: dict | None = None, request=None) -> AuditLog:
     """Write one audit row. `actor` is a staff user or a partner principal."""
-    api_key = getattr(actor, "api_key", None)
+    who = Actor.of(actor)
     return AuditLog.objects.create(
-        organization_id=getattr(actor, "organization_id", None),
-        actor_user=None if api_key is not None or not getattr(actor, "is_authenticated", False) else actor,
-        actor_key=api_key,
+        organization_id=who.organization_id,
+        actor_user=who.user,
+        actor_key=who.api_key,
         action=action,
         object_type=obj._meta.model_name,
         object_id=str(obj.pk),

@@ -8,6 +8,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 
+from .accounts import api_key_model
+from .actors import PartnerPrincipal
+
 KEYWORD = "Api-Key"
 
 
@@ -29,7 +32,7 @@ def parse_prefix(raw: str) -> str | None:
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request):
-        from cases.models import ApiKey, PartnerPrincipal
+        ApiKey = api_key_model()  # noqa: N806
 
         header = authentication.get_authorization_header(request).decode("latin-1", "replace").split()
         if not header or header[0] != KEYWORD:

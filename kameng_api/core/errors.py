@@ -1,5 +1,8 @@
 """The error format of API.md on every 4xx/5xx, built on drf-standardized-errors.
 
+Services raise domain errors (`kameng_api/core/exceptions.py`) that know nothing of HTTP; this module alone
+gives each its status code (`DOMAIN_STATUS`).
+
 Django refuses oversized or malformed requests with SuspiciousOperation subclasses while DRF parses the
 body; they are mapped here, in one place, so every endpoint answers them as 4xx in the error format."""
 
@@ -12,11 +15,41 @@ from django.core.exceptions import (
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from drf_standardized_errors.handler import ExceptionHandler
-from rest_framework import exceptions
+from rest_framework import exceptions, status
 from rest_framework.fields import get_error_detail
 from rest_framework.renderers import JSONRenderer
 
-from .exceptions import BadRequest, RequestTooLarge, TooManyFields
+from .exceptions import (
+    BadRequest,
+    Conflict,
+    DomainError,
+    PayloadTooLarge,
+    RequestTooLarge,
+    StorageUnavailable,
+    TooManyFields,
+    UnsupportedFileType,
+)
+
+DOMAIN_STATUS: dict[type[DomainError], int] = {
+    Conflict: status.HTTP_409_CONFLICT,  # PreconditionFailed too: a stale If-Match is a 409 (API.md)
+    PayloadTooLarge: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    UnsupportedFileType: status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+    StorageUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
+}
+
+
+def http_status(exc: DomainError) -> int:
+    """The status code of a domain error: its own class's, else the nearest base's, else 400."""
+    for cls in type(exc).__mro__:
+        if cls in DOMAIN_STATUS:
+            return DOMAIN_STATUS[cls]
+    return status.HTTP_400_BAD_REQUEST
+
+
+def as_api_exception(exc: DomainError) -> exceptions.APIException:
+    converted = exceptions.APIException(detail=str(exc.message), code=exc.code)
+    converted.status_code = http_status(exc)
+    return converted
 
 
 def convert_request_error(exc: Exception) -> Exception:
@@ -29,13 +62,15 @@ def convert_request_error(exc: Exception) -> Exception:
         return BadRequest(_("The request has too many files."), code="too_many_files")
     if isinstance(exc, SuspiciousOperation):
         return BadRequest()
+    if isinstance(exc, DomainError):
+        return as_api_exception(exc)
     if isinstance(exc, RecursionError):
         return exceptions.ParseError(_("The request is nested too deeply."), code="too_deep")
     return exc
 
 
 class KamengExceptionHandler(ExceptionHandler):
-    """Services raise Django's ValidationError (they do not know about HTTP); it becomes a 400 here."""
+    """Services raise Django's ValidationError (a 400) and domain errors (DOMAIN_STATUS); neither knows HTTP."""
 
     def convert_known_exceptions(self, exc):
         if isinstance(exc, DjangoValidationError):

@@ -1,7 +1,6 @@
 """Serializer fields that turn hostile input into 400s instead of database errors."""
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -36,10 +35,6 @@ class SafePrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         if not 1 <= value <= MAX_ID:
             self.fail("does_not_exist", pk_value=data)
         return super().to_internal_value(value)
-
-
-def amount_validators(max_value):
-    return [MinValueValidator(0), MaxValueValidator(max_value)]
 
 
 # Bidirectional-text controls (embeddings, overrides, isolates, LRM/RLM) make a name display as something

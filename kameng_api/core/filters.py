@@ -89,7 +89,7 @@ class StrictBooleanField(forms.Field):
 class StrictBooleanFilter(filters.BooleanFilter):
     """`?overdue=maybe` is a 400, not a silently ignored filter."""
 
-    field_class = StrictBooleanField
+    field_class = StrictBooleanField  # type: ignore[assignment]  # django-filter takes any form field class
 
     def __init__(self, *args, **kwargs):
         kwargs["widget"] = forms.TextInput  # django-filter's BooleanWidget turns "maybe" into "no filter"
@@ -126,7 +126,7 @@ class FilterBackend(DjangoFilterBackend):
 
 @extend_schema_field({"type": "integer", "minimum": 2000, "maximum": 2100})
 class YearFilter(filters.NumberFilter):
-    field_class = forms.IntegerField
+    field_class = forms.IntegerField  # type: ignore[assignment]  # django-filter takes any form field class
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("min_value", 2000)

@@ -8,6 +8,7 @@ configured. Both are plain Django views: no authentication, no throttling, no Op
 
 import logging
 import time
+from typing import Any
 
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
@@ -73,7 +74,7 @@ def livez(request):
 def readyz(request):
     started = time.monotonic()
     database, pending = _check_database()
-    result = {"database": database, "migrations": "ok" if not pending else "pending", "cache": _check_cache()}
+    result: dict[str, Any] = {"database": database, "migrations": "ok" if not pending else "pending", "cache": _check_cache()}
     if pending:
         result["pending_migrations"] = pending[:20]
     ready = database == "ok" and not pending and not result["cache"].startswith("error")

@@ -27,6 +27,8 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from kameng_api.core.actors import Actor
+
 from .exceptions import Conflict
 from .models import IdempotencyRecord
 
@@ -97,7 +99,7 @@ def idempotent(method):
     @functools.wraps(method)
     def wrapper(self, request, *args, **kwargs):
         key = request.headers.get(HEADER)
-        api_key = getattr(request.user, "api_key", None)
+        api_key = Actor.of(request.user).api_key
         if not key or api_key is None:
             return method(self, request, *args, **kwargs)
         if len(key) > 255:

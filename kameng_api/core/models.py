@@ -1,5 +1,8 @@
-"""What every app shares: the audit log and the idempotency ledger of partner writes."""
+"""What every app shares: the audit log and the idempotency ledger of partner writes.
 
+The organization, user and API key models are named by settings (like AUTH_USER_MODEL), so core names no app."""
+
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -7,11 +10,11 @@ from django.utils.translation import gettext_lazy as _
 class AuditLog(models.Model):
     """Who read or changed what. PIPL: every read of a consumer's personal data lands here."""
 
-    organization = models.ForeignKey("cases.Organization", on_delete=models.CASCADE, null=True, blank=True,
+    organization = models.ForeignKey(settings.KAMENG_ORGANIZATION_MODEL, on_delete=models.CASCADE, null=True, blank=True,
                                      related_name="+", verbose_name=_("organization"))
-    actor_user = models.ForeignKey("cases.User", on_delete=models.SET_NULL, null=True, blank=True,
+    actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="+", verbose_name=_("user"))
-    actor_key = models.ForeignKey("cases.ApiKey", on_delete=models.SET_NULL, null=True, blank=True,
+    actor_key = models.ForeignKey(settings.KAMENG_API_KEY_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                   related_name="+", verbose_name=_("partner key"))
     action = models.CharField(_("action"), max_length=40, db_index=True)
     object_type = models.CharField(_("object type"), max_length=40)
@@ -35,7 +38,7 @@ class IdempotencyRecord(models.Model):
     `location` (the created resource) at replay time; `body` only holds answers that name no resource.
     Purged after KAMENG_IDEMPOTENCY_TTL_HOURS (core.idempotency_purge)."""
 
-    api_key = models.ForeignKey("cases.ApiKey", on_delete=models.CASCADE, related_name="+")
+    api_key = models.ForeignKey(settings.KAMENG_API_KEY_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField(null=True)

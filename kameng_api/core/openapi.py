@@ -34,17 +34,17 @@ class ErrorItemSerializer(serializers.Serializer):
 
 class ValidationErrorResponseSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=[("validation_error", "validation_error")])
-    errors = ErrorItemSerializer(many=True)
+    errors = ErrorItemSerializer(many=True)  # type: ignore[assignment]  # a field named like Serializer.errors
 
 
 class ClientErrorResponseSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=[("client_error", "client_error")])
-    errors = ErrorItemSerializer(many=True)
+    errors = ErrorItemSerializer(many=True)  # type: ignore[assignment]  # a field named like Serializer.errors
 
 
 class ServerErrorResponseSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=[("server_error", "server_error")])
-    errors = ErrorItemSerializer(many=True)
+    errors = ErrorItemSerializer(many=True)  # type: ignore[assignment]  # a field named like Serializer.errors
 
 
 BAD_REQUEST = PolymorphicProxySerializer(

@@ -36,7 +36,7 @@ MAX_PAGE = 10**9
 
 def encode_cursor(values: list, *, reverse: bool) -> str:
     """An opaque token for a position in a list: the ordering values of the row it follows."""
-    payload = {"v": [v.isoformat() if hasattr(v, "isoformat") else str(v) if v is not None else None
+    payload: dict[str, object] = {"v": [v.isoformat() if hasattr(v, "isoformat") else str(v) if v is not None else None
                      for v in values]}
     if reverse:
         payload["r"] = 1

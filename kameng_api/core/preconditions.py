@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.permissions import BasePermission
 
-from .exceptions import Conflict, PreconditionRequired
+from .exceptions import PreconditionFailed, PreconditionRequired
 
 IF_MATCH_METHODS = frozenset({"PATCH", "PUT"})
 
@@ -59,5 +59,5 @@ def check_if_match(obj, if_match: str | None, *, what: str) -> None:
     etag = etag_for(obj)
     tags = {tag.strip() for tag in if_match.split(",")}
     if not tags & {"*", etag, f"W/{etag}"}:
-        raise Conflict(_("The %(what)s was changed by someone else (If-Match is stale); reload it and retry.")
-                       % {"what": what}, code="stale_if_match")
+        raise PreconditionFailed(_("The %(what)s was changed by someone else (If-Match is stale); reload it and "
+                                   "retry.") % {"what": what})

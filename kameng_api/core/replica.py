@@ -12,6 +12,7 @@ import functools
 import logging
 import threading
 import time
+from typing import Any
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
@@ -22,7 +23,7 @@ CATCH_UP_WAIT = 0.5  # seconds: WAL written just before the check normally reach
 logger = logging.getLogger("kameng.replica")
 _read_alias: contextvars.ContextVar[str | None] = contextvars.ContextVar("kameng_read_alias", default=None)
 _lock = threading.Lock()
-_state = {"checked_at": float("-inf"), "usable": False, "reason": ""}
+_state: dict[str, Any] = {"checked_at": float("-inf"), "usable": False, "reason": ""}
 
 
 class ReplicaRouter:

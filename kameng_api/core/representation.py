@@ -11,10 +11,11 @@ import copy
 import decimal
 import inspect
 import types
+from typing import Any
 
 from django.utils import timezone
+from rest_framework import ISO_8601, relations, serializers
 from rest_framework import fields as drf_fields
-from rest_framework import relations, serializers
 from rest_framework.settings import api_settings
 
 _PLAIN = object()
@@ -22,7 +23,7 @@ _PLAIN = object()
 
 def _datetime_renderer(field):
     output_format = getattr(field, "format", api_settings.DATETIME_FORMAT)
-    if output_format is None or output_format.lower() != drf_fields.ISO_8601:
+    if output_format is None or output_format.lower() != ISO_8601:
         return None
     tz = field.timezone if hasattr(field, "timezone") else field.default_timezone()
     if tz is None:
@@ -141,6 +142,9 @@ def _shareable(field) -> bool:
 class CompiledRepresentation:
     """Mix into a Serializer (before the DRF base) to render rows with a plan made once per class (and time
     zone): a request's serializer then builds no fields at all when every field is in the plan."""
+    # Provided by the DRF serializer this is mixed into (annotations only: nothing is shadowed).
+    _fields_template: dict[str, Any]
+    _readable_fields: Any
 
     def get_fields(self):
         """DRF builds a model serializer's fields by introspecting the model for every serializer
@@ -149,7 +153,7 @@ class CompiledRepresentation:
         cls = type(self)
         template = cls.__dict__.get("_fields_template")
         if template is None:
-            template = super().get_fields()
+            template = super().get_fields()  # type: ignore[misc]  # the DRF serializer after this mixin
             cls._fields_template = template
         return {name: _fresh(field) for name, field in template.items()}
 

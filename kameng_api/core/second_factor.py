@@ -26,7 +26,8 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from cases.codes import Role
+from kameng_api.core.actors import Actor
+from kameng_api.core.roles import Role
 
 
 def confirmed_totp_devices(user):
@@ -38,10 +39,11 @@ def confirmed_totp_devices(user):
 def second_factor_required(user) -> bool:
     if not getattr(settings, "KAMENG_ADMIN_OTP_ENFORCED", True) or not getattr(user, "is_authenticated", False):
         return False
-    organization = getattr(user, "organization", None)
+    who = Actor.of(user)
+    organization = who.organization
     if organization is not None and organization.slug in settings.KAMENG_ADMIN_OTP_EXEMPT_ORGS:
         return False
-    if user.is_superuser or getattr(user, "role", "") == Role.SUPERVISOR:
+    if user.is_superuser or who.role == Role.SUPERVISOR:
         return True
     if organization is not None and organization.require_totp:
         return True
@@ -80,7 +82,7 @@ class AdminLoginForm(AdminAuthenticationForm):
             raise forms.ValidationError(self.error_messages["otp_required"], code="otp_required")
         for device in devices:
             if device.verify_token(token):
-                user.otp_device = device  # django_otp marks the session verified on login
+                user.otp_device = device  # type: ignore[attr-defined]  # django_otp marks the session verified on login
                 return cleaned
         # A wrong code counts as a failed login for the per-account lockout.
         user_login_failed.send(sender=__name__, credentials={"username": user.get_username()},

@@ -14,7 +14,7 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 from rest_framework import throttling
 
-from cases.codes import PARTNER
+from kameng_api.core.actors import Actor
 
 
 def _valid_ip(value: str) -> str | None:
@@ -52,6 +52,8 @@ def client_address(request) -> str:
 class _RateFromSettings:
     """Read the rate when the throttle runs, not when the class is imported, so settings changes apply."""
 
+    scope: str | None
+
     def get_rate(self):
         rates = getattr(settings, "REST_FRAMEWORK", {}).get("DEFAULT_THROTTLE_RATES", {})
         return rates.get(self.scope)
@@ -70,7 +72,7 @@ class StaffThrottle(_RateFromSettings, throttling.UserRateThrottle):
     scope = "user"
 
     def get_cache_key(self, request, view):
-        if getattr(request.user, "role", None) == PARTNER:
+        if Actor.of(request.user).is_partner:
             return None
         return super().get_cache_key(request, view)
 
@@ -81,12 +83,15 @@ class PartnerThrottle(_RateFromSettings, throttling.SimpleRateThrottle):
     scope = "partner"
 
     def get_cache_key(self, request, view):
-        if getattr(request.user, "role", None) != PARTNER:
+        if not Actor.of(request.user).is_partner:
             return None
         return self.cache_format % {"scope": self.scope, "ident": request.user.api_key.pk}
 
 
 class _AtomicWindowThrottle(_RateFromSettings, throttling.SimpleRateThrottle):
+    num_requests: int  # set by SimpleRateThrottle.__init__ from the rate (not called without one)
+    duration: int
+
     """A fixed window counted with one atomic increment (Redis INCR), so requests arriving at the same
     moment in different workers cannot all read the same history and all pass, as DRF's read-modify-write
     history allows. For the scopes where the exact count matters: logins and expensive work."""
@@ -131,11 +136,13 @@ class DeepVerifyThrottle(_AtomicWindowThrottle):
         if request.query_params.get("deep", "").lower() not in ("true", "1", "yes"):
             return None
         user = request.user
-        ident = user.api_key.pk if getattr(user, "role", None) == PARTNER else f"u{user.pk}"
+        who = Actor.of(user)
+        ident = who.api_key.pk if who.is_partner else f"u{user.pk}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 def _error_response(status: int, code: str, detail: str, *, api: bool, wait: float | None) -> HttpResponse:
+    response: HttpResponse
     if api:
         response = JsonResponse(
             {"type": "client_error", "errors": [{"code": code, "detail": detail, "attr": None}]}, status=status

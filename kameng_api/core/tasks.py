@@ -2,7 +2,7 @@
 
 import logging
 
-from celery import shared_task
+from celery import current_app, shared_task
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -11,13 +11,19 @@ logger = logging.getLogger(__name__)
 def enqueue(task, *args, **kwargs) -> None:
     """Send `task` once the current transaction commits, so a rolled-back write never sends anything.
 
+    `task` is a task or its registered name: a module the task module itself imports (stats.spikes, read by
+    stats.tasks) names it, so the two do not import each other.
+
     A broker outage is logged, not raised: the row that asked for the work is already committed and the
     periodic sweeps pick it up again.
     """
 
     def send():
         try:
-            task.apply_async(args=args, kwargs=kwargs)
+            if isinstance(task, str):
+                current_app.send_task(task, args=args, kwargs=kwargs)
+            else:
+                task.apply_async(args=args, kwargs=kwargs)
         except Exception:
             logger.exception("could not enqueue %s%r", getattr(task, "name", task), args)
 

@@ -6,6 +6,7 @@ fresh machine; DATABASE_URL and REDIS_URL switch to PostgreSQL and Redis.
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from celery.schedules import crontab
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "stats",
     "privacy",
     "procedure",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -115,6 +117,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "cases.User"
+# The organization and partner-key models core refers to (core imports no app: kameng_api/core/accounts.py).
+KAMENG_ORGANIZATION_MODEL = "cases.Organization"
+KAMENG_API_KEY_MODEL = "cases.ApiKey"
 # django-axes first: it refuses a locked-out account before the password is checked.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
@@ -133,7 +138,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=str(VAR_DIR / "static"))
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media"))
 MEDIA_URL = "media/"
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
@@ -258,7 +263,7 @@ SPECTACULAR_SETTINGS = {
         "ProductTypeEnum": "cases.codes.ProductType.choices",
         "PaymentChannelEnum": "cases.codes.PaymentChannel.choices",
         "ClaimKindEnum": "cases.codes.ClaimKind.choices",
-        "RoleEnum": "cases.codes.Role.choices",
+        "RoleEnum": "kameng_api.core.roles.Role.choices",
         "CaseOutcomeEnum": "cases.codes.Outcome.choices",
         "CaseEventKindEnum": "cases.codes.EventKind.choices",
         "EvidenceKindEnum": "evidence.codes.EvidenceKind.choices",

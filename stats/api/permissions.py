@@ -6,8 +6,8 @@ analysts' and supervisors' job (least privilege; they can ask a supervisor)."""
 from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
-from cases.codes import PARTNER
 from kameng_api.core.access import may, roles_for
+from kameng_api.core.roles import PARTNER
 
 STATS_READERS = roles_for("stats.read") - {PARTNER}
 

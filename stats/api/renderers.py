@@ -41,9 +41,9 @@ class CSVRenderer(BaseRenderer):
             rows = data if isinstance(data, list) else [data]
         out = io.StringIO()
         if rows:
-            writer = csv.DictWriter(out, fieldnames=list(rows[0].keys()), extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(rows)
+            dict_writer = csv.DictWriter(out, fieldnames=list(rows[0].keys()), extrasaction="ignore")
+            dict_writer.writeheader()
+            dict_writer.writerows(rows)
         return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from cases.codes import DisputeType, ProductType
 from cases.models import Platform
 from kameng_api.core.access import roles_for
+from kameng_api.core.actors import Actor
 from kameng_api.core.openapi import AutoSchema, error_response
 from kameng_api.core.preconditions import MethodAllowed
 from kameng_api.core.replica import replica_reads
@@ -154,6 +155,7 @@ class PlatformStatsView(StatsBase):
         # rows, not tuples: the keyset paginator (`?cursor=`) reads the ordering fields from each row
         platforms = Platform.objects.order_by("name", "id").only("id", "name")
         page = list(platforms) if self.wants_csv() else self.paginate_queryset(platforms)
+        assert page is not None, "a paginated view"
         ids = [p.id for p in page]
         figures = selectors.platform_summaries(platform_ids=ids, filters=filters)
         results = [{"platform": {"id": p.id, "name": p.name}, **figures[p.id]} for p in page]
@@ -261,7 +263,7 @@ def _reports_for(request):
     national = rules.scope() == "national"
     return QuarterlyReport.objects.filter(
         organization__isnull=True) if national else QuarterlyReport.objects.filter(
-        organization_id=getattr(request.user, "organization_id", None))
+        organization_id=Actor.of(request.user).organization_id)  # type: ignore[misc]  # None filters IS NULL (the stubs refuse None)
 
 
 @extend_schema(tags=["stats"])
@@ -274,6 +276,7 @@ class PreparedReportListView(StatsBase):
     @extend_schema(summary="Prepared quarterly reports", responses={200: PreparedReportSerializer(many=True)})
     def get(self, request):
         page = self.paginate_queryset(_reports_for(request).order_by("-first_day", "-id"))
+        assert page is not None, "a paginated view"
         return self.get_paginated_response([{
             "id": r.id, "first_day": r.first_day, "last_day": r.last_day,
             "scope": "organization" if r.organization_id else "national", "lang": r.lang,
@@ -310,7 +313,7 @@ class PreparedReportFileView(StatsBase):
 def _incident_row(incident: MassIncident) -> dict:
     """A mass incident presented as a group complaint (群体投诉): its cases in your organization, how many
     consumers they are (victims) and the amounts at stake, beside the detection figures."""
-    cases = incident.own_cases
+    cases = incident.own_cases  # type: ignore[attr-defined]  # Prefetch(to_attr=) of MassIncidentViewSet
     disputed = sum((c.amount_paid or Decimal(0) for c in cases), Decimal(0))
     recovered = sum((c.amount_recovered or Decimal(0) for c in cases), Decimal(0))
     return {
@@ -349,7 +352,7 @@ class MassIncidentViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = MassIncidentSerializer
 
     def get_queryset(self):
-        return groups.incidents_for(getattr(self.request.user, "organization_id", None))
+        return groups.incidents_for(Actor.of(self.request.user).organization_id)
 
     def perform_content_negotiation(self, request, force=False):
         """The documents and the pack answer their own `?format=` (txt, docx); errors come back as JSON."""
@@ -359,6 +362,7 @@ class MassIncidentViewSet(viewsets.ReadOnlyModelViewSet):
     @replica_reads
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
+        assert page is not None, "a paginated view"
         return self.get_paginated_response([_incident_row(i) for i in page])
 
     @replica_reads

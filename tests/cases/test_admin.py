@@ -3,20 +3,15 @@
 import pytest
 from django.test import Client
 
-from cases.codes import Role
 from cases.models import ApiKey, Case
-from cases.roles import sync_role_group
+from kameng_api.core.roles import Role
 from tests.factories import CaseFactory, OrganizationFactory, PlatformFactory, UserFactory
+from tests.helpers import staff_login
 
 pytestmark = pytest.mark.django_db
 
 
-def staff(role, organization=None):
-    user = UserFactory(role=role, organization=organization or OrganizationFactory(), is_staff=True)
-    sync_role_group(user)
-    client = Client()
-    client.force_login(user)
-    return user, client
+staff = staff_login
 
 
 def intake_form(platform, **overrides):

@@ -12,16 +12,15 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from cases.codes import Role
 from cases.models import Case
-from cases.roles import sync_role_group
 from cases.services import case_assign, case_create
 from escalation.models import Deadline, Escalation
 from evidence.bundle import verify_bundle
 from evidence.models import Evidence
 from kameng_api.core.models import AuditLog
-from tests.evidence.conftest import PDF, png, zip_bytes
+from kameng_api.core.roles import Role
 from tests.factories import OrganizationFactory, PlatformFactory, UserFactory
+from tests.helpers import PDF, png, staff_login, zip_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -36,12 +35,7 @@ def org():
     return OrganizationFactory()
 
 
-def staff(role, org, **kwargs):
-    user = UserFactory(role=role, organization=org, **kwargs)
-    sync_role_group(user)
-    client = Client()
-    client.force_login(user)
-    return user, client
+staff = staff_login
 
 
 @pytest.fixture

@@ -4,48 +4,15 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from cases.codes import Role
 from cases.models import Case, CaseEvent, Claim, Consumer
 from kameng_api.core.models import AuditLog
+from kameng_api.core.roles import Role
 from tests.factories import CaseFactory
+from tests.helpers import assert_error, payload
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/cases/"
-
-
-def payload(platform_obj, **overrides):
-    now = timezone.now()
-    data = {
-        "platform": platform_obj.pk,
-        "merchant_name": "星辰点卡店",
-        "order_number": "DD20261101123456",
-        "product_type": "game_card",
-        "face_value": "100.00",
-        "amount_paid": "98.50",
-        "payment_channel": "alipay",
-        "purchased_at": (now - timedelta(days=2)).isoformat(),
-        "delivered_at": (now - timedelta(days=2) + timedelta(minutes=1)).isoformat(),
-        "problem_found_at": (now - timedelta(days=1)).isoformat(),
-        "dispute_type": "invalid_code",
-        "description": "卡密提示已被使用",
-        "consumer": {"name": "张三", "phone": "13812345678", "id_number": "11010519491231002X"},
-        "claims": [{"kind": "refund", "amount": "98.50"}],
-    }
-    data.update(overrides)
-    return data
-
-
-def assert_error(response, status, code=None, attr=None):
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["type"] in ("validation_error", "client_error", "server_error")
-    assert body["errors"] and all({"code", "detail", "attr"} <= set(e) for e in body["errors"])
-    if code:
-        assert code in [e["code"] for e in body["errors"]], body
-    if attr:
-        assert attr in [e["attr"] for e in body["errors"]], body
-    return body
 
 
 def test_intake_registers_a_case_with_reference_and_history(intake, platform):

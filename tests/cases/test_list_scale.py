@@ -19,17 +19,10 @@ from kameng_api.core import pagination
 from kameng_api.core.representation import CompiledRepresentation
 from notifications.models import Alert
 from tests.factories import CaseFactory, PlatformFactory
+from tests.helpers import assert_error
 
 URL = "/api/v1/cases/"
 PLATFORM_FIELDS = {"status": "status", "dispute_type": "dispute_type", "product_type": "product_type"}
-
-
-def assert_error(response, status, attr=None):
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["type"] in ("validation_error", "client_error")
-    if attr:
-        assert body["errors"][0]["attr"] == attr
 
 
 def clone_cases(template: Case, n: int, *, start=None, step=timedelta(minutes=1), tie_every=0) -> list[Case]:

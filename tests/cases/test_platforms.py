@@ -2,8 +2,8 @@ import pytest
 
 from cases.models import Platform
 from kameng_api.core.models import AuditLog
-from tests.cases.test_cases_api import assert_error
 from tests.factories import PlatformFactory
+from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +56,7 @@ def test_everyone_reads_the_registry_but_only_supervisors_write(handler, analyst
 
 
 def test_merchants_are_created_from_cases_and_listed(intake, platform):
-    from tests.cases.test_cases_api import payload
+    from tests.helpers import payload
 
     intake.post("/api/v1/cases/", payload(platform), format="json")
     merchants = intake.get("/api/v1/merchants/", {"platform": platform.pk}).json()

@@ -11,6 +11,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from tests.helpers import wait_for  # noqa: F401 - the cluster tests import it from here
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 SETTINGS = "tests.cluster.node_settings"
 
@@ -97,12 +99,3 @@ def wait_ready(base_url: str, process: Process, timeout: float = 60) -> None:
     raise RuntimeError(f"{process.name} not ready:\n{process.log()[-3000:]}")
 
 
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.3):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(interval)

@@ -25,11 +25,11 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from cases.codes import Role
 from cases.models import Case
 from cases.services import api_key_create
 from escalation.models import Deadline
 from evidence.models import Evidence
+from kameng_api.core.roles import Role
 from notifications.models import Alert, Delivery, WebhookEndpoint
 from tests.conftest import require
 from tests.factories import OrganizationFactory, PlatformFactory, UserFactory

@@ -12,8 +12,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from cases.codes import Role
 from evidence.models import Evidence
+from kameng_api.core.roles import Role
 from kameng_api.core.tokens import token_issue
 from tests.factories import CaseFactory, UserFactory
 

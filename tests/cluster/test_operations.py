@@ -10,7 +10,8 @@ from django.utils import timezone
 from cases.models import Case
 from kameng_api.core import health
 from kameng_api.core.models import IdempotencyRecord
-from tests.cases.test_cases_api import URL, payload
+from tests.cases.test_cases_api import URL
+from tests.helpers import payload
 
 
 def test_liveness_answers_without_touching_the_database(client):

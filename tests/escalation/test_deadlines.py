@@ -6,7 +6,7 @@ from django.utils import timezone
 from escalation import services
 from escalation.calendar import LIBRARY_YEARS
 from escalation.models import CalendarDay, Deadline
-from tests.cases.test_cases_api import assert_error
+from tests.helpers import assert_error
 
 from .conftest import SH, at
 
@@ -229,7 +229,7 @@ def test_a_partner_key_sees_only_the_deadlines_of_cases_it_filed(partner, partne
 def test_closing_a_case_stops_its_clocks(handler, org, platform):
     """A withdrawn case has no open deadline left, so nobody is alerted about it."""
     from escalation.codes import DeadlineStatus
-    from tests.cases.test_cases_api import payload
+    from tests.helpers import payload
 
     now = timezone.now()
     created = handler.post("/api/v1/cases/", payload(platform, problem_found_at=(now - timedelta(hours=1)).isoformat()),
@@ -243,7 +243,7 @@ def test_closing_a_case_stops_its_clocks(handler, org, platform):
 @pytest.mark.django_db
 def test_correcting_the_discovery_time_moves_the_clocks_that_start_from_it(handler, platform):
     from escalation.codes import DeadlineKind
-    from tests.cases.test_cases_api import payload
+    from tests.helpers import payload
 
     now = timezone.now()
     created = handler.post("/api/v1/cases/", payload(platform, problem_found_at=(now - timedelta(hours=30)).isoformat()),

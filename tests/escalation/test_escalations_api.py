@@ -3,10 +3,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from cases.codes import Role
 from cases.models import Case, CaseEvent
 from escalation.models import Deadline, Escalation
-from tests.cases.test_cases_api import assert_error, payload
+from kameng_api.core.roles import Role
+from tests.helpers import assert_error, payload
 
 pytestmark = pytest.mark.django_db
 

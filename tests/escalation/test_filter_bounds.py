@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.cases.test_cases_api import assert_error
+from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,8 @@ from escalation.calendar import Calendar
 from escalation.lawbook import RuleBook
 from escalation.models import Deadline, RuleVersion, SmallClaimsLimit
 from escalation.services import deadlines_recount_rules
-from tests.cases.test_cases_api import assert_error, payload
 from tests.factories import PlatformFactory
+from tests.helpers import assert_error, payload
 
 from .conftest import SH, at
 from .test_recommendation_and_letter import add_escalation, rec
@@ -355,7 +355,7 @@ def test_an_account_recovered_by_its_owner_needs_the_recovery_notice_not_the_sel
 
 
 def test_the_alert_carries_the_window_warning():
-    from notifications.services import _alert_text
+    from notifications.services.emails import _alert_text
 
     payload = {"kind": "due_soon_24h", "reference": "KM-2026-000001",
                "deadline": {"kind": "platform_window", "due_at": "2026-11-22T10:00:00+08:00",

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from cases.models import CaseEvent
 from escalation.models import Deadline, Escalation
-from tests.cases.test_cases_api import assert_error
+from tests.helpers import assert_error
 
 from .test_escalations_api import escalate
 

@@ -2,15 +2,18 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from cases.codes import ClaimKind
 from escalation.codes import Channel
 from escalation.letter import letter_text
 from escalation.models import Escalation
 from escalation.recommendation import recommend
-from tests.cases.test_cases_api import assert_error
-from tests.factories import PlatformFactory
+from evidence.services import evidence_add, evidence_withdraw
+from evidence.uploads import upload_from_bytes
+from kameng_api.core.roles import Role
+from tests.factories import PlatformFactory, UserFactory
+from tests.helpers import assert_error, png
 
 pytestmark = pytest.mark.django_db
 
@@ -194,21 +197,29 @@ def test_letter_bad_input_is_400_in_the_error_format(handler, case, analyst):
     assert response.status_code == 200 and response["Content-Type"].startswith("text/plain")
 
 
-def test_letter_without_an_evidence_model_says_attached_separately(case):
+def test_letter_without_evidence_says_attached_separately(case):
     assert "（证据另附）" in letter_text(case)
     assert "(evidence attached separately)" in letter_text(case, lang="en")
 
 
-def test_letter_lists_evidence_with_hashes_when_the_evidence_app_provides_them(case, monkeypatch):
-    """The evidence app is a separate module; its rows are stood in for here (kind, description, sha256)."""
-    rows = [{"kind": "order_screenshot", "description": "订单截图", "sha256": "a" * 64},
-            {"kind": "chat_log", "description": "", "sha256": "b" * 64}]
-    from escalation import documents
-
-    monkeypatch.setattr(documents, "_evidence_rows", lambda case: rows)
-    text = letter_text(case, channel="platform")
-    assert f"1. order_screenshot：订单截图（SHA-256：{'a' * 64}）" in text
-    assert f"2. chat_log（SHA-256：{'b' * 64}）" in text
+def test_letter_lists_the_active_evidence_with_hashes(case, org):
+    """The evidence added through the evidence service, read by the letter through the evidence selector;
+    a withdrawn item is not listed."""
+    handler = UserFactory(role=Role.HANDLER, organization=org)
+    when = timezone.now() - timedelta(hours=2)
+    screenshot = evidence_add(actor=handler, case=case, upload=upload_from_bytes(png(), "order.png"),
+                              kind="order_screenshot", occurred_at=when, description="订单截图")
+    chat = evidence_add(actor=handler, case=case, upload=upload_from_bytes(png(), "chat.png"), kind="chat_log",
+                        occurred_at=when + timedelta(minutes=5))
+    withdrawn = evidence_add(actor=handler, case=case, upload=upload_from_bytes(png(), "x.png"), kind="other",
+                             occurred_at=when + timedelta(minutes=9))
+    evidence_withdraw(actor=handler, evidence=withdrawn, reason="传错了")
+    with translation.override("zh-hans"):
+        text = letter_text(case, channel="platform")
+        first, second = screenshot.get_kind_display(), chat.get_kind_display()
+    assert f"1. {first}：订单截图（SHA-256：{screenshot.sha256}）" in text
+    assert f"2. {second}（SHA-256：{chat.sha256}）" in text
+    assert withdrawn.sha256 not in text
 
 
 def test_python_api_refuses_unknown_lang_and_channel(case):

@@ -1,55 +1,11 @@
-import hashlib
-import io
-import os
-import uuid
-import zipfile
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from cases.codes import Role
+from kameng_api.core.roles import Role
 from tests.factories import CaseFactory, PlatformFactory
-
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 64
-
-
-def png(tag: str = "") -> bytes:
-    """A distinct PNG each time (a different SHA-256)."""
-    return PNG + (tag or uuid.uuid4().hex).encode() + os.urandom(16)
-
-
-def pdf() -> bytes:
-    return PDF + f"% {uuid.uuid4().hex}\n".encode()
-
-
-def zip_bytes(payload: bytes = b"0" * 100_000) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("bomb.txt", payload)
-    return buffer.getvalue()
-
-
-def multipart(fields: dict, file: tuple[str, bytes, str] | None = None, field_name: str = "file"):
-    """A raw multipart body (so file names reach the server exactly as a hostile client sends them)."""
-    boundary = uuid.uuid4().hex
-    parts = []
-    for name, value in fields.items():
-        if value is None:
-            continue
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
-    if file is not None:
-        filename, content, declared = file
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{field_name}"; '
-                     f'filename="{filename}"\r\nContent-Type: {declared}\r\n\r\n'.encode() + content + b"\r\n")
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
-
-
-def sha(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
+from tests.helpers import multipart, png
 
 
 @pytest.fixture

@@ -10,13 +10,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from cases.codes import Role
 from evidence.bundle import verify_bundle
 from evidence.models import Evidence, EvidenceChain, EvidenceRevocation
-from tests.cases.test_cases_api import assert_error
+from kameng_api.core.roles import Role
 from tests.factories import CaseFactory
-
-from .conftest import MP4, pdf, png
+from tests.helpers import MP4, assert_error, pdf, png
 
 pytestmark = pytest.mark.django_db
 

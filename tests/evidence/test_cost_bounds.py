@@ -11,13 +11,11 @@ from django.conf import settings
 from django.test import override_settings
 from django.utils import timezone
 
-from cases.codes import Role
 from evidence import services
 from evidence.models import Evidence, FileCheck
-from tests.cases.test_cases_api import assert_error
+from kameng_api.core.roles import Role
+from tests.helpers import assert_error, png
 from tests.test_security import forget_throttles, rates
-
-from .conftest import png
 
 pytestmark = pytest.mark.django_db
 

@@ -12,9 +12,7 @@ from django.conf import settings
 from evidence import storage
 from evidence.models import Evidence
 from evidence.uploads import temp_dir
-from tests.cases.test_cases_api import assert_error
-
-from .conftest import MP4, pdf, png, sha
+from tests.helpers import MP4, assert_error, pdf, png, sha
 
 pytestmark = [pytest.mark.django_db, pytest.mark.s3]
 

@@ -18,14 +18,13 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
-from cases.codes import Role
 from evidence import services
 from evidence.bundle import verify_bundle
 from evidence.localtsa import LocalTSA
 from evidence.models import Evidence, EvidenceChain, EvidenceTimestamp, TimestampStatus
+from kameng_api.core.roles import Role
 from tests.conftest import require
-
-from .conftest import pdf, png
+from tests.helpers import pdf, png
 
 pytestmark = pytest.mark.django_db
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
@@ -452,8 +451,7 @@ def test_tokens_arrive_through_a_real_worker_after_the_tsa_comes_back(request, m
     from rest_framework.test import APIClient
 
     from tests.factories import CaseFactory
-
-    from .conftest import multipart
+    from tests.helpers import multipart
 
     tsa = LocalTSA(tmp_path / "tsa", port=free_port())  # made, not yet listening: the TSA is down
     env = {"KAMENG_TSA_URL": tsa.url, "KAMENG_TSA_CA_FILE": str(tsa.ca_file), "KAMENG_TSA_BACKOFF_BASE": "1",

@@ -11,9 +11,7 @@ from cases.models import CaseEvent
 from evidence import chain
 from evidence.models import Evidence, EvidenceChain
 from evidence.uploads import temp_dir
-from tests.cases.test_cases_api import assert_error
-
-from .conftest import MP4, multipart, pdf, png, sha, zip_bytes
+from tests.helpers import MP4, assert_error, multipart, pdf, png, sha, zip_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -278,7 +276,7 @@ def test_the_same_file_twice_in_a_case_is_409(handler, case, other_case, upload,
     assert f"#{first['id']}" in body["errors"][0]["detail"]
     assert Evidence.objects.count() == 1 and len(stored_files()) == 1 and not leftover_temp_files()
     # Another case may hold the same file.
-    from cases.codes import Role
+    from kameng_api.core.roles import Role
     assert upload(user_client(Role.HANDLER, other_org), other_case, content).status_code == 201
 
 

@@ -12,7 +12,7 @@ from escalation import rules
 from escalation.models import Deadline
 from notifications import services
 from notifications.models import Alert, Delivery
-from tests.cases.test_cases_api import payload
+from tests.helpers import payload
 
 H = timedelta(hours=1)
 

@@ -9,19 +9,8 @@ from django.test import Client, override_settings
 
 from cases.models import Case
 from evidence.models import Evidence
-from tests.evidence.conftest import png
 from tests.factories import CaseFactory
-
-
-def assert_error(response, status, code=None):
-    assert response.status_code == status, (response.status_code, response.content[:300])
-    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
-    body = response.json()
-    assert body["type"] in ("validation_error", "client_error")
-    assert body["errors"] and {"code", "detail", "attr"} <= set(body["errors"][0])
-    if code is not None:
-        assert code in {e["code"] for e in body["errors"]}, body
-    return body
+from tests.helpers import assert_error, png
 
 
 @pytest.fixture

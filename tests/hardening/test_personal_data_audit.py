@@ -6,8 +6,8 @@ from django.utils import timezone
 
 from cases.models import Case, Merchant
 from kameng_api.core.models import AuditLog
-from tests.cases.test_cases_api import payload
 from tests.factories import CaseFactory
+from tests.helpers import payload
 
 from .test_hostile_input import assert_error
 

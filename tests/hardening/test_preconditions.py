@@ -12,9 +12,8 @@ from cases.models import Case
 from evidence.models import Evidence
 from kameng_api.core.idempotency import idempotency_purge
 from kameng_api.core.models import IdempotencyRecord
-from tests.cases.test_cases_api import payload
-from tests.evidence.conftest import multipart, png
 from tests.factories import CaseFactory, PlatformFactory
+from tests.helpers import multipart, payload, png
 
 from .test_hostile_input import assert_error
 

@@ -5,7 +5,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -16,23 +15,22 @@ from escalation.codes import DeadlineKind
 from escalation.services import deadline_build
 from tests.conftest import ROOT, worker_database_url
 from tests.factories import CaseFactory
+from tests.helpers import wait_for
 
 
 @pytest.fixture
 def make_deadline(org):
-    """make_deadline(due_in=timedelta, case=None, now=None, **state): the merchant's 48-hour answer clock,
-    built by the service (escalation/rules.py: late 24 h, very late 48 h after the due time), started so
-    that it falls due `due_in` from `now`. `state` (status, suspended_at, provisional) is then set."""
+    """make_deadline(due_in=timedelta, case=None, now=None): the merchant's 48-hour answer clock, built by
+    the service (escalation/rules.py: late 24 h, very late 48 h after the due time), started so that it falls
+    due `due_in` from `now`. Any later state (met, suspended, extended, cancelled) comes from the services."""
 
-    def make(due_in=timedelta(hours=-1), case=None, now=None, **state):
+    def make(due_in=timedelta(hours=-1), case=None, now=None):
         now = now or timezone.now()
         case = case or CaseFactory(organization=org)
         rule = rules.DEADLINES[DeadlineKind.MERCHANT_ANSWER]
         deadline = deadline_build(case=case, kind=DeadlineKind.MERCHANT_ANSWER,
                                   starts_at=now + due_in - timedelta(hours=rule.amount), unit=rule.unit,
                                   amount=rule.amount, very_late=rule.very_late)
-        for field, value in state.items():
-            setattr(deadline, field, value)
         deadline.save()
         return deadline
 
@@ -104,14 +102,6 @@ def receiver():
         r.close()
 
 
-def wait_for(predicate, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Workers:

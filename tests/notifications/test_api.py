@@ -2,11 +2,11 @@ from datetime import timedelta
 
 import pytest
 
-from cases.codes import Role
+from kameng_api.core.roles import Role
 from notifications import services
 from notifications.models import Alert, Delivery, WebhookEndpoint
-from tests.cases.test_cases_api import assert_error
 from tests.factories import CaseFactory
+from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 

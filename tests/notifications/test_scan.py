@@ -5,11 +5,19 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from cases.codes import Role, Status
+from cases.codes import Status
 from escalation.codes import DeadlineStatus
 from escalation.models import Deadline
+from escalation.services import (
+    deadline_extend,
+    deadline_meet,
+    deadline_suspend,
+    deadlines_cancel_for_closed_case,
+)
+from kameng_api.core.roles import Role
 from notifications import services
 from notifications.models import Alert, Delivery, WebhookEndpoint
+from notifications.services import scan
 from tests.factories import CaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +52,7 @@ def test_a_second_scan_racing_the_first_adds_nothing(make_deadline):
     now = timezone.now()
     rows = services.deadline_candidates(now=now, lead_hours=[24, 2])
     services.deadline_alerts_scan(now=now)
-    assert services._scan_batch(rows, now) == (0, 0)
+    assert scan._scan_batch(rows, now) == (0, 0)
     assert Alert.objects.count() == 1
 
 
@@ -71,19 +79,24 @@ def test_tiers_follow_one_another_as_time_passes(make_deadline):
 
 
 def test_suspended_met_and_closed_are_skipped(make_deadline, org):
-    make_deadline(due_in=-H, suspended_at=timezone.now())
-    make_deadline(due_in=-H, status=DeadlineStatus.MET)
-    make_deadline(due_in=-H, status=DeadlineStatus.CANCELLED)
+    supervisor = UserFactory(organization=org, role=Role.SUPERVISOR)
+    deadline_suspend(actor=supervisor, deadline=make_deadline(due_in=-H), note="等待消费者补充材料")
+    met = make_deadline(due_in=-H)
+    deadline_meet(case=met.case, kind=met.kind, at=timezone.now())
+    cancelled = make_deadline(due_in=-H)
+    deadlines_cancel_for_closed_case(case=cancelled.case)
+    # An open clock of a closed case (closing cancels its clocks; the scan does not trust that alone).
     make_deadline(due_in=-H, case=CaseFactory(organization=org, status=Status.RESOLVED))
+    assert set(Deadline.objects.values_list("status", flat=True)) == {
+        DeadlineStatus.OPEN, DeadlineStatus.MET, DeadlineStatus.CANCELLED}
     assert services.deadline_alerts_scan()["alerts"] == 0
 
 
 def test_an_extended_deadline_is_alerted_again_for_its_new_date(make_deadline):
     deadline = make_deadline(due_in=-H)
     services.deadline_alerts_scan()
-    deadline.due_at = timezone.now() + 20 * H
-    deadline.extension_reason = "商家申请延期"
-    deadline.save()
+    deadline_extend(actor=UserFactory(role=Role.SUPERVISOR, organization=deadline.case.organization),
+                    deadline=deadline, extend_by=21, reason="商家申请延期")
     services.deadline_alerts_scan()
     assert kinds() == ["due_soon_24h", "overdue"]
 

@@ -7,12 +7,13 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from cases.codes import Role
+from kameng_api.core.roles import Role
 from notifications import services, tasks
 from notifications.models import Delivery, WebhookEndpoint
 from tests.factories import CaseFactory, UserFactory
+from tests.helpers import wait_for
 
-from .conftest import body_json, wait_for
+from .conftest import body_json
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 

@@ -9,10 +9,11 @@ import openpyxl
 import pytest
 from django.utils import translation
 
-from cases.codes import DisputeType, ProductType, Role, Status
+from cases.codes import DisputeType, ProductType, Status
+from kameng_api.core.roles import Role
 from stats.services import stats_rebuild
-from tests.cases.test_cases_api import assert_error
 from tests.factories import PlatformFactory
+from tests.helpers import assert_error
 
 from .conftest import at, make_case
 

@@ -10,13 +10,14 @@ import openpyxl
 import pytest
 from django.utils import timezone
 
-from cases.codes import DisputeType, ProductType, Role, Status
+from cases.codes import DisputeType, ProductType, Status
+from kameng_api.core.roles import Role
 from stats.models import MassIncident, QuarterlyReport
 from stats.reports import last_quarter, previous_period
 from stats.services import stats_rebuild
 from stats.tasks import quarterly_report
-from tests.cases.test_cases_api import assert_error
 from tests.factories import PlatformFactory
+from tests.helpers import assert_error
 
 from .conftest import at, make_case
 

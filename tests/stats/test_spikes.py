@@ -5,13 +5,13 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from cases.codes import Role
 from cases.models import Case
+from kameng_api.core.roles import Role
 from stats.models import MassIncident, MassIncidentNotice
 from stats.notices import mass_incident_notice_send
 from stats.spikes import spikes_detect
-from tests.cases.test_cases_api import assert_error
 from tests.factories import CaseFactory, PlatformFactory
+from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 

@@ -5,12 +5,12 @@ from datetime import date, timedelta
 import pytest
 from django.db import connection
 
-from cases.codes import Role
 from cases.services import api_key_create
+from kameng_api.core.roles import Role
 from stats.models import DailyStat, DurationBucket
 from stats.services import stats_rebuild
-from tests.cases.test_cases_api import assert_error
 from tests.factories import PlatformFactory
+from tests.helpers import assert_error
 
 from .conftest import at, make_case
 from .reference import expected

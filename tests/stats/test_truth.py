@@ -8,11 +8,11 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from cases.codes import Role
 from cases.models import Merchant
 from cases.services import case_transition
 from escalation.models import Escalation
 from escalation.services import escalation_answer
+from kameng_api.core.roles import Role
 from stats import ranges
 from stats.services import stats_rebuild, stats_refresh
 from tests.factories import PlatformFactory

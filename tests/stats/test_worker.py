@@ -26,7 +26,7 @@ def test_the_quarterly_report_is_prepared_by_a_real_worker(celery_worker_process
     import openpyxl
     from django.utils import timezone
 
-    from cases.codes import Role
+    from kameng_api.core.roles import Role
     from stats.models import QuarterlyReport
     from stats.reports import last_quarter
     from stats.services import stats_rebuild

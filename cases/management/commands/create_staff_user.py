@@ -1,9 +1,9 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from cases.codes import Role
 from cases.models import Organization
 from cases.services import staff_user_create
+from kameng_api.core.roles import Role
 
 
 class Command(BaseCommand):

@@ -1,9 +1,8 @@
 """Register a TOTP authenticator for a staff member's admin sign-in (README "Security")."""
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django_otp.plugins.otp_totp.models import TOTPDevice
-
-from cases.models import User
 
 
 class Command(BaseCommand):
@@ -15,7 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("--replace", action="store_true", help="Remove the user's other TOTP devices.")
 
     def handle(self, *args, username, name, replace, **options):
-        user = User.objects.filter(username=username).first()
+        user = get_user_model().objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"No user {username!r}.")
         if replace:

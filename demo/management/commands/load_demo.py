@@ -19,9 +19,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from cases.codes import ClaimKind, DisputeType, Outcome, PaymentChannel, ProductType, Role, Status
+from cases.codes import ClaimKind, DisputeType, Outcome, PaymentChannel, ProductType, Status
 from cases.models import Case, CaseEvent, Organization, Platform, User
 from cases.services import case_assign, case_create, case_transition, organization_create, staff_user_create
+from kameng_api.core.roles import Role
 
 DEMO_PASSWORD = "kameng-demo-2026"  # noqa: S105 - published demo login
 DEMO_ORG = "demo-cca"
