@@ -82,7 +82,7 @@ def assignable_users(*, organization_id: int) -> QuerySet[User]:
     )
 
 
-def consumers_matching(*, kind: str, value: str, organization_id=None) -> QuerySet[Consumer]:
+def consumers_matching(*, kind: str, value: str, organization_id: int | None = None) -> QuerySet[Consumer]:
     """Consumers whose `kind` (phone, id_number, name) is exactly `value`, found by its blind index
     (kameng_api/core/crypto.py): the database compares keyed hashes, never the value."""
     from kameng_api.core.crypto import blind_index

@@ -215,8 +215,8 @@ def _known_claims(case: Case, claims: list[Claim]) -> None:
     case does not read them back."""
     rows = Claim.objects.filter(case=case)
     rows._result_cache = sorted(claims, key=lambda c: c.pk or 0)
-    rows._prefetch_done = True
-    case._prefetched_objects_cache = {"claims": rows}
+    rows._prefetch_done = True  # type: ignore[attr-defined]  # Django's private prefetch flag, set as prefetch_related does
+    case._prefetched_objects_cache = {"claims": rows}  # type: ignore[attr-defined]  # Django's private prefetch cache
 
 
 def _raise_duplicate(existing: Case) -> NoReturn:

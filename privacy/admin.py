@@ -4,12 +4,12 @@ from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from rest_framework.exceptions import APIException
 
 from cases.admin import CaseAdmin
 from cases.models import Consumer
 from kameng_api.core.access import may_admin
 from kameng_api.core.admin import OrganizationScopedAdmin
+from kameng_api.core.exceptions import DomainError
 
 from . import services
 from .models import PrivacySettings, RetentionRun
@@ -40,9 +40,9 @@ class PrivacySettingsAdmin(OrganizationScopedAdmin):
 @admin.register(RetentionRun)
 class RetentionRunAdmin(OrganizationScopedAdmin):
     access = {"view": "privacy.settings"}
-    list_display = ["started_at", "organization", "closed_before", "consumers_anonymized",
-                    "evidence_files_deleted", "audit_rows_deleted", "finished_at"]
-    readonly_fields = list_display
+    readonly_fields = ["started_at", "organization", "closed_before", "consumers_anonymized",
+                       "evidence_files_deleted", "audit_rows_deleted", "finished_at"]
+    list_display = [*readonly_fields]
 
 
 def _consumers_of(queryset) -> list[Consumer]:
@@ -63,8 +63,8 @@ def subject_export_action(model_admin, request, queryset):
 def subject_erase_action(model_admin, request, queryset):
     try:
         done = services.subject_erase(actor=request.user, consumers=_consumers_of(queryset), request=request)
-    except APIException as exc:
-        model_admin.message_user(request, str(exc.detail), messages.ERROR)
+    except DomainError as exc:  # a refusal of the service (legal_hold)
+        model_admin.message_user(request, str(exc), messages.ERROR)
         return None
     model_admin.message_user(request, _("Personal data erased for %(n)d consumer records.") % {"n": done},
                              messages.SUCCESS)
@@ -76,5 +76,5 @@ def _has_privacy_rights_permission(self, request):
 
 
 # The case list carries the rights actions; cases/ cannot import privacy/, so they are attached here.
-CaseAdmin.has_privacy_rights_permission = _has_privacy_rights_permission
-CaseAdmin.actions = [*(CaseAdmin.actions or []), subject_export_action, subject_erase_action]
+CaseAdmin.has_privacy_rights_permission = _has_privacy_rights_permission  # type: ignore[attr-defined]  # attached at run time; the admin finds it by the action's permission name
+CaseAdmin.actions = [*(CaseAdmin.actions or []), subject_export_action, subject_erase_action]  # type: ignore[misc]  # a class attribute (the stubs declare it per instance: ClassVar cannot hold a type variable)

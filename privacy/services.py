@@ -7,11 +7,13 @@ import io
 import json
 import logging
 import zipfile
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Exists, Max, OuterRef, Q
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,6 +21,7 @@ from cases.codes import OPEN_STATUSES
 from cases.masking import mask_name
 from cases.models import BLIND_INDEXES, Case, Consumer, Organization
 from cases.selectors import consumers_matching
+from kameng_api.core.actors import Actor, ActorLike
 from kameng_api.core.audit import audit_record
 from kameng_api.core.exceptions import Conflict
 from kameng_api.core.models import AuditLog
@@ -31,7 +34,7 @@ logger = logging.getLogger("kameng.privacy")
 PERSONAL_FIELDS = ("name", "phone", "id_number", "payment_account")
 
 
-def settings_for(organization_id) -> PrivacySettings:
+def settings_for(organization_id: int) -> PrivacySettings:
     """The organization's settings, or the defaults (unsaved) if it never changed them."""
     return (PrivacySettings.objects.filter(organization_id=organization_id).first()
             or PrivacySettings(organization_id=organization_id))
@@ -55,8 +58,8 @@ def _delete_evidence_files(consumer_ids: list[int]) -> int:
     return deleted
 
 
-def consumers_anonymize(*, consumer_ids: list[int], now=None, evidence_files: str = rules.EvidenceFiles.KEEP
-                        ) -> tuple[int, int]:
+def consumers_anonymize(*, consumer_ids: list[int], now: datetime | None = None,
+                        evidence_files: str = rules.EvidenceFiles.KEEP) -> tuple[int, int]:
     """Anonymize these consumers: name -> 张*, phone, ID number and payment account removed, blind indexes
     dropped. Cases, claims, events and statistics are untouched. Returns (consumers, evidence files deleted)."""
     now = now or timezone.now()
@@ -77,7 +80,7 @@ def consumers_anonymize(*, consumer_ids: list[int], now=None, evidence_files: st
     return done, files
 
 
-def due_consumers(*, organization_id, closed_before) -> list[int]:
+def due_consumers(*, organization_id: int, closed_before: datetime) -> list[int]:
     """Consumers of the organization, not yet anonymized, with no open case and every case closed before
     `closed_before`."""
     open_case = Case.objects.filter(consumer_id=OuterRef("pk")).filter(
@@ -90,7 +93,7 @@ def due_consumers(*, organization_id, closed_before) -> list[int]:
     )
 
 
-def retention_run(*, now=None) -> list[RetentionRun]:
+def retention_run(*, now: datetime | None = None) -> list[RetentionRun]:
     """What beat runs nightly: for each organization, anonymize the consumers whose cases closed longer ago
     than its setting, delete evidence files if it says so, and purge audit rows older than its audit period
     (never under six months). One RetentionRun per organization records the counts."""
@@ -118,17 +121,18 @@ def retention_run(*, now=None) -> list[RetentionRun]:
 
 # --- the person's rights (PIPL arts. 44-47) ----------------------------------------------------------------
 
-def subject_consumers(*, actor, phone: str = "", id_number: str = "") -> list[Consumer]:
+def subject_consumers(*, actor: ActorLike, phone: str = "", id_number: str = "") -> list[Consumer]:
     """The consumer records of the actor's organization that are this person (by phone or ID number)."""
+    organization_id = Actor.of(actor).organization_id
     found = Consumer.objects.none()
     if phone:
-        found = found | consumers_matching(kind="phone", value=phone, organization_id=actor.organization_id)
+        found = found | consumers_matching(kind="phone", value=phone, organization_id=organization_id)
     if id_number:
-        found = found | consumers_matching(kind="id_number", value=id_number, organization_id=actor.organization_id)
+        found = found | consumers_matching(kind="id_number", value=id_number, organization_id=organization_id)
     return list(found.order_by("pk"))
 
 
-def _iso(value):
+def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
@@ -177,19 +181,20 @@ def _access_audit(consumers: list[Consumer], cases: list[Case]) -> list[dict]:
              "detail": r.detail, "ip_address": r.ip_address} for r in rows]
 
 
-def subject_export(*, actor, consumers: list[Consumer], request=None) -> tuple[bytes, int]:
+def subject_export(*, actor: ActorLike, consumers: list[Consumer], request: HttpRequest | None = None
+                   ) -> tuple[bytes, int]:
     """Everything held about the person (PIPL art. 45) as a ZIP: their data, each case, its evidence list,
     its letters and who read their data when. Returns (zip bytes, number of cases). The export is audited."""
     cases = list(Case.objects.filter(consumer__in=consumers).select_related("platform", "merchant", "consumer")
                  .prefetch_related("claims").order_by("created_at"))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        def put(name, data):
+        def put(name: str, data: Any) -> None:
             archive.writestr(name, json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
         put("about.json", {
             "about": _("Personal information held about one person (PIPL art. 45)."),
-            "generated_at": _iso(timezone.now()), "organization": str(actor.organization),
+            "generated_at": _iso(timezone.now()), "organization": str(Actor.of(actor).organization),
             "records": len(consumers), "cases": len(cases),
         })
         put("personal_data.json", [
@@ -208,7 +213,8 @@ def subject_export(*, actor, consumers: list[Consumer], request=None) -> tuple[b
     return buffer.getvalue(), len(cases)
 
 
-def subject_correct(*, actor, consumers: list[Consumer], data: dict, request=None) -> int:
+def subject_correct(*, actor: ActorLike, consumers: list[Consumer], data: dict,
+                    request: HttpRequest | None = None) -> int:
     """Correct the person's data in every record (PIPL art. 46), closed cases included. Audited with the
     names of the fields changed, not their values."""
     fields = sorted(k for k in data if k in PERSONAL_FIELDS)
@@ -225,7 +231,7 @@ def subject_correct(*, actor, consumers: list[Consumer], data: dict, request=Non
     return len(consumers)
 
 
-def subject_erase(*, actor, consumers: list[Consumer], request=None) -> int:
+def subject_erase(*, actor: ActorLike, consumers: list[Consumer], request: HttpRequest | None = None) -> int:
     """Erase the person's data (PIPL art. 47) where no legal duty to keep it applies: a case still open is
     being handled and its record must stay complete (refused: 409 legal_hold). The erasure anonymizes like
     the retention task and is audited without the erased values."""
@@ -236,7 +242,9 @@ def subject_erase(*, actor, consumers: list[Consumer], request=None) -> int:
         raise Conflict(
             _("The person's data is still needed for open cases (%(refs)s): close them first, then erase.")
             % {"refs": ", ".join(open_refs[:10])}, code="legal_hold")
-    conf = settings_for(actor.organization_id)
+    organization_id = Actor.of(actor).organization_id
+    # No organization (a superuser): no saved settings, the defaults.
+    conf = settings_for(organization_id) if organization_id is not None else PrivacySettings()
     done, files = consumers_anonymize(consumer_ids=ids, evidence_files=conf.evidence_files)
     for consumer in consumers:
         audit_record(actor=actor, action="pii_erase", obj=consumer, request=request,

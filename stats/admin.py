@@ -168,7 +168,7 @@ class MassIncidentAdmin(AccessAdminMixin, admin.ModelAdmin):
             rendered = groups.police_report_render(incident=incident, cases=incident.own_cases,
                                                    organization=request.user.organization, lang=lang, fmt=fmt)
         except groups.NotVanished as exc:
-            self.message_user(request, str(exc.detail), messages.WARNING)
+            self.message_user(request, str(exc), messages.WARNING)
             return HttpResponseRedirect(f"../../{incident.pk}/change/")
         except DocumentError as exc:
             return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")

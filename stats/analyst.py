@@ -111,7 +111,7 @@ class FilterForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if self.errors:
+        if self.errors or cleaned is None:
             return cleaned
         date_to = cleaned.get("date_to") or timezone.localdate()
         date_from = cleaned.get("date_from") or date_to - timedelta(days=364)

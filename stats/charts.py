@@ -127,12 +127,13 @@ def hbar_chart(title: str, *, x_label: str, y_label: str, rows: list[tuple[str, 
     plot_w, plot_h = WIDTH - left - right, len(rows) * (bar + gap)
     top, ticks = _ticks(max([v for _, v, _ in rows if v is not None], default=0), percent)
     body = []
-    for value, text in ticks:
-        x = left + plot_w * value / top
+    for tick, text in ticks:
+        x = left + plot_w * tick / top
         body.append(f'<line x1="{x:.1f}" y1="{top_pad}" x2="{x:.1f}" y2="{top_pad + plot_h}" stroke="#e3e3e3"/>')
         body.append(f'<text x="{x:.1f}" y="{top_pad + plot_h + 16}" text-anchor="middle">{escape(text)}</text>')
     body.append(f'<line x1="{left}" y1="{top_pad}" x2="{left}" y2="{top_pad + plot_h}" stroke="#333"/>')
-    notes, any_withheld = [], False
+    notes: list[str] = []
+    any_withheld = False
     for i, (label, value, reason) in enumerate(rows):
         y = top_pad + i * (bar + gap) + gap / 2
         short = label if len(label) <= 12 else label[:11] + "…"

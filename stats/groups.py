@@ -42,15 +42,15 @@ CASE_FIELDS = ("id", "reference", "status", "amount_paid", "amount_recovered", "
 
 
 class NotVanished(Conflict):
-    default_detail = _("None of this group's complaints says the platform absconded or the seller vanished with the "
-                       "money: a police report for fraud is not offered. Use the joint letter.")
+    default_message = _("None of this group's complaints says the platform absconded or the seller vanished with "
+                        "the money: a police report for fraud is not offered. Use the joint letter.")
     default_code = "not_absconded"
 
 
 def incidents_for(organization_id: int | None):
     """The incidents with the organization's cases, each with `own_cases` (only those), newest first."""
-    own = Case.objects.filter(organization_id=organization_id).only(*CASE_FIELDS).order_by("id")
-    return (MassIncident.objects.filter(cases__organization_id=organization_id).distinct()
+    own = Case.objects.filter(organization_id=organization_id).only(*CASE_FIELDS).order_by("id")  # type: ignore[misc]  # None filters IS NULL (the stubs refuse None)
+    return (MassIncident.objects.filter(cases__organization_id=organization_id).distinct()  # type: ignore[misc]  # None filters IS NULL (the stubs refuse None)
             .select_related("platform").prefetch_related(Prefetch("cases", queryset=own, to_attr="own_cases"))
             .order_by("-detected_at", "-id"))
 

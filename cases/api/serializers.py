@@ -95,7 +95,7 @@ class ClaimListSerializer(serializers.ListSerializer):
     """A case's claims: from the list query's JSON array when it brought them, else DRF's way."""
 
     def get_attribute(self, instance):
-        rendered = getattr(instance, "list_claims", _MISSING)
+        rendered: Any = getattr(instance, "list_claims", _MISSING)  # the list query's JSON array, None or _MISSING
         if rendered is not _MISSING:
             return _Rendered(rendered or ())
         return super().get_attribute(instance)

@@ -145,6 +145,9 @@ class CompiledRepresentation:
     # Provided by the DRF serializer this is mixed into (annotations only: nothing is shadowed).
     _fields_template: dict[str, Any]
     _readable_fields: Any
+    fields: Any
+    # Set on each class by _plan: the compiled plans by time zone name.
+    _compiled_plans: dict[str, Any]
 
     def get_fields(self):
         """DRF builds a model serializer's fields by introspecting the model for every serializer
