@@ -1,6 +1,8 @@
 """The procedure on the case page (actions and a panel registered with the case workplace, so the cases app
 never imports this one), and the lists: procedures, issued documents, public-interest files."""
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -26,7 +28,7 @@ from .codes import (
 from .documents import FORMATS, LANGS, document_render
 from .models import IssuedDocument, Procedure, PublicInterestFile, Victim
 
-BLANK = [("", "---------")]
+BLANK: list[tuple[str, Any]] = [("", "---------")]
 
 
 def case_procedure(case):

@@ -30,6 +30,8 @@ LANGS = ("zh-hans", "en")
 FORMATS = ("txt", "docx")
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 ENGINE = Engine(dirs=[str(TEMPLATES_DIR)], autoescape=False, app_dirs=False)
+# The facts line per dispute type, looked up by the case's stored value (a str).
+FACT_OF_TYPE: dict[str, tuple[str, str]] = {kind: words for kind, words in FACT.items()}
 
 
 def _date(moment, zh: bool) -> str:
@@ -76,7 +78,7 @@ def document_context(*, proc: Procedure, kind: str, lang: str, number: str, issu
     case = proc.case
     org = case.organization
     association = proc.track == Track.CONSUMER_ASSOCIATION
-    facts_line = FACT.get(case.dispute_type, ("", ""))[0 if zh else 1]
+    facts_line = FACT_OF_TYPE.get(case.dispute_type, ("", ""))[0 if zh else 1]
     product = ZH_NAMES.get(case.product_type, str(case.get_product_type_display())) if zh else \
         str(case.get_product_type_display())
     context = {

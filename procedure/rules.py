@@ -25,10 +25,10 @@ INTERIM = "《市场监督管理投诉举报处理暂行办法》"
 NEW = "《市场监督管理投诉举报处理办法》"
 UNCHECKED = "（条文号未核实）"
 
-ACCEPTANCE_KEY = {Track.MARKET_REGULATOR: RuleKey.ACCEPTANCE_12315,
-                  Track.CONSUMER_ASSOCIATION: RuleKey.ASSOCIATION_ACCEPTANCE}
-MEDIATION_KEY = {Track.MARKET_REGULATOR: RuleKey.MEDIATION_12315,
-                 Track.CONSUMER_ASSOCIATION: RuleKey.ASSOCIATION_MEDIATION}
+ACCEPTANCE_KEY: dict[str, str] = {Track.MARKET_REGULATOR: RuleKey.ACCEPTANCE_12315,
+                                  Track.CONSUMER_ASSOCIATION: RuleKey.ASSOCIATION_ACCEPTANCE}
+MEDIATION_KEY: dict[str, str] = {Track.MARKET_REGULATOR: RuleKey.MEDIATION_12315,
+                                 Track.CONSUMER_ASSOCIATION: RuleKey.ASSOCIATION_MEDIATION}
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def _interim(on: date) -> bool:
 
 # --- acceptance ------------------------------------------------------------------------------------------------
 
-GROUND_WORDS = {
+GROUND_WORDS: dict[str, tuple[str, str]] = {
     RefusalGround.NOT_CONSUMPTION: (
         "投诉人不是为生活消费需要购买、使用商品或者接受服务",
         "the complainant did not buy or use the goods or service for personal consumption"),
@@ -70,11 +70,11 @@ GROUND_WORDS = {
         "投诉事项不属于本机构的职责范围，或者本机构不具有处理权限",
         "the matter is outside this body's remit, or this body has no power to handle it"),
 }
-INTERIM_ITEMS = {RefusalGround.OUTSIDE_REMIT: "（一）", RefusalGround.BEFORE_OTHER_BODY: "（二）",
-                 RefusalGround.NOT_CONSUMPTION: "（三）", RefusalGround.LIMITATION: "（四）",
-                 RefusalGround.NO_RESPONDENT: "（五）"}
+INTERIM_ITEMS: dict[str, str] = {RefusalGround.OUTSIDE_REMIT: "（一）", RefusalGround.BEFORE_OTHER_BODY: "（二）",
+                                 RefusalGround.NOT_CONSUMPTION: "（三）", RefusalGround.LIMITATION: "（四）",
+                                 RefusalGround.NO_RESPONDENT: "（五）"}
 # Where the consumer can go instead, per ground.
-GROUND_INSTEAD = {
+GROUND_INSTEAD: dict[str, tuple[str, str]] = {
     RefusalGround.NOT_CONSUMPTION: ("依据合同向人民法院提起诉讼，或者依据仲裁协议申请仲裁",
                                     "sue under the contract in a people's court, or apply for arbitration under an "
                                     "arbitration agreement"),
@@ -132,7 +132,7 @@ def forward_basis(*, track: str, on: date) -> Basis:
 
 # --- mediation and after ---------------------------------------------------------------------------------------
 
-TERMINATION_WORDS = {
+TERMINATION_WORDS: dict[str, tuple[str, str, str]] = {
     TerminationReason.WITHDRAWN: ("投诉人撤回投诉或者双方自行和解", "the complainant withdrew or the parties settled", "（一）"),
     TerminationReason.TESTING_DISPUTE: ("投诉人与被投诉人对委托承担检定、检验、检测、鉴定工作的技术机构或者费用承担无法协商一致",
                                         "the parties could not agree on the testing body or its cost", "（二）"),

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from statistics import median
 
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from cases.models import Case
+from kameng_api.core.actors import Reader
 
 from .codes import Decision, RefusalGround, Stage
 from .models import IssuedDocument, MediationSession, Procedure, PublicInterestFile
@@ -20,7 +21,7 @@ def procedure_of(*, case: Case) -> Procedure | None:
             .prefetch_related("sessions", "pauses").filter(case=case).first())
 
 
-def session_list(*, user) -> QuerySet[MediationSession]:
+def session_list(*, user: Reader) -> QuerySet[MediationSession]:
     return MediationSession.objects.filter(procedure__case__in=Case.objects.for_user(user)).select_related(
         "procedure")
 
@@ -29,11 +30,11 @@ def document_list(*, case: Case) -> QuerySet[IssuedDocument]:
     return IssuedDocument.objects.filter(case=case).order_by("issued_at", "pk")
 
 
-def document_get(*, case: Case, document_id) -> IssuedDocument | None:
+def document_get(*, case: Case, document_id: int | str) -> IssuedDocument | None:
     return IssuedDocument.objects.filter(case=case, pk=document_id).first()
 
 
-def public_interest_list(*, user) -> QuerySet[PublicInterestFile]:
+def public_interest_list(*, user: Reader) -> QuerySet[PublicInterestFile]:
     org = getattr(user, "organization_id", None)
     if org is None:
         return PublicInterestFile.objects.none()
@@ -41,7 +42,7 @@ def public_interest_list(*, user) -> QuerySet[PublicInterestFile]:
             .annotate(victim_count=Count("victims")))
 
 
-def _days(start, end) -> float:
+def _days(start: datetime, end: datetime) -> float:
     return round((end - start).total_seconds() / 86400, 1)
 
 
@@ -78,6 +79,6 @@ def procedure_stats(*, organization_id: int, date_from: date | None = None, date
     decided = list(qs.filter(decided_at__isnull=False).exclude(stage=Stage.REFUSAL_PROPOSED)
                    .values_list("registered_at", "decided_at"))
     closed = list(qs.filter(closed_at__isnull=False).values_list("registered_at", "closed_at"))
-    totals["median_days_to_acceptance"] = median([_days(a, b) for a, b in decided]) if decided else None
-    totals["median_days_to_close"] = median([_days(a, b) for a, b in closed]) if closed else None
+    totals["median_days_to_acceptance"] = median([_days(a, b) for a, b in decided if b is not None]) if decided else None
+    totals["median_days_to_close"] = median([_days(a, b) for a, b in closed if b is not None]) if closed else None
     return totals

@@ -15,11 +15,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.codes import EventKind
-from cases.models import Case, Organization
+from cases.models import Case, Organization, Platform
 from cases.services import case_event_record
 from escalation.calendar import Calendar, local_date
 from escalation.lawbook import RuleBook
 from kameng_api.core.access import may
+from kameng_api.core.actors import Actor, ActorLike
 from kameng_api.core.audit import audit_record
 from kameng_api.core.exceptions import Conflict
 
@@ -45,8 +46,8 @@ from .models import (
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_AMOUNT = Decimal("100000000")
 MAX_PAY_DAYS = 366
-TRACK_OF_KIND = {Organization.Kind.CONSUMER_ASSOCIATION: Track.CONSUMER_ASSOCIATION,
-                 Organization.Kind.MARKET_REGULATOR: Track.MARKET_REGULATOR}
+TRACK_OF_KIND: dict[str, str] = {Organization.Kind.CONSUMER_ASSOCIATION: Track.CONSUMER_ASSOCIATION,
+                                 Organization.Kind.MARKET_REGULATOR: Track.MARKET_REGULATOR}
 
 
 def track_of(organization: Organization) -> str | None:
@@ -157,7 +158,7 @@ def _running_clock(proc: Procedure) -> str | None:
     return None
 
 
-def clock_pause(*, actor, case: Case, waiting_on: str, reason: str = "", at: datetime | None = None,
+def clock_pause(*, actor: ActorLike, case: Case, waiting_on: str, reason: str = "", at: datetime | None = None,
                 if_match: str | None = None) -> Procedure:
     """Stop the running clock while the procedure waits on a party (the consumer, the merchant, a test)."""
     with transaction.atomic():
@@ -177,7 +178,8 @@ def clock_pause(*, actor, case: Case, waiting_on: str, reason: str = "", at: dat
     return proc
 
 
-def clock_resume(*, actor, case: Case, at: datetime | None = None, if_match: str | None = None) -> Procedure:
+def clock_resume(*, actor: ActorLike, case: Case, at: datetime | None = None,
+                 if_match: str | None = None) -> Procedure:
     """Restart the clock: the working days (or days) the pause took are given back, on the calendar."""
     with transaction.atomic():
         proc = _locked(case)
@@ -197,14 +199,14 @@ def clock_resume(*, actor, case: Case, at: datetime | None = None, if_match: str
 
 # --- documents ------------------------------------------------------------------------------------------------
 
-NUMBER_WORD = {
+NUMBER_WORD: dict[str, str] = {
     DocumentKind.ACCEPTANCE_NOTICE: "受字", DocumentKind.REFUSAL_NOTICE: "不受字", DocumentKind.FORWARD_NOTICE: "转字",
     DocumentKind.MEDIATION_AGREEMENT: "调字", DocumentKind.TERMINATION_NOTICE: "终调字",
     DocumentKind.LAWSUIT_SUPPORT: "支诉字",
 }
 
 
-def document_issue(*, proc: Procedure, kind: str, actor, at: datetime | None = None) -> IssuedDocument:
+def document_issue(*, proc: Procedure, kind: str, actor: ActorLike, at: datetime | None = None) -> IssuedDocument:
     """Number the document (文号: prefix + word + 〔year〕 + serial + 号, one series per organization, kind and
     year) and fix its text in both languages."""
     from .documents import document_texts
@@ -219,8 +221,7 @@ def document_issue(*, proc: Procedure, kind: str, actor, at: datetime | None = N
     text_zh, text_en = document_texts(proc=proc, kind=kind, number=number, issued_at=at)
     document = IssuedDocument.objects.create(case=proc.case, organization=organization, kind=kind, number=number,
                                              year=year, serial=serial, issued_at=at, text_zh=text_zh,
-                                             text_en=text_en, issued_by=actor if getattr(actor, "pk", None) and
-                                             not getattr(actor, "api_key", None) else None)
+                                             text_en=text_en, issued_by=Actor.of(actor).user)
     return document
 
 
@@ -252,7 +253,7 @@ def _validate_decision(proc: Procedure, *, decision: str, ground: str, forwarded
         raise ValidationError({"forwarded_to": _("Only a forwarded complaint names a body to forward to.")})
 
 
-def acceptance_decide(*, actor, case: Case, decision: str, ground: str = "", note: str = "",
+def acceptance_decide(*, actor: ActorLike, case: Case, decision: str, ground: str = "", note: str = "",
                       forwarded_to: str = "", decided_at: datetime | None = None,
                       if_match: str | None = None) -> Procedure:
     """受理 / 不予受理 / 转送. Accepting starts the mediation clock; a refusal by a handler waits for a
@@ -268,7 +269,7 @@ def acceptance_decide(*, actor, case: Case, decision: str, ground: str = "", not
             _close_pause(proc, decided_at, cal)
         proc.decision, proc.refusal_ground, proc.decision_note = decision, ground, note
         proc.forwarded_to = forwarded_to.strip()
-        proc.decided_at, proc.decided_by = decided_at, actor if getattr(actor, "pk", None) else None
+        proc.decided_at, proc.decided_by = decided_at, Actor.of(actor).user
         supervisor = may(actor, "procedure.approve")
         if decision == Decision.REFUSE and not supervisor:
             proc.stage = Stage.REFUSAL_PROPOSED
@@ -280,7 +281,8 @@ def acceptance_decide(*, actor, case: Case, decision: str, ground: str = "", not
                                       cal=cal)
 
 
-def _decision_takes_effect(proc: Procedure, *, actor, approver, cal: Calendar) -> Procedure:
+def _decision_takes_effect(proc: Procedure, *, actor: ActorLike, approver: ActorLike | None,
+                           cal: Calendar) -> Procedure:
     if proc.decision == Decision.ACCEPT:
         proc.stage = Stage.ACCEPTED
         rule = rules.clock_rule("mediation", track=proc.track, on=proc.rule_on, book=RuleBook.load())
@@ -289,7 +291,7 @@ def _decision_takes_effect(proc: Procedure, *, actor, approver, cal: Calendar) -
         kind = DocumentKind.ACCEPTANCE_NOTICE
     elif proc.decision == Decision.REFUSE:
         proc.stage = Stage.REFUSED
-        proc.approved_by = approver if getattr(approver, "pk", None) else None
+        proc.approved_by = Actor.of(approver).user
         proc.closed_at = proc.decided_at
         kind = DocumentKind.REFUSAL_NOTICE
     else:
@@ -299,6 +301,7 @@ def _decision_takes_effect(proc: Procedure, *, actor, approver, cal: Calendar) -
     _recount(proc, cal)
     proc = _save(proc)
     document = document_issue(proc=proc, kind=kind, actor=actor)
+    assert proc.decided_at is not None, "a decision that takes effect has its time"
     case_event_record(case=proc.case, actor=actor, kind=EventKind.ACCEPTANCE_DECIDED, note=proc.decision_note,
                       data={"decision": proc.decision, "ground": proc.refusal_ground, "approved": True,
                             "forwarded_to": proc.forwarded_to, "document": document.number,
@@ -308,7 +311,8 @@ def _decision_takes_effect(proc: Procedure, *, actor, approver, cal: Calendar) -
     return proc
 
 
-def refusal_review(*, actor, case: Case, approve: bool, note: str = "", if_match: str | None = None) -> Procedure:
+def refusal_review(*, actor: ActorLike, case: Case, approve: bool, note: str = "",
+                   if_match: str | None = None) -> Procedure:
     """A supervisor approves a proposed refusal (it takes effect, with its notice) or sends it back."""
     if not may(actor, "procedure.approve"):
         raise PermissionDenied(_("Only a supervisor may approve a refusal."))
@@ -331,14 +335,13 @@ SESSION_FIELDS = ("held_at", "mode", "mediator", "consumer_attended", "merchant_
                   "other_participants", "consumer_proposal", "merchant_proposal", "outcome", "note")
 
 
-def session_record(*, actor, case: Case, data: dict, if_match: str | None = None) -> MediationSession:
+def session_record(*, actor: ActorLike, case: Case, data: dict, if_match: str | None = None) -> MediationSession:
     with transaction.atomic():
         proc = _locked(case)
         _check_if_match(proc, if_match)
         _expect(proc, Stage.ACCEPTED)
         held_at = _when(data.get("held_at"), after=proc.decided_at, field="held_at")
-        session = MediationSession(procedure=proc, recorded_by=actor if getattr(actor, "pk", None) and
-                                   not getattr(actor, "api_key", None) else None,
+        session = MediationSession(procedure=proc, recorded_by=Actor.of(actor).user,
                                    **{k: v for k, v in data.items() if k in SESSION_FIELDS})
         session.held_at = held_at
         session.full_clean(exclude=["procedure", "recorded_by"])
@@ -350,7 +353,8 @@ def session_record(*, actor, case: Case, data: dict, if_match: str | None = None
     return session
 
 
-def session_update(*, actor, session: MediationSession, data: dict, if_match: str | None) -> MediationSession:
+def session_update(*, actor: ActorLike, session: MediationSession, data: dict,
+                   if_match: str | None) -> MediationSession:
     with transaction.atomic():
         session = MediationSession.objects.select_for_update().select_related("procedure").get(pk=session.pk)
         if if_match is not None and not {t.strip() for t in if_match.split(",")} & {"*", session.etag,
@@ -375,7 +379,7 @@ def session_update(*, actor, session: MediationSession, data: dict, if_match: st
     return session
 
 
-def agreement_record(*, actor, case: Case, amount: Decimal, pay_by: date, terms: str, if_unpaid: str,
+def agreement_record(*, actor: ActorLike, case: Case, amount: Decimal, pay_by: date, terms: str, if_unpaid: str,
                      signed_at: datetime | None = None, if_match: str | None = None) -> Procedure:
     """调解协议: the terms, the amount and the day it is due; the day is watched until performance is recorded."""
     with transaction.atomic():
@@ -410,7 +414,7 @@ def agreement_record(*, actor, case: Case, amount: Decimal, pay_by: date, terms:
     return proc
 
 
-def performance_record(*, actor, case: Case, performed_at: datetime | None = None, note: str = "",
+def performance_record(*, actor: ActorLike, case: Case, performed_at: datetime | None = None, note: str = "",
                        if_match: str | None = None) -> Procedure:
     with transaction.atomic():
         proc = _locked(case)
@@ -420,13 +424,14 @@ def performance_record(*, actor, case: Case, performed_at: datetime | None = Non
         proc.stage, proc.performed_at, proc.performance_note = Stage.PERFORMED, performed_at, note
         proc.closed_at = performed_at
         proc = _save(proc)
+        assert proc.agreement_pay_by is not None, "an agreement has its payment day"
         on_time = local_date(performed_at) <= proc.agreement_pay_by
         case_event_record(case=proc.case, actor=actor, kind=EventKind.AGREEMENT_PERFORMED, note=note,
                           data={"on_time": on_time})
     return proc
 
 
-def mediation_terminate(*, actor, case: Case, reason: str, note: str = "", at: datetime | None = None,
+def mediation_terminate(*, actor: ActorLike, case: Case, reason: str, note: str = "", at: datetime | None = None,
                         if_match: str | None = None) -> Procedure:
     """终止调解, with the reason; the notice names the consumer's next options. The time-limit reason is
     allowed only once the mediation clock has run out."""
@@ -444,9 +449,11 @@ def mediation_terminate(*, actor, case: Case, reason: str, note: str = "", at: d
         if proc.paused_at is not None:
             _close_pause(proc, at, cal)
             _recount(proc, cal)
-        if reason == TerminationReason.TIME_LIMIT and at <= proc.mediation_due_at:
-            raise ValidationError({"reason": _("The mediation time limit runs until %(due)s: it has not passed.")
-                                   % {"due": timezone.localtime(proc.mediation_due_at).strftime("%Y-%m-%d")}})
+        if reason == TerminationReason.TIME_LIMIT:
+            assert proc.mediation_due_at is not None, "an accepted procedure has its mediation clock"
+            if at <= proc.mediation_due_at:
+                raise ValidationError({"reason": _("The mediation time limit runs until %(due)s: it has not passed.")
+                                       % {"due": timezone.localtime(proc.mediation_due_at).strftime("%Y-%m-%d")}})
         proc.stage, proc.terminated_at, proc.termination_reason = Stage.TERMINATED, at, reason
         proc.termination_note, proc.closed_at = note, at
         proc = _save(proc)
@@ -470,6 +477,7 @@ def agreements_flag_overdue(*, now: datetime | None = None) -> int:
                 pk=pk, stage=Stage.AGREEMENT, overdue_flagged_at__isnull=True).first()
             if proc is None:
                 continue
+            assert proc.agreement_pay_by is not None, "filtered on agreement_pay_by"
             proc.overdue_flagged_at = now
             proc.save(update_fields=["overdue_flagged_at", "updated_at"])
             case_event_record(case=proc.case, actor=None, kind=EventKind.AGREEMENT_OVERDUE,
@@ -481,7 +489,7 @@ def agreements_flag_overdue(*, now: datetime | None = None) -> int:
 
 # --- support to sue, public interest -----------------------------------------------------------------------------
 
-def support_propose(*, actor, case: Case, court: str, facts_found: str, opinion: str,
+def support_propose(*, actor: ActorLike, case: Case, court: str, facts_found: str, opinion: str,
                     if_match: str | None = None) -> LawsuitSupport:
     """支持起诉 after a terminated mediation, for a consumer association only (art. 37(1)(7)). A supervisor's
     proposal is approved at once; a handler's waits (`support_approve`)."""
@@ -500,15 +508,16 @@ def support_propose(*, actor, case: Case, court: str, facts_found: str, opinion:
             raise ValidationError(errors)
         support = LawsuitSupport.objects.create(procedure=proc, court=court.strip(), facts_found=facts_found.strip(),
                                                 opinion=opinion.strip(),
-                                                proposed_by=actor if getattr(actor, "pk", None) else None)
+                                                proposed_by=Actor.of(actor).user)
         _save(proc)
         if may(actor, "procedure.approve"):
             return _support_takes_effect(support, actor=actor)
     return support
 
 
-def _support_takes_effect(support: LawsuitSupport, *, actor) -> LawsuitSupport:
-    support.status, support.approved_by, support.approved_at = SupportStatus.APPROVED, actor, timezone.now()
+def _support_takes_effect(support: LawsuitSupport, *, actor: ActorLike) -> LawsuitSupport:
+    support.status, support.approved_at = SupportStatus.APPROVED, timezone.now()
+    support.approved_by = Actor.of(actor).user
     support.save()
     document = document_issue(proc=support.procedure, kind=DocumentKind.LAWSUIT_SUPPORT, actor=actor)
     case_event_record(case=support.procedure.case, actor=actor, kind=EventKind.LAWSUIT_SUPPORTED,
@@ -517,7 +526,7 @@ def _support_takes_effect(support: LawsuitSupport, *, actor) -> LawsuitSupport:
     return support
 
 
-def support_approve(*, actor, case: Case) -> LawsuitSupport:
+def support_approve(*, actor: ActorLike, case: Case) -> LawsuitSupport:
     if not may(actor, "procedure.approve"):
         raise PermissionDenied(_("Only a supervisor may approve support to sue."))
     with transaction.atomic():
@@ -530,10 +539,14 @@ def support_approve(*, actor, case: Case) -> LawsuitSupport:
         return _support_takes_effect(support, actor=actor)
 
 
-def public_interest_open(*, actor, title: str, respondent: str, conduct: str, platform=None) -> PublicInterestFile:
+def public_interest_open(*, actor: ActorLike, title: str, respondent: str, conduct: str,
+                         platform: Platform | None = None) -> PublicInterestFile:
     """A public-interest file: only the China Consumers Association and provincial associations may sue for
     many consumers (消费者权益保护法 art. 47)."""
-    organization = Organization.objects.get(pk=actor.organization_id)
+    organization_id = Actor.of(actor).organization_id
+    if organization_id is None:  # a staff user of no organization (a superuser) holds no files
+        raise PermissionDenied
+    organization = Organization.objects.get(pk=organization_id)
     if organization.kind != Organization.Kind.CONSUMER_ASSOCIATION or \
             organization.level not in rules.PUBLIC_INTEREST_LEVELS:
         raise Conflict(_("Only the China Consumers Association and the consumer associations of provinces, "
@@ -546,12 +559,12 @@ def public_interest_open(*, actor, title: str, respondent: str, conduct: str, pl
     with transaction.atomic():
         file = PublicInterestFile.objects.create(organization=organization, title=title.strip(),
                                                  respondent=respondent.strip(), conduct=conduct.strip(),
-                                                 platform=platform, opened_by=actor)
+                                                 platform=platform, opened_by=Actor.of(actor).user)
         audit_record(actor=actor, action="public_interest_open", obj=file, detail={"title": file.title})
     return file
 
 
-def victim_add(*, actor, file: PublicInterestFile, loss: Decimal | None = None, case: Case | None = None,
+def victim_add(*, actor: ActorLike, file: PublicInterestFile, loss: Decimal | None = None, case: Case | None = None,
                name: str = "", note: str = "") -> Victim:
     """A victim of the conduct: from a case of the organization (name and amount paid taken from it) or named."""
     if case is not None:

@@ -1,3 +1,5 @@
+from typing import Any
+
 from drf_spectacular.utils import OpenApiExample
 
 ACCEPT = OpenApiExample("Accept (受理)", request_only=True, value={"decision": "accept", "note": ""})
@@ -7,7 +9,7 @@ REFUSE = OpenApiExample("Refuse: not for personal consumption", request_only=Tru
 FORWARD = OpenApiExample("Forward to the platform's domicile", request_only=True, value={
     "decision": "forward", "forwarded_to": "杭州市余杭区市场监督管理局",
     "note": "平台内经营者未提供有效经营地址，转送平台经营者住所地。"})
-_CLOCK = {"due_at": "2026-05-15T23:59:59+08:00", "limit": 7, "unit": "working_days", "units_given_back": 0,
+_CLOCK: dict[str, Any] = {"due_at": "2026-05-15T23:59:59+08:00", "limit": 7, "unit": "working_days", "units_given_back": 0,
           "running": False, "overdue": False,
           "rule": {"law": "《市场监督管理投诉举报处理办法》(国家市场监督管理总局令第121号)", "article": None, "value": "7.00",
                    "unit": "working_days", "effective_from": "2026-04-15", "confirmed": False}}

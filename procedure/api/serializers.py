@@ -1,4 +1,5 @@
 from decimal import Decimal
+from typing import Any
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -28,7 +29,7 @@ from ..models import (
 )
 from ..rules import refusal_basis
 
-MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0"), "max_value": Decimal("100000000")}
+MONEY: dict[str, Any] = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0"), "max_value": Decimal("100000000")}
 
 
 def _rule(version) -> dict | None:
@@ -173,7 +174,8 @@ class ProcedureSerializer(serializers.Serializer):
         return {"due_at": due, "limit": limit, "unit": unit or None, "units_given_back": given, "running": running,
                 "overdue": bool(running and due and due < now), "rule": _rule(rule)}
 
-    def get_acceptance_clock(self, obj) -> ClockSerializer:
+    @extend_schema_field(ClockSerializer)
+    def get_acceptance_clock(self, obj) -> dict:
         running = obj.stage in (Stage.REGISTERED, Stage.REFUSAL_PROPOSED) and obj.paused_at is None
         return self._clock(obj.acceptance_due_at, obj.acceptance_units, obj.acceptance_unit, obj.acceptance_paused,
                            running, obj.acceptance_rule)
@@ -254,8 +256,10 @@ class TerminationSerializer(serializers.Serializer):
 
 
 class SupportSerializer(StrictModelSerializer):
-    proposed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
-    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    proposed_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username",
+                                                                                  read_only=True, allow_null=True)
+    approved_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username",
+                                                                                  read_only=True, allow_null=True)
     status = serializers.ChoiceField(choices=SupportStatus.choices, read_only=True)
 
     class Meta:

@@ -1,12 +1,14 @@
 """The organization's procedure over HTTP (API.md: `cases/{id}/acceptance/`, `cases/{id}/mediation/`,
 `cases/{id}/documents/`). Thin: parse, call one service or selector, render."""
 
+from collections.abc import Callable
+
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,7 +24,7 @@ from stats.api.permissions import CanReadStats
 
 from .. import selectors, services
 from ..documents import FORMATS, LANGS, document_render
-from ..models import MediationSession
+from ..models import MediationSession, Procedure
 from . import examples
 from .serializers import (
     AcceptanceDecisionSerializer,
@@ -182,8 +184,8 @@ class SessionView(APIView):
 
 class _Step(APIView):
     roles = {"post": RECORD}
-    serializer_class = None
-    service = None
+    serializer_class: type[serializers.Serializer]
+    service: Callable[..., Procedure]
 
     def post(self, request, case_id):
         case, _proc = _procedure(request, case_id)
