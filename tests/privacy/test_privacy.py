@@ -364,3 +364,16 @@ def test_a_partner_key_finds_only_the_cases_it_filed(org, partner, partner_key):
     assert answer.status_code == 200, answer.content
     assert answer.json()["records"] == 1 and [c["id"] for c in answer.json()["cases"]] == [filed.pk]
     assert partner.post("/api/v1/privacy/export/", {"phone": PHONE}, format="json").status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_admin_refuses_to_erase_while_a_case_is_open_with_a_message(org, make_user, client):
+    case = _consumer_case(org)  # still open: the legal hold applies
+    client.force_login(make_user(Role.SUPERVISOR, is_staff=True))
+    response = client.post("/admin/cases/case/", {"action": "subject_erase_action", "_selected_action": [case.pk]},
+                           follow=True)
+    assert response.status_code == 200
+    shown = [str(m) for m in response.context["messages"]]
+    assert len(shown) == 1 and case.reference in shown[0], shown  # names the open case to close first
+    consumer = Consumer.objects.get(pk=case.consumer_id)
+    assert consumer.anonymized_at is None and consumer.phone == PHONE
