@@ -137,7 +137,10 @@ class Command(BaseCommand):
                           f"in {time.monotonic() - started:.1f} s.")
 
     def _organization(self, slug, name, users):
-        org = Organization.objects.filter(slug=slug).first() or organization_create(slug=slug, name=name)
+        # Both demo bodies are consumer associations, so the demo shows their own procedure (受理, 调解).
+        org = Organization.objects.filter(slug=slug).first() or organization_create(
+            slug=slug, name=name, kind=Organization.Kind.CONSUMER_ASSOCIATION, level=Organization.Level.CITY,
+            address="示范市人民路 1 号 (demo)")
         for username, role in users:
             if not User.objects.filter(username=username).exists():
                 staff_user_create(username=username, organization=org, role=role, password=DEMO_PASSWORD,
