@@ -35,6 +35,7 @@ cat <<TXT
   API docs (Redoc)       http://127.0.0.1:${PORT}/api/redoc/
   OpenAPI schema         http://127.0.0.1:${PORT}/api/schema/
   Admin                  http://127.0.0.1:${PORT}/admin/
+  Analysts' charts       http://127.0.0.1:${PORT}/analyst/
   Health                 http://127.0.0.1:${PORT}/healthz
   Personal data keys     ${KAMENG_DATA_KEY_FILE:-var/data-keys.json} (made on the first start; keep it)
 
@@ -42,7 +43,7 @@ cat <<TXT
     intake      intake staff: registers cases and evidence
     handler     case handler: transitions, escalates, resolves
     supervisor  supervisor: assigns, approves legal, edits platforms, reads the audit log
-    analyst     analyst: statistics only
+    analyst     analyst: statistics only (the analysts' charts page)
 
   Trusted timestamps     ${KAMENG_TSA_URL:-no TSA configured (KAMENG_LOCAL_TSA=1 make run starts a local one)}
 
