@@ -141,6 +141,7 @@ def load(n: int, *, seed: int = 17, log=print) -> None:
     """Add cases to the benchmark organization until it holds `n`."""
     from django.db import connection, transaction
 
+    from cases.masking import MASKS
     from cases.models import Case, Claim, Consumer, Merchant, ReferenceCounter
     from escalation.models import Deadline
     from evidence.models import Evidence
@@ -176,7 +177,8 @@ def load(n: int, *, seed: int = 17, log=print) -> None:
     with transaction.atomic():
         consumers = Writer(connection, Consumer._meta.db_table,
                            ["id", "name", "phone", "id_number", "payment_account", "organization_id",
-                            "name_index", "phone_index", "id_number_index"])
+                            "name_index", "phone_index", "id_number_index", "masked_name", "masked_phone",
+                            "masked_id_number"])
         for i in range(have, n):
             name = rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2))))
             phone = f"1{rng.randint(3, 9)}{rng.randint(0, 999_999_999):09d}"
@@ -185,7 +187,8 @@ def load(n: int, *, seed: int = 17, log=print) -> None:
             # Stored as the service stores them (README "Personal data (PIPL)"): encrypted, with blind indexes.
             consumers.add((consumer_id + i - have, crypto.encrypt(name), crypto.encrypt(phone),
                            crypto.encrypt(id_number), "", org.pk, crypto.blind_index("name", name),
-                           crypto.blind_index("phone", phone), crypto.blind_index("id_number", id_number)))
+                           crypto.blind_index("phone", phone), crypto.blind_index("id_number", id_number),
+                           MASKS["name"](name), MASKS["phone"](phone), MASKS["id_number"](id_number)))
         consumers.close()
         cases = Writer(connection, Case._meta.db_table, case_cols)
         open_cases = []

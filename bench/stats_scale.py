@@ -479,6 +479,8 @@ class gunicorn:  # noqa: N801 - used as a context manager
 
     def __enter__(self):
         import secrets
+
+        from django.conf import settings
         import socket
         import subprocess
         import tempfile
@@ -491,7 +493,10 @@ class gunicorn:  # noqa: N801 - used as a context manager
                # the production settings refuse to start without a shared cache and a mail server
                "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
                "EMAIL_HOST": os.environ.get("EMAIL_HOST", "127.0.0.1"),
-               "DJANGO_DEFAULT_FROM_EMAIL": "Kameng bench <noreply@example.cn>"}
+               "DJANGO_DEFAULT_FROM_EMAIL": "Kameng bench <noreply@example.cn>",
+               # ... and without the personal-data keys: the ones this process loaded the data with
+               "KAMENG_DATA_KEYS": ",".join(settings.KAMENG_DATA_KEYS),
+               "KAMENG_BLIND_INDEX_KEY": settings.KAMENG_BLIND_INDEX_KEY}
         self.server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "kameng_api.wsgi", "--workers", str(self.args.workers), "--bind",
              f"127.0.0.1:{self.args.port}", "--log-level", "warning"], cwd=ROOT, env=env)

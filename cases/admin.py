@@ -20,7 +20,6 @@ from . import rules, services
 from .admin_forms import CaseIntakeForm
 from .admin_workplace import CaseAction, action_endpoint, cached, workplace
 from .codes import Outcome, Status
-from .masking import mask_name, mask_phone
 from .models import ApiKey, Case, Claim, Merchant, Organization, Platform, User
 from .roles import sync_role_group
 from .selectors import assignable_users, consumers_matching
@@ -221,7 +220,7 @@ class CaseAdmin(OrganizationScopedAdmin):
     @admin.display(description=_("consumer"))
     def consumer_masked(self, obj):
         consumer = obj.consumer
-        return f"{mask_name(consumer.name)} {mask_phone(consumer.phone)}".strip()
+        return f"{consumer.masked_name} {consumer.masked_phone}".strip()
 
     @admin.display(description=_("waiting on the consumer"), ordering="waiting_on_consumer")
     def waiting(self, obj):

@@ -19,3 +19,6 @@ def mask_id_number(id_number: str) -> str:
     if len(value) < 8:
         return "*" * len(value)
     return value[:4] + "*" * (len(value) - 8) + value[-4:]
+
+
+MASKS = {"name": mask_name, "phone": mask_phone, "id_number": mask_id_number}

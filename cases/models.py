@@ -185,6 +185,10 @@ class Merchant(models.Model):
 
 # The blind index beside each searchable encrypted value (kameng_api/core/crypto.py): kind -> column.
 BLIND_INDEXES = {"name": "name_index", "phone": "phone_index", "id_number": "id_number_index"}
+# The masked form lists show (张*, 138****5678), kept beside each encrypted value: kind -> column. It is
+# de-identified data (PIPL art. 73(3)), written with the value, so a list needs no key and decrypts nothing.
+MASKED = {"name": "masked_name", "phone": "masked_phone", "id_number": "masked_id_number"}
+DERIVED_COLUMNS = (*BLIND_INDEXES.values(), *MASKED.values())
 
 
 class Consumer(models.Model):
@@ -200,6 +204,9 @@ class Consumer(models.Model):
     name_index = models.CharField(max_length=64, blank=True, default="", editable=False)
     phone_index = models.CharField(max_length=64, blank=True, default="", editable=False)
     id_number_index = models.CharField(max_length=64, blank=True, default="", editable=False)
+    masked_name = models.CharField(max_length=100, blank=True, default="", editable=False)
+    masked_phone = models.CharField(max_length=20, blank=True, default="", editable=False)
+    masked_id_number = models.CharField(max_length=18, blank=True, default="", editable=False)
     anonymized_at = models.DateTimeField(_("anonymized at"), null=True, blank=True, editable=False)
 
     class Meta:
@@ -217,15 +224,20 @@ class Consumer(models.Model):
         return mask_name(self.name)
 
     def save(self, *args, **kwargs):
-        self.set_blind_indexes()
+        self.set_derived()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
-            kwargs["update_fields"] = {*update_fields, *BLIND_INDEXES.values()}
+            kwargs["update_fields"] = {*update_fields, *DERIVED_COLUMNS}
         super().save(*args, **kwargs)
 
-    def set_blind_indexes(self) -> None:
+    def set_derived(self) -> None:
+        """The blind indexes and the masked forms, from the values in hand (DERIVED_COLUMNS)."""
+        from .masking import MASKS
+
         for kind, column in BLIND_INDEXES.items():
             setattr(self, column, "" if self.anonymized_at else blind_index(kind, getattr(self, kind)))
+        for kind, column in MASKED.items():
+            setattr(self, column, MASKS[kind](getattr(self, kind)))
 
 
 class CaseQuerySet(models.QuerySet):

@@ -22,6 +22,24 @@ def _claims_json() -> RawSQL:
         f'WHERE km_c.case_id = "{case}"."id"', [], output_field=JSONField())
 
 
+def case_list_row_sql() -> dict[str, str]:
+    """For a list row rendered by PostgreSQL (kameng_api/core/rendered.py): the SQL of the fields that are
+    not the case's own columns — the merchant's name, the consumer's masked forms (stored beside the
+    encrypted values, so nothing is decrypted), the claims as the API shows them."""
+    case, merchant, consumer, claim = (Case._meta.db_table, Merchant._meta.db_table, Consumer._meta.db_table,
+                                       Claim._meta.db_table)
+    return {
+        "merchant_name": f'COALESCE((SELECT km_m.name FROM {merchant} km_m '  # noqa: S608 - model metadata only
+                         f'WHERE km_m.id = "{case}"."merchant_id"), \'\')',
+        "consumer": f"(SELECT json_build_object('name', km_p.masked_name, 'phone', km_p.masked_phone, "  # noqa: S608
+                    f"'id_number', km_p.masked_id_number) FROM {consumer} km_p "
+                    f'WHERE km_p.id = "{case}"."consumer_id")',
+        "claims": f"COALESCE((SELECT json_agg(json_build_object('kind', km_c.kind, "  # noqa: S608
+                  f"'amount', km_c.amount::text, 'unreasonable', km_c.unreasonable) ORDER BY km_c.id) "
+                  f'FROM {claim} km_c WHERE km_c.case_id = "{case}"."id"), \'[]\'::json)',
+    }
+
+
 def case_list(*, user: Reader, filters: dict | None = None, listing: bool = False) -> QuerySet[Case]:
     """`listing`: only what a list row shows (the merchant's name, the masked consumer, the claims; the
     platform and the assignee are shown as ids), so a page reads no row it does not render."""

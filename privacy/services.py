@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from cases.codes import OPEN_STATUSES
 from cases.masking import mask_name
-from cases.models import BLIND_INDEXES, Case, Consumer, Organization
+from cases.models import DERIVED_COLUMNS, Case, Consumer, Organization
 from cases.selectors import consumers_matching
 from kameng_api.core.actors import Actor, ActorLike
 from kameng_api.core.audit import audit_record
@@ -72,8 +72,8 @@ def consumers_anonymize(*, consumer_ids: list[int], now: datetime | None = None,
                 row.name = anonymized_name(row.name)
                 row.phone = row.id_number = row.payment_account = ""
                 row.anonymized_at = now
-                row.set_blind_indexes()
-            Consumer.objects.bulk_update(rows, [*PERSONAL_FIELDS, "anonymized_at", *BLIND_INDEXES.values()])
+                row.set_derived()
+            Consumer.objects.bulk_update(rows, [*PERSONAL_FIELDS, "anonymized_at", *DERIVED_COLUMNS])
             done += len(rows)
         if evidence_files == rules.EvidenceFiles.DELETE and rows:
             files += _delete_evidence_files([r.pk for r in rows])

@@ -18,7 +18,6 @@ from kameng_api.core.fields import (
 from kameng_api.core.representation import CompiledRepresentation
 
 from ..codes import ClaimKind, DisputeType, Outcome, PaymentChannel, ProductType, Status
-from ..masking import mask_id_number, mask_name, mask_phone
 from ..models import Case, CaseEvent, Claim, Merchant, Platform
 
 PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
@@ -71,20 +70,12 @@ class ConsumerSerializer(serializers.Serializer):
 
 
 class MaskedConsumerSerializer(CompiledRepresentation, serializers.Serializer):
-    """Lists show the consumer masked (张*, 138****5678)."""
+    """Lists show the consumer masked (张*, 138****5678): the masked forms stored beside the encrypted values
+    (`Consumer.MASKED`), so a list decrypts nothing."""
 
-    name = serializers.SerializerMethodField()
-    phone = serializers.SerializerMethodField()
-    id_number = serializers.SerializerMethodField()
-
-    def get_name(self, obj) -> str:
-        return mask_name(obj.name)
-
-    def get_phone(self, obj) -> str:
-        return mask_phone(obj.phone)
-
-    def get_id_number(self, obj) -> str:
-        return mask_id_number(obj.id_number)
+    name = serializers.CharField(source="masked_name", read_only=True)
+    phone = serializers.CharField(source="masked_phone", read_only=True)
+    id_number = serializers.CharField(source="masked_id_number", read_only=True)
 
 
 class _Rendered(list):

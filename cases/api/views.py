@@ -1,3 +1,4 @@
+from django.db import connections
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from knox.models import AuthToken
@@ -18,6 +19,7 @@ from kameng_api.core.permissions import (
     SUPERVISORS,
 )
 from kameng_api.core.preconditions import etag_for
+from kameng_api.core.rendered import row_json
 from kameng_api.core.security import LoginThrottle
 from kameng_api.core.tokens import StaffTokenAuthentication, token_issue, token_revoke
 
@@ -139,6 +141,17 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     def get_serializer_class(self):
         return CaseListSerializer if self.action == "list" else CaseSerializer
+
+    def list(self, request, *args, **kwargs):
+        """On PostgreSQL the page's statement renders each row as CaseListSerializer would
+        (kameng_api/core/rendered.py): no model instances, no per-row Python. SQLite goes DRF's way."""
+        queryset = self.filter_queryset(self.get_queryset())
+        if connections[queryset.db].vendor != "postgresql" or request.accepted_renderer.format != "json":
+            return super().list(request, *args, **kwargs)
+        paginator = self.paginator
+        rows = paginator.paginate_rendered(
+            queryset, row_json(CaseListSerializer, extra=selectors.case_list_row_sql()), request, view=self)
+        return paginator.get_rendered_response(rows)
 
     def retrieve(self, request, *args, **kwargs):
         case = self.get_object()

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import connections
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import BasePagination, _positive_int
@@ -29,6 +30,18 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 CURSOR_PARAM = "cursor"
+RENDERED_ROW = "_km_rendered_row"
+
+
+class _Row(dict):
+    """A fetched row of a rendered page: its values by name, also as attributes (the count, the cursor's
+    columns)."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 MAX_PAGE = 10**9
@@ -140,6 +153,8 @@ class Pagination(BasePagination):
 
     def __init__(self):
         self.count_limit = getattr(settings, "KAMENG_LIST_COUNT_EXACT_UP_TO", 1000)
+        self.row_sql = None
+        self._order_attnames: list[str] = []
 
     # --- request parsing ---------------------------------------------------------------------------
 
@@ -163,6 +178,14 @@ class Pagination(BasePagination):
         if page > MAX_PAGE:  # an offset past any list, and past what the database's OFFSET can hold
             raise NotFound(_("Invalid page."))
         return page
+
+    def paginate_rendered(self, queryset: QuerySet, row_sql, request, view=None) -> list[str]:
+        """Like paginate_queryset, but the database renders each row (`row_sql`, kameng_api/core/rendered.py):
+        the page is a list of JSON texts, for `get_rendered_response`."""
+        self.row_sql = row_sql
+        self._order_attnames = [name for name, _desc in (list_ordering(queryset) or [])]
+        rows = self.paginate_queryset(queryset, request, view)
+        return [row[RENDERED_ROW] for row in rows]
 
     # --- paging ------------------------------------------------------------------------------------
 
@@ -203,11 +226,22 @@ class Pagination(BasePagination):
         and only the page's rows are read, by primary key."""
         query = queryset.query
         if query.distinct or query.values_select or query.combinator:
-            return list(queryset[offset: offset + limit])
+            return self._fetch(queryset, offset, offset + limit)
         counted = {COUNT_ANNOTATION: bounded_count_sql(queryset, self.count_limit)}
         if offset == 0 or any(getattr(a, "contains_aggregate", True) for a in query.annotations.values()):
-            return list(queryset.annotate(**counted)[offset: offset + limit])
-        return list(queryset.filter(pk__in=queryset.values("pk")[offset: offset + limit]).annotate(**counted))
+            return self._fetch(queryset.annotate(**counted), offset, offset + limit)
+        return self._fetch(queryset.filter(pk__in=queryset.values("pk")[offset: offset + limit])
+                           .annotate(**counted), 0, None)
+
+    def _fetch(self, queryset: QuerySet, start: int, stop: int | None) -> list:
+        """The rows start..stop: model instances, or with `paginate_rendered` each row's JSON text (under
+        RENDERED_ROW) with the count annotation and the list-order columns a cursor needs."""
+        if self.row_sql is None:
+            return list(queryset[start:stop])
+        names = [RENDERED_ROW, *(n for n in (COUNT_ANNOTATION,) if n in queryset.query.annotations),
+                 *self._order_attnames]
+        rows = queryset.annotate(**{RENDERED_ROW: self.row_sql}).values_list(*names)[start:stop]
+        return [_Row(zip(names, row, strict=True)) for row in rows]
 
     @staticmethod
     def _counted(rows: list) -> int | None:
@@ -237,8 +271,8 @@ class Pagination(BasePagination):
                                                                                        strict=True)]
             qs = qs.filter(self._after(ordering, values, reverse=reverse))
         order_by = [("-" if desc != reverse else "") + name for name, desc in ordering]
-        rows = list(qs.order_by(*order_by).annotate(**{
-            COUNT_ANNOTATION: bounded_count_sql(queryset, self.count_limit)})[: self.size + 1])
+        rows = self._fetch(qs.order_by(*order_by).annotate(**{
+            COUNT_ANNOTATION: bounded_count_sql(queryset, self.count_limit)}), 0, self.size + 1)
         counted = self._counted(rows)
         more = len(rows) > self.size
         rows = rows[: self.size]
@@ -292,6 +326,13 @@ class Pagination(BasePagination):
             ("previous", self.previous_link),
             ("results", data),
         ]))
+
+    def get_rendered_response(self, rows: list[str]) -> HttpResponse:
+        """The envelope of get_paginated_response around rows the database rendered, as JSON bytes."""
+        head = json.dumps({"count": self.count, "count_exact": self.count_exact, "next": self.next_link,
+                           "previous": self.previous_link}, ensure_ascii=False, separators=(",", ":"))
+        body = head[:-1] + ',"results":[' + ",".join(rows) + "]}"
+        return HttpResponse(body.encode(), content_type="application/json")
 
     def get_next_link(self):
         return self.next_link

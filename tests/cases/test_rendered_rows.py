@@ -1,0 +1,139 @@
+"""The case list rendered by PostgreSQL (kameng_api/core/rendered.py) is what DRF's serializer renders for
+the same rows: every field, every kind of value, any time zone, deep pages and cursors, masked consumers."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from rest_framework import serializers
+
+from cases.api.serializers import CaseListSerializer
+from cases.models import Case, Consumer, Merchant
+from kameng_api.core.rendered import datetime_sql
+from kameng_api.core.representation import CompiledRepresentation
+from privacy.services import consumers_anonymize
+from tests.factories import CaseFactory, ConsumerFactory
+
+URL = "/api/v1/cases/"
+
+pytestmark = pytest.mark.usefixtures("real_postgres")  # rows are rendered by the database on PostgreSQL only
+
+
+def drf_rendering(ids: list[int]) -> list[dict]:
+    """The rows as DRF's own generic loop renders them (no compiled plan, no SQL)."""
+    rows = {c.pk: c for c in Case.objects.filter(pk__in=ids).select_related("merchant", "consumer")
+            .prefetch_related("claims")}
+    original = CompiledRepresentation.to_representation
+    CompiledRepresentation.to_representation = serializers.Serializer.to_representation  # type: ignore[method-assign]
+    try:
+        data = CaseListSerializer([rows[i] for i in ids], many=True).data
+    finally:
+        CompiledRepresentation.to_representation = original  # type: ignore[method-assign]
+    import json
+
+    return json.loads(json.dumps(data, ensure_ascii=False))
+
+
+@pytest.fixture
+def varied(org, make_user):
+    """Cases with every kind of value a list row holds."""
+    someone = make_user()
+    whole_second = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+    merchant = Merchant.objects.create(platform=CaseFactory(organization=org).platform, name='店 "引号" \\ 斜杠')
+    cases = [
+        CaseFactory(organization=org, assignee=someone, delivered_at=None, face_value=Decimal("12.50"),
+                    description='卡密"已被"使用\n第二行\t制表 \\ 反斜杠 \u0001 控制 😀',
+                    claims=[{"kind": "refund", "amount": "10.00"}, {"kind": "compensation", "amount": None}]),
+        CaseFactory(organization=org, status="resolved", outcome="favourable", amount_recovered=Decimal("3.30"),
+                    closed_at=timezone.now(), consumer_rating=4, claims=[]),
+        CaseFactory(organization=org, merchant=merchant, purchased_at=whole_second,
+                    delivered_at=whole_second.replace(microsecond=1), problem_found_at=whole_second,
+                    amount_paid=Decimal("0.01"), waiting_on_consumer=True, fraud_suspected=True,
+                    consumer=ConsumerFactory(organization=org, name="李", phone="", id_number="")),
+        CaseFactory(organization=org, amount_paid=Decimal("99999.90"),
+                    purchased_at=datetime(1995, 7, 1, 23, 59, 59, 999999, tzinfo=UTC)),
+    ]
+    # a case created at a whole second (no fraction), as a clock with second resolution would write it
+    Case.objects.filter(pk=cases[2].pk).update(created_at=whole_second, updated_at=whole_second)
+    return cases
+
+
+@pytest.mark.parametrize("tz", ["Asia/Shanghai", "UTC", "America/New_York", "Asia/Kolkata"])
+def test_rendered_list_equals_drf_for_every_kind_of_value(handler, varied, tz):
+    with timezone.override(tz):
+        response = handler.get(URL, {"page_size": 10})
+        assert response.status_code == 200 and response["Content-Type"] == "application/json"
+        body = response.json()
+        ids = [row["id"] for row in body["results"]]
+        assert {c.pk for c in varied} <= set(ids)
+        assert body["results"] == drf_rendering(ids)
+    # the values a reader sees, spelled out once
+    row = next(r for r in body["results"] if r["id"] == varied[2].pk)
+    assert row["merchant_name"] == '店 "引号" \\ 斜杠' and row["consumer"] == {
+        "name": "李*", "phone": "", "id_number": ""}
+    assert row["amount_paid"] == "0.01" and row["waiting_on_consumer"] is True
+
+
+def test_datetimes_render_as_python_writes_them(db):
+    """The SQL of a datetime against Python's isoformat, across offsets, DST and fractions."""
+    samples = [datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC), datetime(2026, 7, 1, 3, 4, 5, 6, tzinfo=UTC),
+               datetime(1990, 7, 1, 12, 0, 0, 500000, tzinfo=UTC),  # China kept summer time then (+09:00)
+               datetime(2026, 11, 1, 5, 30, tzinfo=UTC)]
+    for tz in ("Asia/Shanghai", "UTC", "America/New_York", "Asia/Kolkata", "Australia/Eucla"):
+        for value in samples:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT " + datetime_sql("t", tz)  # noqa: S608 - SQL of a column name
+                               + " FROM (SELECT %s::timestamptz AS t) s", [value])
+                got = cursor.fetchone()[0]
+            with timezone.override(tz):
+                expected = serializers.DateTimeField().to_representation(value)
+            assert got == expected, (tz, value)
+
+
+def test_deep_pages_and_cursors_render_the_same_rows(handler, org):
+    cases = [CaseFactory(organization=org) for _ in range(7)]
+    seen = []
+    page = handler.get(URL, {"cursor": "", "page_size": 3}).json()
+    while True:
+        seen += page["results"]
+        if not page["next"]:
+            break
+        page = handler.get(page["next"]).json()
+    assert sorted(r["id"] for r in seen) == sorted(c.pk for c in cases)
+    assert seen == drf_rendering([r["id"] for r in seen])
+    deep = handler.get(URL, {"page": 3, "page_size": 2}).json()
+    assert deep["results"] == drf_rendering([r["id"] for r in deep["results"]]) and len(deep["results"]) == 2
+
+
+def test_list_shows_the_stored_masks_after_correction_and_anonymization(handler, org, supervisor):
+    case = CaseFactory(organization=org, consumer=ConsumerFactory(organization=org, name="王小明",
+                                                                     phone="13812345678"))
+    assert handler.get(URL).json()["results"][0]["consumer"] == {
+        "name": "王**", "phone": "138****5678", "id_number": Consumer.objects.get(pk=case.consumer_id).masked_id_number}
+    consumer = Consumer.objects.get(pk=case.consumer_id)
+    consumer.phone = "13900001111"
+    consumer.save()
+    assert handler.get(URL).json()["results"][0]["consumer"]["phone"] == "139****1111"
+    consumers_anonymize(consumer_ids=[consumer.pk])
+    assert handler.get(URL).json()["results"][0]["consumer"] == {"name": "王*", "phone": "", "id_number": ""}
+
+
+def test_masks_are_no_personal_data_in_clear(org):
+    """The stored masks hold no full value: what a list shows, never more."""
+    consumer = ConsumerFactory(organization=org, name="欧阳娜娜", phone="13812345678", id_number="11010519491231002X")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT masked_name, masked_phone, masked_id_number, name, phone FROM cases_consumer "
+                       "WHERE id = %s", [consumer.pk])
+        masked_name, masked_phone, masked_id, name, phone = cursor.fetchone()
+    assert (masked_name, masked_phone, masked_id) == ("欧***", "138****5678", "1101**********002X")
+    assert "13812345678" not in name + phone and "欧阳娜娜" not in name  # the values themselves are encrypted
+
+
+def test_a_filtered_and_searched_list_renders_the_same(handler, org, varied):
+    for params in ({"status": "resolved"}, {"search": varied[0].order_number}, {"assignee": varied[0].assignee_id},
+                   {"status": "intake", "page_size": 1, "page": 2}):
+        body = handler.get(URL, params).json()
+        assert body["results"], params
+        assert body["results"] == drf_rendering([r["id"] for r in body["results"]]), params
