@@ -479,11 +479,11 @@ class gunicorn:  # noqa: N801 - used as a context manager
 
     def __enter__(self):
         import secrets
-
-        from django.conf import settings
         import socket
         import subprocess
         import tempfile
+
+        from django.conf import settings
 
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kameng_api.settings.production",
                "DATABASE_URL": self.args.database_url, "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
