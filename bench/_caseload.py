@@ -30,6 +30,8 @@ GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
 
 def ensure_fixture():
     """The organization, its staff, platforms and merchants; returns (org, handler, token, platforms)."""
+    from knox.models import AuthToken
+
     from cases.models import Merchant, Organization, Platform, User
     from kameng_api.core.tokens import token_issue
 
@@ -43,7 +45,10 @@ def ensure_fixture():
             user.set_password(PASSWORD)
             user.save(update_fields=["password"])
         handlers.append(user)
-    _row, token = token_issue(user=handlers[0])  # a fresh staff token (stored hashed; shown once)
+    # A fresh staff token (stored hashed; shown once). The earlier runs' tokens go: the token check reads
+    # all of a user's tokens on every request, so they would make each run's requests slower than the last.
+    AuthToken.objects.filter(user=handlers[0]).delete()
+    _row, token = token_issue(user=handlers[0])
     platforms = []
     for p in range(PLATFORMS):
         platform, _ = Platform.objects.get_or_create(name=f"基准卡盟{p:02d}",

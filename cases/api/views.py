@@ -128,6 +128,7 @@ class MeView(APIView):
 class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = CaseSerializer
     filterset_class = CaseFilter
+    selective_params = ("search",)  # few matches: the count comes from the page when it is not full
     lookup_value_regex = ID_REGEX
     http_method_names = ["get", "post", "patch", "head", "options"]
     roles = {

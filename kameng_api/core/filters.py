@@ -1,11 +1,13 @@
 """Filter fields shared by every list: each refuses what it cannot mean with a 400 (API.md, "Errors"),
 instead of ignoring it or passing it to the database."""
 
+import copy
 from datetime import UTC, timedelta
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
@@ -96,14 +98,57 @@ class StrictBooleanFilter(filters.BooleanFilter):
         super().__init__(*args, **kwargs)
 
 
+class _SharedFieldsForm:
+    """Mixed before forms.Form: the form's fields are shallow copies of the class's, not a deep copy (which
+    copies every choice label of every field on every request). A filter form only validates query
+    parameters; nothing in it changes a field."""
+
+    base_fields: dict
+
+    def __init__(self, *args, **kwargs):
+        self.base_fields = {}  # an instance attribute: BaseForm.__init__ deep-copies nothing
+        super().__init__(*args, **kwargs)
+        self.fields = {name: copy.copy(field) for name, field in type(self).base_fields.items()}
+
+
 class FilterSet(filters.FilterSet):
-    """The base of every filterset (also those built from `filterset_fields`)."""
+    """The base of every filterset (also those built from `filterset_fields`).
+
+    django-filter deep-copies every filter, then builds a form class and deep-copies its fields, on every
+    request: 1.5 ms of a filtered list request at 1,000,000 cases, more than the page's rendering. Here each
+    request gets shallow copies of the filters (their model and parent are set per request, nothing else
+    changes) and one form class per filterset class, whose fields are shared (`_SharedFieldsForm`)."""
 
     FILTER_DEFAULTS = {
         **filters.FilterSet.FILTER_DEFAULTS,
         models.BooleanField: {"filter_class": StrictBooleanFilter},
         models.DateTimeField: {"filter_class": BoundedDateTimeFilter},
     }
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
+        if queryset is None:
+            queryset = self._meta.model._default_manager.all()
+        model = queryset.model
+        self.is_bound = data is not None
+        self.data = data or QueryDict()
+        self.queryset = queryset
+        self.request = request
+        self.form_prefix = prefix
+        self.filters = {name: copy.copy(filter_) for name, filter_ in self.base_filters.items()}
+        for filter_ in self.filters.values():
+            filter_.model = model
+            filter_.parent = self
+            if filter_.method is not None:  # its FilterMethod must point at this copy, not the class's filter
+                filter_.method = filter_.method
+
+    def get_form_class(self):
+        cls = type(self)
+        form_class = cls.__dict__.get("_shared_form_class")
+        if form_class is None:
+            fields = {name: filter_.field for name, filter_ in self.filters.items()}
+            form_class = type(f"{cls.__name__}Form", (_SharedFieldsForm, self._meta.form), fields)
+            cls._shared_form_class = form_class
+        return form_class
 
 
 class FilterBackend(DjangoFilterBackend):

@@ -191,6 +191,7 @@ class Pagination(BasePagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
+        self.view = view
         self.size = self.get_page_size(request)
         self.next_link = self.previous_link = None
         if not isinstance(queryset, QuerySet):
@@ -212,20 +213,29 @@ class Pagination(BasePagination):
     def _paginate_pages(self, queryset: QuerySet) -> list:
         page = self._page_number(self.request)
         offset = (page - 1) * self.size
-        window = self._window(queryset, offset, self.size + 1)
+        few = offset == 0 and self._selective()
+        window = self._window(queryset, offset, self.size + 1, with_count=not few)
         if not window and page != 1:
             raise NotFound(_("Invalid page."))
         has_next = len(window) > self.size
-        self.count, self.count_exact = count_bounded(queryset, self.count_limit, self._counted(window))
+        counted = len(window) if few and not has_next else self._counted(window)
+        self.count, self.count_exact = count_bounded(queryset, self.count_limit, counted)
         self._page_links(page, has_next=has_next)
         return window[: self.size]
 
-    def _window(self, queryset: QuerySet, offset: int, limit: int) -> list:
+    def _selective(self) -> bool:
+        """A request naming one of the view's `selective_params` (a search) matches few rows, found by an
+        index that costs as much as the page itself: the first page is read alone, and when it is not full
+        its length is the count, so the matching rows are not looked up a second time for the count."""
+        view = getattr(self, "view", None)
+        return any(name in self.request.query_params for name in getattr(view, "selective_params", ()))
+
+    def _window(self, queryset: QuerySet, offset: int, limit: int, *, with_count: bool = True) -> list:
         """Rows offset..offset+limit, with the bounded count in the same statement. Past the first page,
         the offset is walked over ids only (an index-only scan where the list's index covers the filter)
         and only the page's rows are read, by primary key."""
         query = queryset.query
-        if query.distinct or query.values_select or query.combinator:
+        if query.distinct or query.values_select or query.combinator or not with_count:
             return self._fetch(queryset, offset, offset + limit)
         counted = {COUNT_ANNOTATION: bounded_count_sql(queryset, self.count_limit)}
         if offset == 0 or any(getattr(a, "contains_aggregate", True) for a in query.annotations.values()):
@@ -240,7 +250,9 @@ class Pagination(BasePagination):
             return list(queryset[start:stop])
         names = [RENDERED_ROW, *(n for n in (COUNT_ANNOTATION,) if n in queryset.query.annotations),
                  *self._order_attnames]
-        rows = queryset.annotate(**{RENDERED_ROW: self.row_sql}).values_list(*names)[start:stop]
+        from .rendered import fetch_prepared
+
+        rows = fetch_prepared(queryset.annotate(**{RENDERED_ROW: self.row_sql}).values_list(*names)[start:stop])
         return [_Row(zip(names, row, strict=True)) for row in rows]
 
     @staticmethod

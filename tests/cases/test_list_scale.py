@@ -338,3 +338,16 @@ def test_me_says_who_the_caller_is(handler, partner, partner_key, org, anon, mak
                                                       "password": "correct-horse-battery"}).json()["token"]
     token_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert token_client.get("/api/v1/auth/me/").json()["role"] == "analyst"
+
+
+def test_a_search_counts_from_its_page_when_the_page_is_not_full(handler, many_cases):
+    """A search reads its matches once: a page that is not full is its own count; a full one is counted."""
+    few = handler.get(URL, {"search": "BULK000001"}).json()  # BULK0000010..19
+    assert (few["count"], few["count_exact"], few["next"]) == (10, True, None)
+    assert sorted(r["order_number"] for r in few["results"]) == [f"BULK00000{n}" for n in range(10, 20)]
+    full = handler.get(URL, {"search": "BULK00001", "page_size": 10}).json()  # BULK0000100..199
+    assert (full["count"], full["count_exact"], len(full["results"])) == (100, True, 10) and full["next"]
+    none = handler.get(URL, {"search": "NOTHING-LIKE-IT"}).json()
+    assert (none["count"], none["results"]) == (0, [])
+    sparse = queries(handler, URL, {"search": "BULK000001"})
+    assert sparse == 1  # the page alone, no count statement (a plain list adds the estimate above 1,000)
