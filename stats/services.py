@@ -29,7 +29,7 @@ from cases.codes import DisputeType, Outcome, Status
 from escalation import rules as escalation_rules
 from escalation.codes import Channel, EscalationOutcome
 
-from . import dialect, rules
+from . import answers, dialect, rules
 from .models import HISTOGRAM_PREFIX, CaseFact, RefreshState, histogram_column
 from .schema import CASE_TABLE, ESCALATION_TABLE, T, case_columns, escalation_columns
 from .schema import column as model_column
@@ -342,6 +342,7 @@ def stats_rebuild() -> dict:
         state.watermark = started
         state.last_rebuild_at = started
         state.save()
+        answers.renew()
     dialect.vacuum_analyze((T.casefact, *SUMMARY_TABLES, *PERIOD_TABLES))
     return {"cases": facts}
 
@@ -370,6 +371,7 @@ def stats_refresh() -> dict:
             state.watermark = started
             state.last_refresh_at = started
             state.save()
+            answers.renew()
             return {"cases": changed, "percentiles": duration_groups, "periods_added": periods_added}
     return {"rebuilt": stats_rebuild()}
 

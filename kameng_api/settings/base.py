@@ -402,6 +402,9 @@ KAMENG_WEBHOOK_BLOCK_PRIVATE = env.bool("KAMENG_WEBHOOK_BLOCK_PRIVATE", default=
 # Statistics (stats/rules.py): "organization" = each organization's own cases, "national" = all.
 KAMENG_STATS_SCOPE = env.str("KAMENG_STATS_SCOPE", default="organization")
 KAMENG_STATS_MIN_SAMPLE = env.int("KAMENG_STATS_MIN_SAMPLE", default=10)
+# Statistics answers are kept in the shared cache until the next refresh (stats/answers.py), at most this long;
+# 0 computes every request.
+KAMENG_STATS_ANSWER_SECONDS = env.int("KAMENG_STATS_ANSWER_SECONDS", default=300)
 KAMENG_SPIKE_BASELINE_DAYS = env.int("KAMENG_SPIKE_BASELINE_DAYS", default=28)
 KAMENG_SPIKE_MIN_COUNT = env.int("KAMENG_SPIKE_MIN_COUNT", default=10)
 KAMENG_SPIKE_SIGMAS = env.float("KAMENG_SPIKE_SIGMAS", default=3.0)

@@ -1,7 +1,7 @@
 
 from decimal import Decimal
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 from drf_spectacular.types import OpenApiTypes
@@ -20,7 +20,7 @@ from kameng_api.core.openapi import AutoSchema, error_response
 from kameng_api.core.preconditions import MethodAllowed
 from kameng_api.core.replica import replica_reads
 
-from .. import exports, groups, reports, rules, selectors
+from .. import answers, exports, groups, reports, rules, selectors
 from ..models import MassIncident, QuarterlyReport
 from . import examples
 from .permissions import CanReadStats
@@ -68,6 +68,14 @@ def _filters(request, data: dict) -> selectors.StatsFilter:
         date_from=data["from"], date_to=data["to"], product_type=data.get("product_type"),
         dispute_type=data.get("dispute_type"), organization_id=None if national else request.user.organization_id,
     )
+
+
+def kept_or_computed(view, request, filters: selectors.StatsFilter, compute) -> HttpResponse:
+    """The answer kept for this question and generation (stats/answers.py), else computed and kept."""
+    if not answers.enabled():
+        return compute()
+    key = answers.key_for(request, filters=filters, scope=rules.scope(), min_sample=rules.min_sample())
+    return answers.kept(key) or answers.keep(key, view, request, compute())
 
 
 class StatsSchema(AutoSchema):
@@ -152,6 +160,9 @@ class PlatformStatsView(StatsBase):
         query = ExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         filters = _filters(request, query.validated_data)
+        return kept_or_computed(self, request, filters, lambda: self.answer(request, query, filters))
+
+    def answer(self, request, query, filters) -> Response:
         # rows, not tuples: the keyset paginator (`?cursor=`) reads the ordering fields from each row
         platforms = Platform.objects.order_by("name", "id").only("id", "name")
         page = list(platforms) if self.wants_csv() else self.paginate_queryset(platforms)
@@ -191,6 +202,9 @@ class PlatformTrendView(StatsBase):
         query = TrendQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         filters = _filters(request, query.validated_data)
+        return kept_or_computed(self, request, filters, lambda: self.answer(query, filters, platform))
+
+    def answer(self, query, filters, platform) -> Response:
         interval = query.validated_data["interval"]
         series = selectors.platform_trend(platform_id=platform.id, filters=filters, interval=interval)
         if self.wants_csv():
