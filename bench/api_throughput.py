@@ -93,6 +93,16 @@ def setup_django(database_url: str) -> None:
     # connection per request, which every request, the trivial one included, then pays for.
     os.environ.setdefault("DJANGO_CONN_MAX_AGE", "60")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # A shared cache as production has (Redis): the reference tables are then read once per process
+    # (kameng_api/core/snapshots.py). Without REDIS_URL, a local Redis is used when one answers.
+    if not os.environ.get("REDIS_URL"):
+        import socket
+
+        try:
+            socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+            os.environ["REDIS_URL"] = "redis://127.0.0.1:6379/0"
+        except OSError:
+            pass
     if database_url.startswith("sqlite"):
         Path(database_url.split("sqlite:///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
     import django

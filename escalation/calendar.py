@@ -28,6 +28,8 @@ import chinese_calendar
 import holidays as holidays_library
 from chinese_calendar import constants as library_data
 
+from kameng_api.core.snapshots import Snapshot
+
 TZ = ZoneInfo("Asia/Shanghai")
 END_OF_DAY = time(23, 59, 59)
 MAX_WORKING_DAYS = 3660  # a guard against runaway loops on hostile input
@@ -64,6 +66,11 @@ class Calendar:
 
     @classmethod
     def load(cls) -> Calendar:
+        """The calendar as it stands (kept per process until a day or year changes: core/snapshots.py)."""
+        return CALENDAR.get()
+
+    @classmethod
+    def read(cls) -> Calendar:
         from .models import CalendarDay, CalendarYear
 
         rows = dict(CalendarDay.objects.values_list("date", "is_working_day"))
@@ -165,3 +172,6 @@ def calendar_status(*, today: date | None = None, organization_id=None) -> dict:
         open_provisional = open_provisional.filter(case__organization_id=organization_id)
     provisional = open_provisional.count()
     return {"years": years, "provisional_open_deadlines": provisional, "notices": notices}
+
+
+CALENDAR: Snapshot[Calendar] = Snapshot("calendar", Calendar.read)

@@ -21,6 +21,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from kameng_api.core.snapshots import Snapshot
+
 from .codes import RuleKey, Unit
 
 K = RuleKey
@@ -229,6 +231,11 @@ class RuleBook:
 
     @classmethod
     def load(cls) -> RuleBook:
+        """The rule table as it stands (kept per process until a version changes: core/snapshots.py)."""
+        return RULE_TABLE.get()
+
+    @classmethod
+    def read(cls) -> RuleBook:
         from .models import RuleVersion
 
         try:
@@ -256,11 +263,15 @@ class RuleBook:
         return chosen
 
 
+RULE_TABLE: Snapshot[RuleBook] = Snapshot("rule-table", RuleBook.read)
+
+
 def rule_versions_seed() -> list:
     """Write `SEED` into an empty rule table (a fresh or flushed database) and return the rows."""
     from .models import RuleVersion
 
     RuleVersion.objects.bulk_create([RuleVersion(**row) for row in SEED], ignore_conflicts=True)
+    RULE_TABLE.renew()  # bulk_create sends no signal
     return list(RuleVersion.objects.all())
 
 

@@ -22,7 +22,7 @@ from kameng_api.core.roles import Role
 from kameng_api.core.validators import not_in_future
 
 from . import rules
-from .calendar import Calendar, add_hours
+from .calendar import CALENDAR, Calendar, add_hours
 from .codes import Channel, DeadlineKind, DeadlineStatus, EscalationOutcome, SkipReason
 from .lawbook import RuleBook
 from .models import CalendarDay, CalendarYear, Deadline, Escalation
@@ -300,6 +300,7 @@ def calendar_year_set(*, actor: ActorLike | None, year: int, days: list[dict], s
         CalendarDay.objects.bulk_create([
             CalendarDay(date=d["date"], is_working_day=d["is_working_day"], name=d.get("name", "")) for d in days
         ])
+        CALENDAR.renew()  # bulk_create sends no signal
         recomputed = deadlines_recompute()
         org_id = Actor.of(actor).organization_id
         if org_id is not None:

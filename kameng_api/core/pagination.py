@@ -252,7 +252,8 @@ class Pagination(BasePagination):
                  *self._order_attnames]
         from .rendered import fetch_prepared
 
-        rows = fetch_prepared(queryset.annotate(**{RENDERED_ROW: self.row_sql}).values_list(*names)[start:stop])
+        rows = fetch_prepared(queryset.annotate(**{RENDERED_ROW: self.row_sql}).values_list(*names)[start:stop],
+                              prepare=not self._selective())
         return [_Row(zip(names, row, strict=True)) for row in rows]
 
     @staticmethod

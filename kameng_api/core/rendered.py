@@ -141,15 +141,16 @@ def row_json_sql(serializer_class, *, extra: dict[str, str]) -> str:
     return sql
 
 
-def fetch_prepared(queryset) -> list[tuple]:
+def fetch_prepared(queryset, *, prepare: bool = True) -> list[tuple]:
     """The rows of `queryset` (a values_list), on PostgreSQL through a prepared statement: a list statement
     with its rendering is planned once per database connection instead of on every request (planning it
     cost about as much as running it: 0.8 of 1.6 ms at 1,000,000 cases). Parameters are bound by the
-    server, so the text is the same for every organization and filter value; PostgreSQL keeps a custom
-    plan where a generic one would be worse (a search pattern, say). A pooler in transaction mode needs
+    server, so the text is the same for every organization and filter value. Not for a search
+    (`prepare=False`): after five runs PostgreSQL may switch a prepared statement to a generic plan, which for
+    `LIKE $1` cannot use the trigram index (a search went from 8 ms to 1 s). A pooler in transaction mode needs
     PgBouncer 1.21+ with max_prepared_statements (README "Lists at national scale")."""
     connection = connections[queryset.db]
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or not prepare:
         return list(queryset)
     from django.db.backends.postgresql.base import ServerBindingCursor
 

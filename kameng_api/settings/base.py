@@ -405,6 +405,8 @@ KAMENG_STATS_MIN_SAMPLE = env.int("KAMENG_STATS_MIN_SAMPLE", default=10)
 # Statistics answers are kept in the shared cache until the next refresh (stats/answers.py), at most this long;
 # 0 computes every request.
 KAMENG_STATS_ANSWER_SECONDS = env.int("KAMENG_STATS_ANSWER_SECONDS", default=300)
+# The rule table and the working-day calendar are kept per process until they change (core/snapshots.py).
+KAMENG_REFERENCE_SNAPSHOTS = env.bool("KAMENG_REFERENCE_SNAPSHOTS", default=True)
 KAMENG_SPIKE_BASELINE_DAYS = env.int("KAMENG_SPIKE_BASELINE_DAYS", default=28)
 KAMENG_SPIKE_MIN_COUNT = env.int("KAMENG_SPIKE_MIN_COUNT", default=10)
 KAMENG_SPIKE_SIGMAS = env.float("KAMENG_SPIKE_SIGMAS", default=3.0)

@@ -46,3 +46,8 @@ KAMENG_WEBHOOK_BLOCK_PRIVATE = False  # a local receiver in the end-to-end tests
 # names others.
 KAMENG_DATA_KEYS = env.list("KAMENG_DATA_KEYS", default=["hX4Y8QJ0d6b7n1o2m3l4k5j6i7h8g9f0e1d2c3b4a5Y="])
 KAMENG_BLIND_INDEX_KEY = env.str("KAMENG_BLIND_INDEX_KEY", default="test-blind-index-key-0123456789abcdef")
+# What is kept between requests in the shared cache (stats answers, reference snapshots) is off: a server or
+# worker the tests start shares Redis while the test process itself does not, so it would not see the test's
+# changes. Their own tests turn them on (tests/stats/test_answers.py, tests/escalation/test_snapshots.py).
+KAMENG_STATS_ANSWER_SECONDS = env.int("KAMENG_STATS_ANSWER_SECONDS", default=0)
+KAMENG_REFERENCE_SNAPSHOTS = env.bool("KAMENG_REFERENCE_SNAPSHOTS", default=False)

@@ -137,3 +137,22 @@ def test_a_filtered_and_searched_list_renders_the_same(handler, org, varied):
         body = handler.get(URL, params).json()
         assert body["results"], params
         assert body["results"] == drf_rendering([r["id"] for r in body["results"]]), params
+
+
+def _prepared_list_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s", ["%_km_rendered_row%"])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_a_plain_list_is_prepared_and_a_search_is_not(handler, org):
+    """After five runs PostgreSQL may give a prepared statement a generic plan, which cannot use the trigram
+    index for `LIKE $1`: a search is planned with its pattern every time; the plain list is prepared once."""
+    case = CaseFactory(organization=org)
+    for _ in range(7):
+        body = handler.get(URL, {"search": case.order_number}).json()
+        assert [r["id"] for r in body["results"]] == [case.pk] and body["count"] == 1
+    assert not [s for s in _prepared_list_statements() if "LIKE" in s.upper()]
+    for _ in range(7):
+        assert handler.get(URL).json()["results"][0]["id"] == case.pk
+    assert len(_prepared_list_statements()) == 1

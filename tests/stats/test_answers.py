@@ -27,6 +27,7 @@ def shared_cache(settings):
     require(bool(url), "REDIS_URL is not set")
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url,
                                    "KEY_PREFIX": f"test-answers-{uuid.uuid4().hex}"}}
+    settings.KAMENG_STATS_ANSWER_SECONDS = 300
     assert answers.enabled()
 
 

@@ -1,0 +1,66 @@
+"""Reference tables read once per process and kept until they change.
+
+The rule table and the working-day calendar are read by every create, transition and clock, and change a few
+times a year (an administrator enters next year's schedule or a new rule version). A `Snapshot` keeps what
+its loader built in the process, under a *generation* token held in the shared cache: a save or delete of a
+row of those tables replaces the token (at once, and again when its transaction commits, so a snapshot read
+meanwhile from the old rows is not kept under the new token), and every process then reads the table again.
+The token is read before the table, so a change that lands during a read is never hidden. A snapshot is
+also read again after `max_age` seconds, for changes made around the application (SQL by hand).
+
+Only with a shared cache (Redis) and KAMENG_REFERENCE_SNAPSHOTS on (the default): with the embedded
+default's per-process memory cache, a process would not see another's change, so every call reads the
+table, as before.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+T = TypeVar("T")
+SHARED_BACKENDS = ("django.core.cache.backends.redis.RedisCache",)
+
+
+def shared_cache() -> bool:
+    return (getattr(settings, "KAMENG_REFERENCE_SNAPSHOTS", True)
+            and settings.CACHES["default"]["BACKEND"] in SHARED_BACKENDS)
+
+
+class Snapshot(Generic[T]):
+    def __init__(self, name: str, load: Callable[[], T], *, max_age: float = 300.0):
+        self.key = f"snapshot:{name}:generation"
+        self.load = load
+        self.max_age = max_age
+        self._held: tuple[str, float, T] | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> T:
+        if not shared_cache():
+            return self.load()
+        token = cache.get(self.key)
+        if token is None:
+            cache.add(self.key, uuid.uuid4().hex, None)
+            token = cache.get(self.key) or ""
+        held = self._held
+        if held is not None and held[0] == token and time.monotonic() - held[1] < self.max_age:
+            return held[2]
+        value = self.load()
+        with self._lock:
+            self._held = (token, time.monotonic(), value)
+        return value
+
+    def renew(self, **_signal_kwargs) -> None:
+        """Signal receiver: the table changed."""
+        self._held = None
+        if not shared_cache():
+            return
+        cache.set(self.key, uuid.uuid4().hex, None)
+        transaction.on_commit(lambda: cache.set(self.key, uuid.uuid4().hex, None))

@@ -1,0 +1,72 @@
+"""The rule table and the working-day calendar kept per process (kameng_api/core/snapshots.py): read once,
+then again as soon as any process changes them, never an old table after a change."""
+
+import os
+import uuid
+from datetime import date
+
+import pytest
+
+from escalation.calendar import CALENDAR, Calendar
+from escalation.codes import RuleKey
+from escalation.lawbook import RULE_TABLE, RuleBook
+from escalation.models import CalendarDay, RuleVersion
+from escalation.services import calendar_year_set
+from kameng_api.core.snapshots import Snapshot
+from tests.conftest import require
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def shared_cache(settings):
+    url = os.environ.get("REDIS_URL", "")
+    require(bool(url), "REDIS_URL is not set")
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url,
+                                   "KEY_PREFIX": f"test-snapshots-{uuid.uuid4().hex}"}}
+    settings.KAMENG_REFERENCE_SNAPSHOTS = True
+    RULE_TABLE._held = CALENDAR._held = None
+
+
+def test_kept_until_a_day_changes_then_read_again(shared_cache):
+    first = Calendar.load()
+    assert Calendar.load() is first  # kept: no query, the same snapshot
+    day = date(2031, 3, 3)  # a Monday
+    assert first.is_working_day(day)
+    CalendarDay.objects.create(date=day, is_working_day=False, name="测试调休")
+    assert Calendar.load() is not first and not Calendar.load().is_working_day(day)
+
+
+def test_a_year_entered_in_bulk_is_seen(shared_cache, org):
+    Calendar.load()
+    calendar_year_set(actor=None, year=2032, days=[{"date": date(2032, 1, 5), "is_working_day": False}])
+    assert not Calendar.load().is_working_day(date(2032, 1, 5))
+    assert Calendar.load().year_known(2032)
+
+
+def test_a_new_rule_version_is_seen(shared_cache):
+    RuleBook.load()  # an empty table is seeded on the first read (which renews the snapshot)
+    book = RuleBook.load()
+    assert RuleBook.load() is book
+    on = date(2031, 1, 1)
+    in_force = book.get(RuleKey.ACCEPTANCE_12315, on)
+    row = RuleVersion.objects.get(pk=in_force.pk)
+    row.value = in_force.value + 2  # a supervisor corrects the figure in the admin
+    row.save()
+    assert RuleBook.load().get(RuleKey.ACCEPTANCE_12315, on).value == in_force.value + 2
+
+
+def test_another_process_sees_the_change(shared_cache):
+    """A second snapshot of the same name stands for another process: it holds its own copy, and a change
+    made here makes it read the table again."""
+    other = Snapshot("calendar", Calendar.read)
+    held = other.get()
+    assert other.get() is held
+    CalendarDay.objects.create(date=date(2031, 5, 6), is_working_day=False)
+    assert other.get() is not held and not other.get().is_working_day(date(2031, 5, 6))
+
+
+def test_without_a_shared_cache_every_call_reads(settings):
+    settings.KAMENG_REFERENCE_SNAPSHOTS = True
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert Calendar.load() is not Calendar.load()
