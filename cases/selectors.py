@@ -79,6 +79,17 @@ def case_get_or_404(*, user: Reader, case_id: int | str) -> Case:
         raise Http404 from None
 
 
+def case_id_or_404(*, user: Reader, case_id: int | str) -> int:
+    """For views that only need to know the case may be seen (its lists): its id, or Http404 — one primary-key
+    lookup instead of reading the case with its relations."""
+    from django.http import Http404
+
+    found = Case.objects.for_user(user).filter(pk=case_id).values_list("pk", flat=True).first()
+    if found is None:
+        raise Http404
+    return found
+
+
 def platform_list() -> QuerySet[Platform]:
     return Platform.objects.all()
 

@@ -12,7 +12,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cases.selectors import case_get_or_404
+from cases.selectors import case_get_or_404, case_id_or_404
 from kameng_api.core.audit import audit_record
 from kameng_api.core.idempotency import idempotent
 from kameng_api.core.languages import DOCUMENT_LANGS as LANGS
@@ -105,8 +105,8 @@ class CaseEvidenceView(GenericAPIView):
     @extend_schema(summary="List a case's evidence (every status, in chain order)",
                    responses={200: EvidenceSerializer(many=True)})
     def get(self, request, case_id):
-        case = case_get_or_404(user=request.user, case_id=case_id)
-        page = self.paginate_queryset(selectors.evidence_list(user=request.user, case=case))
+        visible = case_id_or_404(user=request.user, case_id=case_id)
+        page = self.paginate_queryset(selectors.evidence_list(user=request.user, case=visible, listing=True))
         return self.get_paginated_response(EvidenceSerializer(page, many=True).data)
 
     @extend_schema(
