@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from kameng_api.core.actors import Actor
 from kameng_api.core.idempotency import idempotent
 from kameng_api.core.openapi import ID_REGEX, IDEMPOTENCY_KEY, error_response, if_match
+from kameng_api.core.pagination import Pagination
 from kameng_api.core.permissions import (
     CASE_CREATORS,
     CASE_READERS,
@@ -150,6 +151,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         if connections[queryset.db].vendor != "postgresql" or request.accepted_renderer.format != "json":
             return super().list(request, *args, **kwargs)
         paginator = self.paginator
+        assert isinstance(paginator, Pagination), "the project's pagination (settings)"
         rows = paginator.paginate_rendered(
             queryset, row_json(CaseListSerializer, extra=selectors.case_list_row_sql()), request, view=self)
         return paginator.get_rendered_response(rows)

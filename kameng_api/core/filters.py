@@ -2,7 +2,9 @@
 instead of ignoring it or passing it to the database."""
 
 import copy
+from collections import OrderedDict
 from datetime import UTC, timedelta
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -125,6 +127,9 @@ class FilterSet(filters.FilterSet):
         models.DateTimeField: {"filter_class": BoundedDateTimeFilter},
     }
 
+    _meta: Any  # django-filter's options, set by its metaclass
+    _shared_form_class: Any
+
     def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
         if queryset is None:
             queryset = self._meta.model._default_manager.all()
@@ -134,10 +139,10 @@ class FilterSet(filters.FilterSet):
         self.queryset = queryset
         self.request = request
         self.form_prefix = prefix
-        self.filters = {name: copy.copy(filter_) for name, filter_ in self.base_filters.items()}
+        self.filters = OrderedDict((name, copy.copy(filter_)) for name, filter_ in self.base_filters.items())
         for filter_ in self.filters.values():
-            filter_.model = model
-            filter_.parent = self
+            filter_.model = model  # type: ignore[attr-defined]  # as django-filter sets them
+            filter_.parent = self  # type: ignore[attr-defined]
             if filter_.method is not None:  # its FilterMethod must point at this copy, not the class's filter
                 filter_.method = filter_.method
 

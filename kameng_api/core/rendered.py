@@ -156,7 +156,7 @@ def fetch_prepared(queryset, *, prepare: bool = True) -> list[tuple]:
 
     class _Prepared(ServerBindingCursor):
         def execute(self, query, params=None, *, prepare=None, binary=None):
-            return super().execute(query, params, prepare=True, binary=binary)
+            return super().execute(query, params, prepare=True, binary=binary)  # type: ignore[misc]
 
     sql, params = queryset.query.get_compiler(queryset.db).as_sql()
     connection.ensure_connection()
@@ -164,7 +164,7 @@ def fetch_prepared(queryset, *, prepare: bool = True) -> list[tuple]:
         # Django turns psycopg's preparing off; on again, but only for what asks for it (prepare=True):
         # Django's own cursors bind on the client and never prepare.
         connection.connection.prepare_threshold = 2**31 - 1
-    raw = _Prepared(connection.connection)
+    raw: Any = _Prepared(connection.connection)  # type: ignore[call-arg]  # psycopg's Cursor(connection)
     cursor = connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
     with cursor:
         cursor.execute(sql, params)
