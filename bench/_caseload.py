@@ -90,13 +90,43 @@ class Writer:
         self.rows: list[tuple] = []
         self.copy = None
         self.count = 0
+        self.fixed: tuple = ()
+        if connection.vendor != "postgresql":
+            self._fill_unnamed()
         if connection.vendor == "postgresql":
             cursor = connection.cursor().cursor  # the psycopg cursor under Django's wrapper
             cols = ", ".join(f'"{c}"' for c in columns)
             self._copy_cm = cursor.copy(f'COPY "{table}" ({cols}) FROM STDIN')
             self.copy = self._copy_cm.__enter__()
 
+    def _fill_unnamed(self) -> None:
+        """SQLite cannot be given column defaults after the fact (lenient_defaults): the NOT NULL columns this
+        loader does not name get their model default ('' / false / {} when the model has none) in every row."""
+        from django.apps import apps
+        from django.db import models
+
+        model = next(m for m in apps.get_models() if m._meta.db_table == self.table)
+        extra_columns, values = [], []
+        for f in model._meta.concrete_fields:
+            if f.null or f.primary_key or f.column in self.columns:
+                continue
+            value = f.get_default() if f.has_default() else None
+            if value is None:
+                if isinstance(f, models.BooleanField):
+                    value = False
+                elif isinstance(f, models.JSONField):
+                    value = {}
+                elif isinstance(f, models.CharField | models.TextField):
+                    value = ""
+                else:
+                    continue
+            extra_columns.append(f.column)
+            values.append(f.get_db_prep_save(value, self.connection))
+        self.columns = [*self.columns, *extra_columns]
+        self.fixed = tuple(values)
+
     def add(self, row: tuple) -> None:
+        row = row + self.fixed if self.fixed else row
         self.count += 1
         if self.copy is not None:
             self.copy.write_row(row)

@@ -1,6 +1,6 @@
 """Reads of the escalation app, always through the organization-scoped case queryset."""
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from cases.selectors import case_visible
@@ -23,7 +23,11 @@ def escalation_get(*, user: Reader, escalation_id: int | str) -> Escalation:
 
 
 def deadline_list(*, user: Reader, open_only: bool = True) -> QuerySet[Deadline]:
-    qs = Deadline.objects.filter(case_visible(user=user)).select_related("case", "escalation", "rule_version")
+    # The row shows its case's reference, the escalation's id and the rule version: the reference comes as an
+    # annotation, not the whole case row (and the escalation's) joined and built into objects for every row.
+    qs = (Deadline.objects.filter(case_visible(user=user)).select_related("rule_version")
+          .defer("rule_version__quote", "rule_version__note", "rule_version__source_url")
+          .annotate(case_reference=F("case__reference")))
     if open_only:
         qs = qs.filter(status=DeadlineStatus.OPEN)
     return qs

@@ -51,7 +51,7 @@ class EscalationAnswerSerializer(serializers.Serializer):
 
 
 class DeadlineSerializer(CompiledRepresentation, StrictModelSerializer):
-    case_reference = StrictCharField(source="case.reference", read_only=True)
+    case_reference = StrictCharField(read_only=True)  # annotated by escalation.selectors.deadline_list
     overdue = serializers.SerializerMethodField()
     suspended = serializers.SerializerMethodField()
     met_late = serializers.SerializerMethodField(help_text="Met, but after the due date (not 'on time').")
