@@ -139,7 +139,8 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     }
 
     def get_queryset(self):
-        return selectors.case_list(user=self.request.user, listing=self.action == "list")
+        # a list row and the detail show the platform and assignee as ids: neither is joined for them
+        return selectors.case_list(user=self.request.user, listing=self.action in ("list", "retrieve"))
 
     def get_serializer_class(self):
         return CaseListSerializer if self.action == "list" else CaseSerializer

@@ -114,3 +114,17 @@ def test_bad_questions_and_the_embedded_cache_are_not_kept(analyst, org, populat
     settings.KAMENG_STATS_ANSWER_SECONDS = 300
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     assert not answers.enabled()  # a per-process cache would not see the worker's refresh
+
+
+def test_a_trend_is_kept_and_renewed_like_the_platforms(analyst, org, populate, shared_cache):
+    platform = PlatformFactory(name="星辰卡盟")
+    populate(platform, n=12)
+    stats_rebuild()
+    url = f"/api/v1/stats/platforms/{platform.id}/trend/"
+    first, second = analyst.get(url, PERIOD), analyst.get(url, PERIOD)
+    assert (first["X-Stats-Answer"], second["X-Stats-Answer"]) == ("computed", "kept")
+    assert sum(p["complaints"] for p in second.json()["results"]) == 12
+    make_case(organization=org, platform=platform, created_at=at(2025, 3, 3, 9, 0))
+    stats_refresh()
+    assert sum(p["complaints"] for p in analyst.get(url, PERIOD).json()["results"]) == 13
+    assert analyst.get("/api/v1/stats/platforms/999999/trend/", PERIOD).status_code == 404
