@@ -12,6 +12,7 @@ from escalation.codes import RuleKey
 from escalation.lawbook import RULE_TABLE, RuleBook
 from escalation.models import CalendarDay, RuleVersion
 from escalation.services import calendar_year_set
+from kameng_api.core import snapshots
 from kameng_api.core.snapshots import Snapshot
 from tests.conftest import require
 
@@ -44,8 +45,9 @@ def test_a_year_entered_in_bulk_is_seen(shared_cache, org):
     assert Calendar.load().year_known(2032)
 
 
-def test_a_new_rule_version_is_seen(shared_cache):
-    RuleBook.load()  # an empty table is seeded on the first read (which renews the snapshot)
+def test_a_new_rule_version_is_seen(shared_cache, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):  # as if committed
+        RuleBook.load()  # an empty table is seeded on the first read (which renews the snapshot)
     book = RuleBook.load()
     assert RuleBook.load() is book
     on = date(2031, 1, 1)
@@ -56,14 +58,31 @@ def test_a_new_rule_version_is_seen(shared_cache):
     assert RuleBook.load().get(RuleKey.ACCEPTANCE_12315, on).value == in_force.value + 2
 
 
-def test_another_process_sees_the_change(shared_cache):
-    """A second snapshot of the same name stands for another process: it holds its own copy, and a change
-    made here makes it read the table again."""
+def test_another_process_sees_the_change_within_a_second(shared_cache, monkeypatch):
+    """A second snapshot of the same name stands for another process: it holds its own copy, compares the
+    shared token at most once a second, and then reads the table again."""
     other = Snapshot("calendar", Calendar.read)
     held = other.get()
     assert other.get() is held
     CalendarDay.objects.create(date=date(2031, 5, 6), is_working_day=False)
+    assert other.get() is held  # within the second: not compared yet
+    monkeypatch.setattr(snapshots, "TOKEN_CHECK_SECONDS", 0.0)  # the second has passed
     assert other.get() is not held and not other.get().is_working_day(date(2031, 5, 6))
+
+
+def test_a_change_rolled_back_is_not_kept(shared_cache):
+    from django.db import transaction
+
+    before = Calendar.load()
+    day = date(2031, 7, 7)
+    try:
+        with transaction.atomic():
+            CalendarDay.objects.create(date=day, is_working_day=False)
+            assert not Calendar.load().is_working_day(day)  # the transaction sees its own change
+            raise RuntimeError("rolled back")
+    except RuntimeError:
+        pass
+    assert Calendar.load().is_working_day(day) and before.is_working_day(day)
 
 
 def test_without_a_shared_cache_every_call_reads(settings):
