@@ -202,3 +202,21 @@ def gunicorn_live(transactional_db, tmp_path):
         proc.terminate()
         proc.wait(timeout=15)
         log.close()
+
+
+@pytest.fixture
+def shared_cache(settings):
+    """The Redis cache, as in production (the tests' default is a per-process memory cache), with what is
+    kept in it turned on: statistics answers (stats/answers.py) and reference snapshots (core/snapshots.py)."""
+    import uuid
+
+    from escalation.calendar import CALENDAR
+    from escalation.lawbook import RULE_TABLE
+
+    url = os.environ.get("REDIS_URL", "")
+    require(bool(url), "REDIS_URL is not set")
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url,
+                                   "KEY_PREFIX": f"test-shared-{uuid.uuid4().hex}"}}
+    settings.KAMENG_STATS_ANSWER_SECONDS = 300
+    settings.KAMENG_REFERENCE_SNAPSHOTS = True
+    RULE_TABLE._held = CALENDAR._held = None

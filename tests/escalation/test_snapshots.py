@@ -1,32 +1,21 @@
 """The rule table and the working-day calendar kept per process (kameng_api/core/snapshots.py): read once,
 then again as soon as any process changes them, never an old table after a change."""
 
-import os
-import uuid
 from datetime import date
 
 import pytest
 
-from escalation.calendar import CALENDAR, Calendar
+from escalation.calendar import Calendar
 from escalation.codes import RuleKey
-from escalation.lawbook import RULE_TABLE, RuleBook
+from escalation.lawbook import RuleBook
 from escalation.models import CalendarDay, RuleVersion
 from escalation.services import calendar_year_set
 from kameng_api.core import snapshots
 from kameng_api.core.snapshots import Snapshot
-from tests.conftest import require
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def shared_cache(settings):
-    url = os.environ.get("REDIS_URL", "")
-    require(bool(url), "REDIS_URL is not set")
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url,
-                                   "KEY_PREFIX": f"test-snapshots-{uuid.uuid4().hex}"}}
-    settings.KAMENG_REFERENCE_SNAPSHOTS = True
-    RULE_TABLE._held = CALENDAR._held = None
 
 
 def test_kept_until_a_day_changes_then_read_again(shared_cache):

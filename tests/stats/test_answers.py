@@ -1,15 +1,12 @@
 """Statistics answers kept in the shared cache (stats/answers.py): the same question gets the same bytes
 until the figures change, and never an answer from before a refresh, a rename or for another scope."""
 
-import os
-import uuid
 
 import pytest
 
 from cases.models import Merchant
 from stats import answers
 from stats.services import stats_rebuild, stats_refresh
-from tests.conftest import require
 from tests.factories import PlatformFactory
 
 from .conftest import at, make_case
@@ -20,15 +17,6 @@ URL = "/api/v1/stats/platforms/"
 PERIOD = {"from": "2025-03-01", "to": "2025-03-05"}
 
 
-@pytest.fixture
-def shared_cache(settings):
-    """The Redis cache, as in production (the tests' default is a per-process memory cache)."""
-    url = os.environ.get("REDIS_URL", "")
-    require(bool(url), "REDIS_URL is not set")
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url,
-                                   "KEY_PREFIX": f"test-answers-{uuid.uuid4().hex}"}}
-    settings.KAMENG_STATS_ANSWER_SECONDS = 300
-    assert answers.enabled()
 
 
 def _complaints(body, platform):
