@@ -11,32 +11,33 @@ from .models import Case, Claim, Consumer, Merchant, Platform, User
 LIST_CLAIMS = "list_claims"
 
 
-def _claims_json() -> RawSQL:
+def _claims_array_sql() -> str:
     """The case's claims as one JSON array, rendered as the API shows them (kind, amount as a string with its
-    two places, unreasonable) and in their order: a correlated subquery of the page's own statement, so a
-    list page is one statement, not the page plus a prefetch of its claims."""
+    two places, unreasonable) and in their order, `[]` without claims: a correlated subquery of the page's
+    own statement, so a list page is one statement, not the page plus a prefetch of its claims."""
     claim, case = Claim._meta.db_table, Case._meta.db_table
-    return RawSQL(  # noqa: S611 - constants only
-        f"SELECT json_agg(json_build_object('kind', km_c.kind, 'amount', km_c.amount::text, "  # noqa: S608
-        f"'unreasonable', km_c.unreasonable) ORDER BY km_c.id)::text FROM {claim} km_c "
-        f'WHERE km_c.case_id = "{case}"."id"', [], output_field=JSONField())
+    return (f"COALESCE((SELECT json_agg(json_build_object('kind', km_c.kind, "  # noqa: S608 - model metadata only
+            f"'amount', km_c.amount::text, 'unreasonable', km_c.unreasonable) ORDER BY km_c.id) "
+            f'FROM {claim} km_c WHERE km_c.case_id = "{case}"."id"), \'[]\'::json)')
+
+
+def _claims_json() -> RawSQL:
+    """The claims array as an annotation (the detail, and lists rendered by DRF)."""
+    return RawSQL(f"{_claims_array_sql()}::text", [], output_field=JSONField())  # noqa: S611 - constants only
 
 
 def case_list_row_sql() -> dict[str, str]:
     """For a list row rendered by PostgreSQL (kameng_api/core/rendered.py): the SQL of the fields that are
     not the case's own columns — the merchant's name, the consumer's masked forms (stored beside the
     encrypted values, so nothing is decrypted), the claims as the API shows them."""
-    case, merchant, consumer, claim = (Case._meta.db_table, Merchant._meta.db_table, Consumer._meta.db_table,
-                                       Claim._meta.db_table)
+    case, merchant, consumer = Case._meta.db_table, Merchant._meta.db_table, Consumer._meta.db_table
     return {
         "merchant_name": f'COALESCE((SELECT km_m.name FROM {merchant} km_m '  # noqa: S608 - model metadata only
                          f'WHERE km_m.id = "{case}"."merchant_id"), \'\')',
         "consumer": f"(SELECT json_build_object('name', km_p.masked_name, 'phone', km_p.masked_phone, "  # noqa: S608
                     f"'id_number', km_p.masked_id_number) FROM {consumer} km_p "
                     f'WHERE km_p.id = "{case}"."consumer_id")',
-        "claims": f"COALESCE((SELECT json_agg(json_build_object('kind', km_c.kind, "  # noqa: S608
-                  f"'amount', km_c.amount::text, 'unreasonable', km_c.unreasonable) ORDER BY km_c.id) "
-                  f'FROM {claim} km_c WHERE km_c.case_id = "{case}"."id"), \'[]\'::json)',
+        "claims": _claims_array_sql(),
     }
 
 

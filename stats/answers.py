@@ -17,39 +17,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.http import HttpResponse
 
-GENERATION_KEY = "stats:answers:generation"
-SHARED_BACKENDS = ("django.core.cache.backends.redis.RedisCache",)
+from kameng_api.core.snapshots import Generation, shared_cache
+
+GENERATION = Generation("stats:answers:generation")
 
 
 def enabled() -> bool:
-    return (getattr(settings, "KAMENG_STATS_ANSWER_SECONDS", 300) > 0
-            and settings.CACHES["default"]["BACKEND"] in SHARED_BACKENDS)
-
-
-def generation() -> str:
-    token = cache.get(GENERATION_KEY)
-    if token is None:
-        cache.add(GENERATION_KEY, uuid.uuid4().hex, None)
-        token = cache.get(GENERATION_KEY) or ""
-    return token
+    return getattr(settings, "KAMENG_STATS_ANSWER_SECONDS", 300) > 0 and shared_cache()
 
 
 def renew() -> None:
-    """A new generation now (a request in flight cannot keep an answer from before the change under it for
-    long) and again when the current transaction commits (an answer computed meanwhile from the old rows
-    is left behind)."""
-    if not enabled():
-        return
-    cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
-    transaction.on_commit(lambda: cache.set(GENERATION_KEY, uuid.uuid4().hex, None))
+    """The figures changed: every kept answer becomes unreachable (now, and again on commit)."""
+    if enabled():
+        GENERATION.renew()
 
 
 def key_for(request, **question: Any) -> str:
@@ -57,7 +43,7 @@ def key_for(request, **question: Any) -> str:
     (period, filters, scope, format, language) and the generation."""
     params = sorted((k, sorted(v)) for k, v in request.query_params.lists())
     raw = json.dumps([request.path, params, request.accepted_media_type or "",
-                      {k: str(v) for k, v in sorted(question.items())}, generation()],
+                      {k: str(v) for k, v in sorted(question.items())}, GENERATION.current()],
                      ensure_ascii=False, separators=(",", ":"))
     return "stats:answer:" + hashlib.sha256(raw.encode()).hexdigest()
 

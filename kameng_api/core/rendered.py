@@ -141,6 +141,19 @@ def row_json_sql(serializer_class, *, extra: dict[str, str]) -> str:
     return sql
 
 
+@functools.cache
+def _prepared_cursor_class():
+    """Django's server-binding cursor, asking psycopg to prepare every statement it runs (made once; the
+    import needs psycopg, which only PostgreSQL deployments have)."""
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    class Prepared(ServerBindingCursor):
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            return super().execute(query, params, prepare=True, binary=binary)  # type: ignore[misc]
+
+    return Prepared
+
+
 def fetch_prepared(queryset, *, prepare: bool = True) -> list[tuple]:
     """The rows of `queryset` (a values_list), on PostgreSQL through a prepared statement: a list statement
     with its rendering is planned once per database connection instead of on every request (planning it
@@ -152,19 +165,13 @@ def fetch_prepared(queryset, *, prepare: bool = True) -> list[tuple]:
     connection = connections[queryset.db]
     if connection.vendor != "postgresql" or not prepare:
         return list(queryset)
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
-    class _Prepared(ServerBindingCursor):
-        def execute(self, query, params=None, *, prepare=None, binary=None):
-            return super().execute(query, params, prepare=True, binary=binary)  # type: ignore[misc]
-
     sql, params = queryset.query.get_compiler(queryset.db).as_sql()
     connection.ensure_connection()
     if connection.connection.prepare_threshold is None:
         # Django turns psycopg's preparing off; on again, but only for what asks for it (prepare=True):
         # Django's own cursors bind on the client and never prepare.
         connection.connection.prepare_threshold = 2**31 - 1
-    raw: Any = _Prepared(connection.connection)  # type: ignore[call-arg]  # psycopg's Cursor(connection)
+    raw: Any = _prepared_cursor_class()(connection.connection)
     cursor = connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
     with cursor:
         cursor.execute(sql, params)

@@ -36,13 +36,40 @@ TOKEN_CHECK_SECONDS = 1.0
 
 
 def shared_cache() -> bool:
-    return (getattr(settings, "KAMENG_REFERENCE_SNAPSHOTS", True)
-            and settings.CACHES["default"]["BACKEND"] in SHARED_BACKENDS)
+    """The default cache is one every process shares (Redis), so a generation token means the same to all."""
+    return settings.CACHES["default"]["BACKEND"] in SHARED_BACKENDS
+
+
+class Generation:
+    """A token in the shared cache that every change of some data replaces: what was kept under the old
+    token is no longer reachable. Replaced at once (a reader in flight cannot keep something from before the
+    change under it for long) and again when the changing transaction commits (what was read meanwhile from
+    the old rows is left behind). Used by the snapshots below and by the statistics answers (stats/answers.py)."""
+
+    def __init__(self, key: str):
+        self.key = key
+
+    def current(self) -> str:
+        token = cache.get(self.key)
+        if token is None:
+            cache.add(self.key, uuid.uuid4().hex, None)
+            token = cache.get(self.key) or ""
+        return token
+
+    def renew(self, *, committed: Callable[[], None] | None = None) -> None:
+        cache.set(self.key, uuid.uuid4().hex, None)
+
+        def after_commit():
+            cache.set(self.key, uuid.uuid4().hex, None)
+            if committed is not None:
+                committed()
+
+        transaction.on_commit(after_commit)
 
 
 class Snapshot(Generic[T]):
     def __init__(self, name: str, load: Callable[[], T], *, max_age: float = 300.0):
-        self.key = f"snapshot:{name}:generation"
+        self.generation = Generation(f"snapshot:{name}:generation")
         self.load = load
         self.max_age = max_age
         self._held: tuple[str, float, T] | None = None
@@ -50,8 +77,12 @@ class Snapshot(Generic[T]):
         self._dirty = False
         self._lock = threading.Lock()
 
+    @staticmethod
+    def enabled() -> bool:
+        return getattr(settings, "KAMENG_REFERENCE_SNAPSHOTS", True) and shared_cache()
+
     def get(self) -> T:
-        if not shared_cache():
+        if not self.enabled():
             return self.load()
         if self._dirty:  # this process changed the table in a transaction not yet committed (or rolled back)
             if connection.in_atomic_block:
@@ -61,10 +92,7 @@ class Snapshot(Generic[T]):
         now = time.monotonic()
         if held is not None and now - self._checked_at < TOKEN_CHECK_SECONDS:
             return held[2]  # the token was compared less than a second ago
-        token = cache.get(self.key)
-        if token is None:
-            cache.add(self.key, uuid.uuid4().hex, None)
-            token = cache.get(self.key) or ""
+        token = self.generation.current()
         if held is not None and held[0] == token and now - held[1] < self.max_age:
             self._checked_at = now
             return held[2]
@@ -77,13 +105,11 @@ class Snapshot(Generic[T]):
     def renew(self, **_signal_kwargs) -> None:
         """Signal receiver: the table changed."""
         self._held = None
-        if not shared_cache():
+        if not self.enabled():
             return
         self._dirty = True
-        cache.set(self.key, uuid.uuid4().hex, None)
 
         def committed():
-            cache.set(self.key, uuid.uuid4().hex, None)
             self._held, self._dirty = None, False
 
-        transaction.on_commit(committed)
+        self.generation.renew(committed=committed)
