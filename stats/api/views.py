@@ -56,6 +56,12 @@ EXPORT_PARAMETERS = [
                                  "(`by_status.collecting_evidence`, rates as fractions with "
                                  "`withheld_reason`) for scripts."),
 ]
+# Every answer of stats/platforms/ and …/trend/ says whether it was kept since the last refresh (stats/answers.py).
+ANSWER_HEADER = OpenApiParameter(
+    "X-Stats-Answer", str, OpenApiParameter.HEADER, response=True, enum=["kept", "computed"],
+    description="`kept`: the answer computed earlier for the same question since the last refresh of the "
+                "figures (a refresh, a rebuild or a platform or merchant change starts afresh); `computed`: "
+                "computed for this request. Absent when the deployment keeps no answers (no shared cache).")
 FILE_RESPONSES = {
     (200, "text/csv"): OpenApiTypes.BINARY,
     (200, XLSXRenderer.media_type): OpenApiTypes.BINARY,
@@ -151,7 +157,7 @@ class PlatformStatsView(StatsBase):
 
     @extend_schema(
         summary="Complaint statistics per platform",
-        parameters=[*PERIOD_PARAMETERS, FORMAT_PARAMETER, *EXPORT_PARAMETERS],
+        parameters=[*PERIOD_PARAMETERS, FORMAT_PARAMETER, *EXPORT_PARAMETERS, ANSWER_HEADER],
         responses={(200, "application/json"): PlatformStatsSerializer(many=True), **FILE_RESPONSES},
         examples=[examples.PLATFORM_STATS],
     )
@@ -191,7 +197,7 @@ class PlatformTrendView(StatsBase):
     @extend_schema(
         summary="A platform's figures per week or month",
         parameters=[*PERIOD_PARAMETERS, FORMAT_PARAMETER,
-                    *EXPORT_PARAMETERS,
+                    *EXPORT_PARAMETERS, ANSWER_HEADER,
                     OpenApiParameter("interval", str, enum=["week", "month"], description="Default: month.")],
         responses={(200, "application/json"): TrendSerializer, **FILE_RESPONSES},
         examples=[examples.TREND],

@@ -116,3 +116,10 @@ def test_a_trend_is_kept_and_renewed_like_the_platforms(analyst, org, populate, 
     stats_refresh()
     assert sum(p["complaints"] for p in analyst.get(url, PERIOD).json()["results"]) == 13
     assert analyst.get("/api/v1/stats/platforms/999999/trend/", PERIOD).status_code == 404
+
+
+def test_the_schema_documents_the_answer_header(anon):
+    schema = anon.get("/api/schema/", {"format": "json"}).json()
+    for path in ("/api/v1/stats/platforms/", "/api/v1/stats/platforms/{id}/trend/"):
+        headers = schema["paths"][path]["get"]["responses"]["200"]["headers"]
+        assert sorted(headers["X-Stats-Answer"]["schema"]["enum"]) == ["computed", "kept"], path
