@@ -1,6 +1,9 @@
 
+import re
+
 from django.db import connections
-from django.db.models import Q
+from django.db.models import BooleanField, F, Func, IntegerField, Q, Value
+from django.db.models.functions import StrIndex, Upper
 from django_filters import rest_framework as filters
 
 from kameng_api.core.filters import BoundedDateTimeFilter, FilterSet, IdFilter, validate_plausible_time
@@ -9,6 +12,32 @@ from .codes import DisputeType, ProductType, Status
 from .models import Case, Merchant
 
 REFERENCE_PREFIX = "KM-"
+# Every reference is `KM-<year>-<number>` (cases/services.py, _next_reference) in at most 20 characters
+# (Case.reference), so a number has at most 12 digits: a term with any other character, or a longer run
+# of digits, is in no reference, and the reference index is not asked.
+_REFERENCE_FRAGMENT = re.compile(r"[KM0-9-]{1,20}")
+_LONGEST_DIGITS = 12
+GRAM = 6  # the pieces of kameng_grams (migration cases/0011_order_number_grams)
+
+
+def could_be_in_reference(term: str) -> bool:
+    upper = term.upper()
+    return bool(_REFERENCE_FRAGMENT.fullmatch(upper)) and all(
+        len(run) <= _LONGEST_DIGITS for run in re.findall(r"[0-9]+", upper))
+
+
+def _order_number_contains(value: str, vendor: str) -> Q:
+    """Case-insensitive "contains" on the order number. On PostgreSQL a term of GRAM characters or more is
+    looked up by its six-character pieces (rare, so the index reads a handful of entries, where the trigrams
+    of an 18-digit number are in every other row) and checked with strpos, which the trigram index does not
+    take part in."""
+    if vendor != "postgresql" or len(value) < GRAM:
+        return Q(order_number__icontains=value)
+    has_pieces = Func(Func(F("order_number"), function="kameng_grams"), Func(Value(value), function="kameng_grams"),
+                      template="(%(expressions)s)", arg_joiner=" @> ", output_field=BooleanField())
+    position = StrIndex(Upper("order_number"), Upper(Value(value)), output_field=IntegerField())
+    contained = Func(position, Value(0), template="(%(expressions)s)", arg_joiner=" > ", output_field=BooleanField())
+    return Q(has_pieces) & Q(contained)
 
 
 __all__ = ["BoundedDateTimeFilter", "CaseFilter", "IdFilter", "MerchantFilter", "validate_plausible_time"]
@@ -41,15 +70,19 @@ class CaseFilter(FilterSet):
         value = value.strip()
         if not value:
             return queryset
+        vendor = connections[queryset.db].vendor
+        by_order_number = _order_number_contains(value, vendor)
+        if not could_be_in_reference(value):
+            return queryset.filter(by_order_number)
         by_reference = Q(reference__icontains=value)
         if value.upper().startswith(REFERENCE_PREFIX):
             by_reference = Q(reference__istartswith=value)
-            if connections[queryset.db].vendor == "sqlite":
+            if vendor == "sqlite":
                 # References are upper-case ASCII and SQLite compares text byte by byte: the prefix is a
                 # range of the unique index on reference.
                 prefix = value.upper()
                 by_reference = Q(reference__gte=prefix, reference__lt=prefix + "\U0010ffff")
-        return queryset.filter(by_reference | Q(order_number__icontains=value))
+        return queryset.filter(by_reference | by_order_number)
 
 
 class MerchantFilter(FilterSet):

@@ -220,3 +220,14 @@ def shared_cache(settings):
     settings.KAMENG_STATS_ANSWER_SECONDS = 300
     settings.KAMENG_REFERENCE_SNAPSHOTS = True
     RULE_TABLE._held = CALENDAR._held = None
+
+
+@pytest.fixture(autouse=True)
+def _no_kept_count_estimates():
+    """Count estimates are kept per process (kameng_api/core/pagination.py); ids are reused between tests,
+    so one test's kept estimate must not answer another's list."""
+    from kameng_api.core import pagination
+
+    pagination._estimates.clear()
+    yield
+    pagination._estimates.clear()

@@ -103,28 +103,55 @@ COUNT_ANNOTATION = "_km_bounded_count"
 _estimates: dict = {}
 
 
-def bounded_count_sql(queryset: QuerySet, limit: int) -> RawSQL:
+def _matching_ids_sql(queryset: QuerySet, compiled: tuple[str, tuple] | None = None) -> tuple[str, tuple]:
+    """The SQL of the ids the list's filters match, unordered: compiled once per request and shared by the
+    bounded count and the estimate's key."""
+    if compiled is not None:
+        return compiled
+    sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    return sql, tuple(params)
+
+
+def bounded_count_sql(queryset: QuerySet, limit: int, compiled: tuple[str, tuple] | None = None) -> RawSQL:
     """COUNT(*) of at most `limit` + 1 matching rows, as an expression the page's own query carries
     (one statement for the page and its count)."""
-    sql, params = queryset.order_by().values("pk")[: limit + 1].query.sql_with_params()
-    return RawSQL(f"SELECT COUNT(*) FROM ({sql}) km_bounded", params)  # noqa: S608, S611 - Django-compiled SQL
+    sql, params = _matching_ids_sql(queryset, compiled)
+    return RawSQL(f"SELECT COUNT(*) FROM ({sql} LIMIT {int(limit) + 1}) km_bounded",  # noqa: S608, S611
+                  params)  # Django-compiled SQL
 
 
-def count_bounded(queryset: QuerySet, limit: int, counted: int | None = None) -> tuple[int, bool]:
+def count_bounded(queryset: QuerySet, limit: int, counted: int | None = None,
+                  compiled: tuple[str, tuple] | None = None) -> tuple[int, bool]:
     """(count, exact). `counted` is the bounded count when the page's query already brought it."""
     if counted is None:
         counted = queryset.order_by()[: limit + 1].count()
     if counted <= limit:
         return counted, True
-    return max(limit + 1, _estimate(connections[queryset.db], queryset)), False
+    return max(limit + 1, _estimate(connections[queryset.db], queryset, compiled)), False
 
 
-def _estimate(connection, queryset: QuerySet) -> int:
+def _estimate_key(connection, queryset: QuerySet, compiled: tuple[str, tuple] | None = None) -> tuple:
+    sql, params = _matching_ids_sql(queryset, compiled)
+    return (connection.alias, sql, tuple(str(p) for p in params))
+
+
+def kept_estimate(queryset: QuerySet, compiled: tuple[str, tuple] | None = None) -> int | None:
+    """The estimate kept for this list, if a request of the last KAMENG_LIST_COUNT_ESTIMATE_TTL seconds
+    found more matching rows than the bound and the estimate is above it too: the page is then read
+    without its bounded count. An estimate under the bound is not trusted: such a list is counted."""
+    cached = _estimates.get(_estimate_key(connections[queryset.db], queryset, compiled))
+    limit = getattr(settings, "KAMENG_LIST_COUNT_EXACT_UP_TO", 1000)
+    if cached is not None and cached[0] > time.monotonic() and cached[1] > limit:
+        return cached[1]
+    return None
+
+
+def _estimate(connection, queryset: QuerySet, compiled: tuple[str, tuple] | None = None) -> int:
     """PostgreSQL's row estimate for the list's query; SQLite, which has none, counts. Either is kept
     KAMENG_LIST_COUNT_ESTIMATE_TTL seconds per query in each worker (a large count does not become more
     useful by being recomputed every request)."""
-    sql, params = queryset.order_by().values("pk").query.sql_with_params()
-    key = (connection.alias, sql, tuple(str(p) for p in params))
+    sql, params = _matching_ids_sql(queryset, compiled)
+    key = _estimate_key(connection, queryset, (sql, params))
     now = time.monotonic()
     cached = _estimates.get(key)
     if cached is not None and cached[0] > now:
@@ -154,6 +181,7 @@ class Pagination(BasePagination):
     def __init__(self):
         self.count_limit = getattr(settings, "KAMENG_LIST_COUNT_EXACT_UP_TO", 1000)
         self.row_sql = None
+        self._compiled: tuple[str, tuple] | None = None
         self._order_attnames: list[str] = []
 
     # --- request parsing ---------------------------------------------------------------------------
@@ -214,14 +242,26 @@ class Pagination(BasePagination):
         page = self._page_number(self.request)
         offset = (page - 1) * self.size
         few = offset == 0 and self._selective()
-        window = self._window(queryset, offset, self.size + 1, with_count=not few)
+        self._compiled = None if few else self._compiled_ids(queryset)
+        kept = None if few else kept_estimate(queryset, self._compiled)
+        window = self._window(queryset, offset, self.size + 1, with_count=not few and kept is None)
         if not window and page != 1:
             raise NotFound(_("Invalid page."))
         has_next = len(window) > self.size
-        counted = len(window) if few and not has_next else self._counted(window)
-        self.count, self.count_exact = count_bounded(queryset, self.count_limit, counted)
         self._page_links(page, has_next=has_next)
+        if kept is not None:
+            self.count, self.count_exact = max(kept, self.count_limit + 1), False
+            return window[: self.size]
+        counted = len(window) if few and not has_next else self._counted(window)
+        self.count, self.count_exact = count_bounded(queryset, self.count_limit, counted, self._compiled)
         return window[: self.size]
+
+    @staticmethod
+    def _compiled_ids(queryset: QuerySet) -> tuple[str, tuple] | None:
+        query = queryset.query
+        if query.distinct or query.values_select or query.combinator:
+            return None
+        return _matching_ids_sql(queryset)
 
     def _selective(self) -> bool:
         """A request naming one of the view's `selective_params` (a search) matches few rows, found by an
@@ -237,7 +277,7 @@ class Pagination(BasePagination):
         query = queryset.query
         if query.distinct or query.values_select or query.combinator or not with_count:
             return self._fetch(queryset, offset, offset + limit)
-        counted = {COUNT_ANNOTATION: bounded_count_sql(queryset, self.count_limit)}
+        counted = {COUNT_ANNOTATION: bounded_count_sql(queryset, self.count_limit, self._compiled)}
         if offset == 0 or any(getattr(a, "contains_aggregate", True) for a in query.annotations.values()):
             return self._fetch(queryset.annotate(**counted), offset, offset + limit)
         return self._fetch(queryset.filter(pk__in=queryset.values("pk")[offset: offset + limit])
@@ -284,8 +324,12 @@ class Pagination(BasePagination):
                                                                                        strict=True)]
             qs = qs.filter(self._after(ordering, values, reverse=reverse))
         order_by = [("-" if desc != reverse else "") + name for name, desc in ordering]
-        rows = self._fetch(qs.order_by(*order_by).annotate(**{
-            COUNT_ANNOTATION: bounded_count_sql(queryset, self.count_limit)}), 0, self.size + 1)
+        compiled = _matching_ids_sql(queryset)
+        kept = kept_estimate(queryset, compiled)
+        ordered = qs.order_by(*order_by)
+        if kept is None:
+            ordered = ordered.annotate(**{COUNT_ANNOTATION: bounded_count_sql(queryset, self.count_limit, compiled)})
+        rows = self._fetch(ordered, 0, self.size + 1)
         counted = self._counted(rows)
         more = len(rows) > self.size
         rows = rows[: self.size]
@@ -301,7 +345,10 @@ class Pagination(BasePagination):
             if (more and reverse) or (token and not reverse):
                 self.previous_link = replace_query_param(url, self.cursor_query_param,
                                                          encode_cursor(first, reverse=True))
-        self.count, self.count_exact = count_bounded(queryset, self.count_limit, counted)
+        if kept is not None:
+            self.count, self.count_exact = max(kept, self.count_limit + 1), False
+        else:
+            self.count, self.count_exact = count_bounded(queryset, self.count_limit, counted, compiled)
         return rows
 
     @staticmethod

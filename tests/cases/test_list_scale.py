@@ -193,6 +193,40 @@ def test_count_is_exact_up_to_the_bound_and_says_so_above_it(handler, org):
         assert handler.get(URL, {"status": "legal"}).json()["count"] == 0
 
 
+def test_a_list_known_to_be_above_the_bound_is_not_counted_again_while_its_estimate_is_kept(handler, org,
+                                                                                             monkeypatch):
+    """Once a request found more rows than the bound, the estimate is kept (KAMENG_LIST_COUNT_ESTIMATE_TTL)
+    and the next pages of that list are read without the bounded count; when it expires they count again."""
+    clone_cases(CaseFactory(organization=org), 9)
+    counted = []
+    real = pagination.bounded_count_sql
+    monkeypatch.setattr(pagination, "bounded_count_sql", lambda *a, **k: counted.append(1) or real(*a, **k))
+
+    def page(params):
+        counted.clear()
+        body = handler.get(URL, params).json()
+        return body, len(counted)
+
+    with override_settings(KAMENG_LIST_COUNT_EXACT_UP_TO=5):
+        first, times = page({"page_size": 3})
+        assert times == 1 and first["count_exact"] is False and first["count"] >= 6
+        for params in ({"page_size": 3}, {"page_size": 3, "page": 2}, {"cursor": "", "page_size": 3}):
+            body, times = page(params)
+            assert times == 0, params  # no bounded count: the kept estimate answers
+            assert body["count_exact"] is False and body["count"] == first["count"]
+            assert len(body["results"]) == 3
+        # another filter is another list: counted on its own, exactly when under the bound
+        legal, times = page({"status": "legal"})
+        assert times == 1 and (legal["count"], legal["count_exact"]) == (0, True)
+    with override_settings(KAMENG_LIST_COUNT_EXACT_UP_TO=5, KAMENG_LIST_COUNT_ESTIMATE_TTL=0):
+        pagination._estimates.clear()
+        page({"page_size": 3})
+        assert page({"page_size": 3})[1] == 1  # nothing kept: every request counts
+    with override_settings(KAMENG_LIST_COUNT_EXACT_UP_TO=50):
+        body, times = page({"page_size": 3})  # the kept estimate is under this bound: counted, exact
+        assert times == 1 and (body["count"], body["count_exact"]) == (10, True)
+
+
 def test_count_of_another_organization_is_not_seen(handler, org, other_org):
     CaseFactory(organization=other_org)
     CaseFactory(organization=org)
@@ -352,3 +386,45 @@ def test_a_search_counts_from_its_page_when_the_page_is_not_full(handler, many_c
     sparse = queries(handler, URL, {"search": "BULK000001"})
     # the page alone; a full page needs its count read beside it
     assert sparse == queries(handler, URL, {"search": "BULK00001", "page_size": 10}) - 1
+
+
+def test_long_order_number_fragments_are_found_exactly_as_contains(handler, org):
+    """A term of six characters or more is looked up by its six-character pieces on PostgreSQL, then
+    checked as "contains": the same rows as a plain case-insensitive contains, whatever the term."""
+    numbers = ["408510100001606466", "408510100001606467", "ab-Order-99%_x-7781", "000000000000000000",
+               "9408510100001606466", "TB-99-km-2026"]
+    cases = {n: CaseFactory(organization=org, order_number=n) for n in numbers}
+    CaseFactory(order_number="408510100001606466")  # another organization's: never listed
+
+    def found(term):
+        return {r["id"] for r in handler.get(URL, {"search": term, "page_size": 200}).json()["results"]}
+
+    def contains(term):
+        return {c.pk for n, c in cases.items() if term.upper() in n.upper() or term.upper() in c.reference.upper()}
+
+    for term in ["408510100001606466", "510100001606", "100001606466", "40851010000160646", "ORDER-99%_X",
+                 "order-99%", "%_x-77", "000000", "0000000000000", "01606466", "606466", "99-KM-2026",
+                 "4085101000016064669", "x" * 100, "_x-778", "ab-order-99%_x-7781"]:
+        assert found(term) == contains(term), term
+
+
+def test_a_term_that_cannot_be_in_a_reference_does_not_ask_the_reference_index():
+    from cases.filters import could_be_in_reference
+
+    assert could_be_in_reference("KM-2026-000042") and could_be_in_reference("2026-0000")
+    assert could_be_in_reference("km-20") and could_be_in_reference("000123456789")  # 12 digits
+    assert not could_be_in_reference("408510100001606466")  # 18 digits: no reference holds them
+    assert not could_be_in_reference("JD-77821-A") and not could_be_in_reference("KM-2026-000042-1234567")
+
+
+def test_an_order_number_search_reads_the_pieces_index_on_postgresql(make_user, org, real_postgres):
+    from cases.filters import CaseFilter
+    from cases.selectors import case_list
+
+    clone_cases(CaseFactory(organization=org, order_number="408510100001606466"), 5000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE cases_case")
+    queryset = CaseFilter({"search": "408510100001606466"}, queryset=case_list(user=make_user(), listing=True)).qs
+    plan = queryset.explain()
+    assert "case_order_number_grams_idx" in plan
+    assert "case_reference_trgm_idx" not in plan  # 18 digits: in no reference
