@@ -25,6 +25,7 @@ from typing import Any
 
 from django.db import connections, models
 from django.db.models.expressions import RawSQL
+from django.db.models.query import ModelIterable, QuerySet
 from django.utils import timezone
 from rest_framework import fields as drf_fields
 from rest_framework import relations
@@ -154,6 +155,23 @@ def _prepared_cursor_class():
     return Prepared
 
 
+def _prepared_cursor(connection):
+    connection.ensure_connection()
+    if connection.connection.prepare_threshold is None:
+        # Django turns psycopg's preparing off; on again, but only for what asks for it (prepare=True):
+        # Django's own cursors bind on the client and never prepare.
+        connection.connection.prepare_threshold = 2**31 - 1
+    raw: Any = _prepared_cursor_class()(connection.connection)
+    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+
+
+def execute_prepared(connection, sql: str, params: list | tuple) -> None:
+    """Run one statement that returns nothing (an INSERT written on every request) as a prepared
+    statement: parsed and planned once per database connection. PostgreSQL only."""
+    with _prepared_cursor(connection) as cursor:
+        cursor.execute(sql, params)
+
+
 def fetch_prepared(queryset, *, prepare: bool = True) -> list[tuple]:
     """The rows of `queryset` (a values_list), on PostgreSQL through a prepared statement: a list statement
     with its rendering is planned once per database connection instead of on every request (planning it
@@ -166,14 +184,7 @@ def fetch_prepared(queryset, *, prepare: bool = True) -> list[tuple]:
     if connection.vendor != "postgresql" or not prepare:
         return list(queryset)
     sql, params = queryset.query.get_compiler(queryset.db).as_sql()
-    connection.ensure_connection()
-    if connection.connection.prepare_threshold is None:
-        # Django turns psycopg's preparing off; on again, but only for what asks for it (prepare=True):
-        # Django's own cursors bind on the client and never prepare.
-        connection.connection.prepare_threshold = 2**31 - 1
-    raw: Any = _prepared_cursor_class()(connection.connection)
-    cursor = connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
-    with cursor:
+    with _prepared_cursor(connection) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
@@ -181,3 +192,41 @@ def fetch_prepared(queryset, *, prepare: bool = True) -> list[tuple]:
 def row_json(serializer_class, *, extra: dict[str, str]) -> RawSQL:
     return RawSQL(row_json_sql(serializer_class, extra=extra), [],  # noqa: S611 - built from model metadata
                   output_field=models.TextField())
+
+
+class _PreparedModelIterable(ModelIterable):
+    """Model instances of a query run as a prepared statement (PostgreSQL): for a read done on every request
+    (a case's detail), whose planning cost several times its running."""
+
+    def __iter__(self):
+        query = self.queryset.query
+        connection = connections[self.queryset.db]
+        if connection.vendor == "postgresql":
+            make_compiler = query.get_compiler
+
+            def get_compiler(*args, **kwargs):
+                compiler = make_compiler(*args, **kwargs)
+
+                def execute_sql(*_args, **_kwargs):
+                    sql, params = compiler.as_sql()  # also fills what results_iter reads (select, converters)
+                    with _prepared_cursor(connection) as cursor:
+                        cursor.execute(sql, params)
+                        return [cursor.fetchall()]
+
+                compiler.execute_sql = execute_sql  # type: ignore[method-assign]
+                return compiler
+
+            query.get_compiler = get_compiler  # type: ignore[method-assign]  # this clone's query only
+            try:
+                yield from super().__iter__()
+            finally:
+                del query.get_compiler
+            return
+        yield from super().__iter__()
+
+
+def prepared(queryset: QuerySet) -> QuerySet:
+    """`queryset`, whose rows are read by a prepared statement on PostgreSQL (elsewhere unchanged)."""
+    clone = queryset.all()
+    clone._iterable_class = _PreparedModelIterable
+    return clone

@@ -1,6 +1,7 @@
 """The case list rendered by PostgreSQL (kameng_api/core/rendered.py) is what DRF's serializer renders for
 the same rows: every field, every kind of value, any time zone, deep pages and cursors, masked consumers."""
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -156,3 +157,24 @@ def test_a_plain_list_is_prepared_and_a_search_is_not(handler, org):
     for _ in range(7):
         assert handler.get(URL).json()["results"][0]["id"] == case.pk
     assert len(_prepared_list_statements()) == 1
+
+
+def test_a_detail_and_its_audit_row_are_prepared_statements_with_the_same_answer(handler, org, real_postgres):
+    """The detail is read, and its pii_read row written, by statements prepared once per connection; the
+    answer is what the ORM's own read gives (the case of another organization stays a 404)."""
+    from cases.api.serializers import CaseSerializer
+    from kameng_api.core.models import AuditLog
+    from tests.factories import OrganizationFactory
+
+    case = CaseFactory(organization=org)
+    other = CaseFactory(organization=OrganizationFactory())
+    bodies = [handler.get(f"{URL}{case.pk}/").json() for _ in range(3)]
+    expected = CaseSerializer(Case.objects.select_related("consumer", "merchant").get(pk=case.pk)).data
+    assert bodies[0] == bodies[2] == json.loads(json.dumps(expected, default=str))
+    assert handler.get(f"{URL}{other.pk}/").status_code == 404
+    assert AuditLog.objects.filter(action="pii_read", object_id=str(case.consumer_id)).count() == 3
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        statements = [row[0] for row in cursor.fetchall()]
+    assert any('FROM "cases_case"' in s and '"cases_case"."id" = $' in s for s in statements)
+    assert any(s.startswith("INSERT INTO") and "core_auditlog" in s for s in statements)

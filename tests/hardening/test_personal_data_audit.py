@@ -105,3 +105,24 @@ def test_ordinary_chinese_and_arabic_names_are_accepted(intake, platform):
     assert response.status_code == 201
     assert response.json()["merchant_name"] == "星辰点卡店 متجر"
     assert timezone.now()
+
+
+def test_the_read_row_names_who_what_how_from_where_and_when(supervisor, partner, partner_key, case, org):
+    """The pii_read row of a detail (written by a prepared INSERT on PostgreSQL) holds every column: the
+    organization, the user or the partner key, the consumer, the case, the request, the address, the time."""
+    before = timezone.now()
+    assert supervisor.get(f"/api/v1/cases/{case.pk}/", REMOTE_ADDR="203.0.113.9").status_code == 200
+    row = AuditLog.objects.get(action="pii_read")
+    assert (row.organization_id, row.object_type, row.object_id) == (org.pk, "consumer", str(case.consumer_id))
+    assert row.actor_user is not None and row.actor_key is None
+    assert row.detail == {"case": case.reference, "via": f"GET /api/v1/cases/{case.pk}/"}
+    assert row.ip_address == "203.0.113.9"
+    assert before <= row.at <= timezone.now()
+    AuditLog.objects.all().delete()
+    filed = CaseFactory(organization=org, platform=case.platform, filed_by_key=partner_key[0])
+    assert partner.get(f"/api/v1/cases/{filed.pk}/").status_code == 200
+    row = AuditLog.objects.get(action="pii_read")
+    assert row.actor_key_id == partner_key[0].pk and row.actor_user is None
+    assert row.detail["case"] == filed.reference
+    assert partner.get(f"/api/v1/cases/{case.pk}/").status_code == 404  # not the partner's: no row
+    assert AuditLog.objects.filter(action="pii_read").count() == 1
