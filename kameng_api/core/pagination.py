@@ -275,9 +275,9 @@ class Pagination(BasePagination):
         the offset is walked over ids only (an index-only scan where the list's index covers the filter)
         and only the page's rows are read, by primary key."""
         query = queryset.query
-        if query.distinct or query.values_select or query.combinator or not with_count:
+        if query.distinct or query.values_select or query.combinator:
             return self._fetch(queryset, offset, offset + limit)
-        counted = {COUNT_ANNOTATION: bounded_count_sql(queryset, self.count_limit, self._compiled)}
+        counted = {COUNT_ANNOTATION: bounded_count_sql(queryset, self.count_limit, self._compiled)} if with_count else {}
         if offset == 0 or any(getattr(a, "contains_aggregate", True) for a in query.annotations.values()):
             return self._fetch(queryset.annotate(**counted), offset, offset + limit)
         return self._fetch(queryset.filter(pk__in=queryset.values("pk")[offset: offset + limit])
