@@ -9,6 +9,7 @@ never reach Django; their answer is written here in the error format of API.md i
 page. The application's own URL limit (KAMENG_MAX_URL_LENGTH, default 4096) is below limit_request_line,
 so URLs between the two get the application's 414."""
 
+import gc
 import json
 import os
 
@@ -53,6 +54,10 @@ def when_ready(server):
     get_resolver().url_patterns  # noqa: B018 - the import is the point
     connections.close_all()
     caches.close_all()
+    # What the master loaded is never freed: moved out of the collector's reach, a worker's first
+    # collections neither walk it nor write to (and so copy) the pages it shares with the master.
+    gc.collect()
+    gc.freeze()
 
 
 _CODES = {400: "bad_request", 403: "permission_denied", 414: "uri_too_long", 417: "expectation_failed",
