@@ -443,3 +443,13 @@ def test_an_order_number_search_reads_the_pieces_index_on_postgresql(make_user, 
                        "('case_order_number_grams_idx', 'case_reference_trgm_idx', 'case_order_number_trgm_idx')")
         options = dict(cursor.fetchall())
     assert options == dict.fromkeys(options, ["fastupdate=off"]) and len(options) == 3
+
+
+def test_the_cases_table_is_vacuumed_often_enough_for_index_only_walks(real_postgres):
+    """Deep pages and the bounded count walk list indexes; the newest cases must not wait for 20 % of the
+    table to change before their pages are marked all-visible again (migration cases/0012)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'cases_case'")
+        options = dict(option.split("=") for option in cursor.fetchone()[0])
+    assert float(options["autovacuum_vacuum_insert_scale_factor"]) <= 0.001
+    assert float(options["autovacuum_vacuum_scale_factor"]) <= 0.01
