@@ -445,7 +445,7 @@ def test_an_order_number_search_reads_the_pieces_index_on_postgresql(make_user, 
     assert options == dict.fromkeys(options, ["fastupdate=off"]) and len(options) == 3
 
 
-def test_the_cases_table_is_vacuumed_often_enough_for_index_only_walks(real_postgres):
+def test_the_cases_table_is_vacuumed_often_enough_for_index_only_walks(db, real_postgres):
     """Deep pages and the bounded count walk list indexes; the newest cases must not wait for 20 % of the
     table to change before their pages are marked all-visible again (migration cases/0012)."""
     with connection.cursor() as cursor:
