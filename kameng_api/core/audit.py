@@ -23,49 +23,46 @@ def client_ip(request) -> str | None:
     return client_address(request) if request is not None else None
 
 
-def audit_record(*, actor, action: str, obj, detail: dict | None = None, request=None) -> AuditLog:
+def audit_record(*, actor, action: str, obj, detail: dict | None = None, request=None) -> None:
     """Write one audit row. `actor` is a staff user or a partner principal."""
-    who = Actor.of(actor)
-    return AuditLog.objects.create(
-        organization_id=who.organization_id,
-        actor_user=who.user,
-        actor_key=who.api_key,
-        action=action,
-        object_type=obj._meta.model_name,
-        object_id=str(obj.pk),
-        detail=detail or {},
-        ip_address=client_ip(request),
-    )
-
-
-_READ_COLUMNS = ("organization_id", "actor_user_id", "actor_key_id", "action", "object_type", "object_id", "detail",
-                 "ip_address", "at")
+    _audit_write(actor=actor, action=action, request=request,
+                 rows=[(obj._meta.model_name, str(obj.pk), detail or {})])
 
 
 def audit_reads(*, actor, request, shown: list[tuple]) -> None:
-    """The `pii_read` rows of one response (`shown`: (consumer, detail) pairs), written on every read of a
-    case: on PostgreSQL one prepared INSERT per row (parsed and planned once per connection, no model
-    instance), elsewhere through the ORM. The rows are the same either way."""
+    """The `pii_read` rows of one response (`shown`: (consumer, detail) pairs)."""
+    _audit_write(actor=actor, action="pii_read", request=request,
+                 rows=[(obj._meta.model_name, str(obj.pk), detail) for obj, detail in shown])
+
+
+_COLUMNS = ("organization_id", "actor_user_id", "actor_key_id", "action", "object_type", "object_id", "detail",
+            "ip_address", "at")
+
+
+def _audit_write(*, actor, action: str, request, rows: list[tuple[str, str, dict]]) -> None:
+    """Audit rows are written on every read of a case and every change: on PostgreSQL one prepared INSERT
+    per row (parsed and planned once per connection, no model instance), in the caller's transaction;
+    elsewhere through the ORM. The rows are the same either way."""
     who = Actor.of(actor)
     ip = client_ip(request)
     now = timezone.now()
     connection = connections[router.db_for_write(AuditLog)]
     if connection.vendor != "postgresql":
         AuditLog.objects.bulk_create([AuditLog(
-            organization_id=who.organization_id, actor_user=who.user, actor_key=who.api_key, action="pii_read",
-            object_type=obj._meta.model_name, object_id=str(obj.pk), detail=detail, ip_address=ip, at=now)
-            for obj, detail in shown])
+            organization_id=who.organization_id, actor_user=who.user, actor_key=who.api_key, action=action,
+            object_type=object_type, object_id=object_id, detail=detail, ip_address=ip, at=now)
+            for object_type, object_id, detail in rows])
         return
     from .rendered import execute_prepared
 
     table = connection.ops.quote_name(AuditLog._meta.db_table)
-    sql = (f"INSERT INTO {table} ({', '.join(_READ_COLUMNS)}) "  # noqa: S608 - names from the model
+    sql = (f"INSERT INTO {table} ({', '.join(_COLUMNS)}) "  # noqa: S608 - names from the model
            "VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s::inet, %s)")
     user_id = who.user.pk if who.user is not None else None
     key_id = who.api_key.pk if who.api_key is not None else None
-    for obj, detail in shown:
-        execute_prepared(connection, sql, [who.organization_id, user_id, key_id, "pii_read", obj._meta.model_name,
-                                           str(obj.pk), json.dumps(detail), ip, now])
+    for object_type, object_id, detail in rows:
+        execute_prepared(connection, sql, [who.organization_id, user_id, key_id, action, object_type, object_id,
+                                           json.dumps(detail), ip, now])
 
 
 _shown: ContextVar[dict | None] = ContextVar("personal_data_shown", default=None)

@@ -213,7 +213,7 @@ class _PreparedModelIterable(ModelIterable):
                         cursor.execute(sql, params)
                         return [cursor.fetchall()]
 
-                compiler.execute_sql = execute_sql  # type: ignore[method-assign]
+                compiler.execute_sql = execute_sql
                 return compiler
 
             query.get_compiler = get_compiler  # type: ignore[method-assign]  # this clone's query only
