@@ -15,3 +15,13 @@ class ProcedureConfig(AppConfig):
         events.case_created.connect(receivers.on_case_created, dispatch_uid="procedure.case_created")
         events.case_waiting_changed.connect(receivers.on_case_waiting_changed,
                                             dispatch_uid="procedure.case_waiting_changed")
+        # the organizations' types kept per process are read again after any change (core/snapshots.py)
+        from django.db.models.signals import post_delete, post_save
+
+        from cases.models import Organization
+
+        from .services import ORGANIZATION_KINDS
+
+        for signal in (post_save, post_delete):
+            signal.connect(ORGANIZATION_KINDS.renew, sender=Organization, weak=False,
+                           dispatch_uid=f"snapshot-Organization-{signal is post_save}")

@@ -5,7 +5,7 @@ def on_case_created(sender, case, **kwargs):
     """A complaint registered by a consumer association or a 12315 centre starts its acceptance clock."""
     from .services import procedure_open
 
-    procedure_open(case=case, registered_at=case.created_at)
+    procedure_open(case=case, registered_at=case.created_at, new=True)
 
 
 def on_case_waiting_changed(sender, case, actor, waiting, note="", at=None, **kwargs):

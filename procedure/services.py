@@ -23,6 +23,7 @@ from kameng_api.core.access import may
 from kameng_api.core.actors import Actor, ActorLike
 from kameng_api.core.audit import audit_record
 from kameng_api.core.exceptions import Conflict
+from kameng_api.core.snapshots import Snapshot
 
 from . import rules
 from .codes import (
@@ -54,6 +55,24 @@ def track_of(organization: Organization) -> str | None:
     return TRACK_OF_KIND.get(organization.kind)
 
 
+def _load_kinds() -> dict[int, str]:
+    return dict(Organization.objects.values_list("id", "kind"))
+
+
+# Every new case asks whether its organization runs a procedure: the organizations' types, kept per process
+# until an organization is saved or deleted (kameng_api/core/snapshots.py; renewed in procedure/apps.py).
+ORGANIZATION_KINDS: Snapshot[dict[int, str]] = Snapshot("organization-kinds", _load_kinds)
+
+
+def _track_of_case(case: Case) -> str | None:
+    if Case.organization.is_cached(case):
+        return track_of(case.organization)
+    kind = ORGANIZATION_KINDS.get().get(case.organization_id)
+    if kind is None:  # an organization newer than the snapshot
+        kind = Organization.objects.values_list("kind", flat=True).get(pk=case.organization_id)
+    return TRACK_OF_KIND.get(kind)
+
+
 # --- opening and clocks -------------------------------------------------------------------------------------
 
 def _recount(proc: Procedure, cal: Calendar) -> None:
@@ -68,21 +87,26 @@ def _recount(proc: Procedure, cal: Calendar) -> None:
         proc.provisional = provisional
 
 
-def procedure_open(*, case: Case, registered_at: datetime | None = None) -> Procedure | None:
+def procedure_open(*, case: Case, registered_at: datetime | None = None, new: bool = False) -> Procedure | None:
     """The procedure of a case of an organization that runs one (None for a helper). The clocks are read from
-    the rule version in force on the day of registration (escalation/lawbook.py)."""
-    track = track_of(case.organization)
+    the rule version in force on the day of registration (escalation/lawbook.py). `new`: the case is being
+    created in this transaction, so no other request can see it, let alone have opened its procedure."""
+    track = _track_of_case(case)
     if track is None:
         return None
-    existing = Procedure.objects.filter(case=case).first()
-    if existing is not None:
-        return existing
+    if not new:
+        existing = Procedure.objects.filter(case=case).first()
+        if existing is not None:
+            return existing
     registered_at = registered_at or case.created_at or timezone.now()
     on = local_date(registered_at)
     rule = rules.clock_rule("acceptance", track=track, on=on, book=RuleBook.load())
     proc = Procedure(case=case, track=track, registered_at=registered_at, rule_on=on,
                      acceptance_rule_id=rule.version.pk, acceptance_units=rule.amount, acceptance_unit=rule.unit)
     _recount(proc, Calendar.load())
+    if new:
+        proc.save()
+        return proc
     try:
         with transaction.atomic():
             proc.save()

@@ -212,6 +212,7 @@ def shared_cache(settings):
 
     from escalation.calendar import CALENDAR
     from escalation.lawbook import RULE_TABLE
+    from procedure.services import ORGANIZATION_KINDS
 
     url = os.environ.get("REDIS_URL", "")
     require(bool(url), "REDIS_URL is not set")
@@ -219,7 +220,7 @@ def shared_cache(settings):
                                    "KEY_PREFIX": f"test-shared-{uuid.uuid4().hex}"}}
     settings.KAMENG_STATS_ANSWER_SECONDS = 300
     settings.KAMENG_REFERENCE_SNAPSHOTS = True
-    RULE_TABLE._held = CALENDAR._held = None
+    RULE_TABLE._held = CALENDAR._held = ORGANIZATION_KINDS._held = None
 
 
 @pytest.fixture(autouse=True)
