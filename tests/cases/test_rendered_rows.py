@@ -178,3 +178,11 @@ def test_a_detail_and_its_audit_row_are_prepared_statements_with_the_same_answer
         statements = [row[0] for row in cursor.fetchall()]
     assert any('FROM "cases_case"' in s and '"cases_case"."id" = $' in s for s in statements)
     assert any(s.startswith("INSERT INTO") and "core_auditlog" in s for s in statements)
+
+
+def test_prepared_statements_get_generic_plans(db, real_postgres):
+    """The statements the application prepares are planned once (settings: plan_cache_mode), not again on
+    every run because a custom plan looked a little cheaper."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone()[0] == "force_generic_plan"
