@@ -292,9 +292,33 @@ class Pagination(BasePagination):
                  *self._order_attnames]
         from .rendered import fetch_prepared
 
-        rows = fetch_prepared(queryset.annotate(**{RENDERED_ROW: self.row_sql}).values_list(*names)[start:stop],
-                              prepare=not self._selective())
+        if self._selective() and connections[queryset.db].vendor == "postgresql":
+            return self._fetch_found(queryset, start, stop)
+        rows = fetch_prepared(queryset.annotate(**{RENDERED_ROW: self.row_sql}).values_list(*names)[start:stop])
         return [_Row(zip(names, row, strict=True)) for row in rows]
+
+    def _fetch_found(self, queryset: QuerySet, start: int, stop: int | None) -> list:
+        """A search in two statements. Its matches are found by a small statement planned with the search term
+        itself (never prepared: under a generic plan `LIKE $1` cannot use the trigram index, and a search went
+        from 8 ms to 1 s); the page's rows are then rendered by the prepared statement of "these ids, in the
+        list order", which names no search term. Parsing and planning the rendering (several kilobytes of
+        SQL) on every search cost more than the second round trip."""
+        from .rendered import fetch_prepared
+
+        counted = COUNT_ANNOTATION in queryset.query.annotations
+        found = list(queryset.values_list("pk", *([COUNT_ANNOTATION] if counted else []))[start:stop])
+        if not found:
+            return []
+        ordering = list_ordering(queryset) or []
+        order_by = [("-" if desc else "") + name for name, desc in ordering]
+        page = queryset.model._base_manager.using(queryset.db).filter(pk__in=[row[0] for row in found])
+        names = [RENDERED_ROW, *self._order_attnames]
+        rows = [_Row(zip(names, row, strict=True)) for row in fetch_prepared(
+            page.order_by(*order_by).annotate(**{RENDERED_ROW: self.row_sql}).values_list(*names))]
+        if counted:
+            for row in rows:
+                row[COUNT_ANNOTATION] = found[0][1]
+        return rows
 
     @staticmethod
     def _counted(rows: list) -> int | None:
