@@ -453,3 +453,11 @@ def test_the_cases_table_is_vacuumed_often_enough_for_index_only_walks(db, real_
         options = dict(option.split("=") for option in cursor.fetchone()[0])
     assert float(options["autovacuum_vacuum_insert_scale_factor"]) <= 0.001
     assert float(options["autovacuum_vacuum_scale_factor"]) <= 0.01
+
+
+def test_a_search_term_over_100_characters_is_a_400_naming_search(handler, org):
+    CaseFactory(organization=org, order_number="9" * 64)  # the longest order number
+    assert handler.get(URL, {"search": "9" * 64}).json()["count"] == 1
+    assert handler.get(URL, {"search": "9" * 100}).json()["count"] == 0  # longer than any: found in none
+    response = handler.get(URL, {"search": "9" * 101})
+    assert_error(response, 400, attr="search")
