@@ -306,10 +306,14 @@ class Pagination(BasePagination):
         from .rendered import fetch_prepared
 
         counted = COUNT_ANNOTATION in queryset.query.annotations
+        ordering = list_ordering(queryset)
+        if ordering is None:  # an order the ids alone cannot restore: one statement, planned with the term
+            names = [RENDERED_ROW, *([COUNT_ANNOTATION] if counted else []), *self._order_attnames]
+            return [_Row(zip(names, row, strict=True)) for row in fetch_prepared(
+                queryset.annotate(**{RENDERED_ROW: self.row_sql}).values_list(*names)[start:stop], prepare=False)]
         found = list(queryset.values_list("pk", *([COUNT_ANNOTATION] if counted else []))[start:stop])
         if not found:
             return []
-        ordering = list_ordering(queryset) or []
         order_by = [("-" if desc else "") + name for name, desc in ordering]
         page = queryset.model._base_manager.using(queryset.db).filter(pk__in=[row[0] for row in found])
         names = [RENDERED_ROW, *self._order_attnames]

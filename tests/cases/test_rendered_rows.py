@@ -191,3 +191,26 @@ def test_prepared_statements_get_generic_plans(db, real_postgres):
     with connection.cursor() as cursor:
         cursor.execute("SHOW plan_cache_mode")
         assert cursor.fetchone()[0] == "force_generic_plan"
+
+
+def test_a_search_over_an_order_the_ids_cannot_restore_is_one_statement(org, real_postgres):
+    """A rendered search page in an order made of another table's column (no keyset) is read in one
+    statement planned with its term, in that order."""
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from cases.selectors import case_list_row_sql
+    from kameng_api.core.pagination import Pagination
+    from kameng_api.core.rendered import row_json
+
+    names = ["丙店", "甲店", "乙店"]
+    for i, name in enumerate(names):
+        merchant = Merchant.objects.create(platform=CaseFactory(organization=org).platform, name=name)
+        CaseFactory(organization=org, merchant=merchant, order_number=f"SAME-ORDER-{i}")
+    view = type("View", (), {"selective_params": ("search",)})()
+    request = Request(APIRequestFactory().get("/api/v1/cases/", {"search": "SAME-ORDER"}))
+    queryset = Case.objects.filter(organization=org, order_number__icontains="SAME-ORDER").order_by(
+        "merchant__name", "-id")
+    rows = Pagination().paginate_rendered(queryset, row_json(CaseListSerializer, extra=case_list_row_sql()),
+                                          request, view=view)
+    assert [json.loads(row)["merchant_name"] for row in rows] == sorted(names)
