@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+from kameng_api.core.schema_sql import postgresql_only
+
 # Search by reference or order number is a case-insensitive "contains" (UPPER(col) LIKE UPPER('%v%')):
 # trigram indexes on the same expressions answer it without reading every case. PostgreSQL only
 # (pg_trgm is a trusted extension: the database owner may create it); SQLite scans.
@@ -16,14 +18,6 @@ TRIGRAM_SQL = [
 ]
 TRIGRAM_DROP = ["DROP INDEX IF EXISTS case_reference_trgm_idx", "DROP INDEX IF EXISTS case_order_number_trgm_idx",
                 "DROP INDEX IF EXISTS case_reference_prefix_idx"]
-
-
-def _run(statements):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            for statement in statements:
-                schema_editor.execute(statement)
-    return run
 
 
 class Migration(migrations.Migration):
@@ -65,5 +59,5 @@ class Migration(migrations.Migration):
             model_name='case',
             index=models.Index(condition=models.Q(('filed_by_key__isnull', False)), fields=['organization', '-created_at', '-id'], name='case_list_partner_idx'),
         ),
-        migrations.RunPython(_run(TRIGRAM_SQL), _run(TRIGRAM_DROP)),
+        postgresql_only(TRIGRAM_SQL, TRIGRAM_DROP),
     ]

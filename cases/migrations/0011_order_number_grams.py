@@ -13,6 +13,8 @@ The three search indexes keep a small pending list (64 kB): see GRAMS_SQL.
 
 from django.db import migrations
 
+from kameng_api.core.schema_sql import postgresql_only
+
 SEARCH_INDEXES = ("case_reference_trgm_idx", "case_order_number_trgm_idx")
 PENDING_KB = 64
 GRAMS_SQL = [
@@ -32,14 +34,6 @@ GRAMS_DROP = [*(f"ALTER INDEX IF EXISTS {name} RESET (gin_pending_list_limit)" f
               "DROP INDEX IF EXISTS case_order_number_grams_idx", "DROP FUNCTION IF EXISTS kameng_grams(text)"]
 
 
-def _run(statements):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            for statement in statements:
-                schema_editor.execute(statement)
-    return run
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -47,5 +41,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(_run(GRAMS_SQL), _run(GRAMS_DROP), elidable=False),
+        postgresql_only(GRAMS_SQL, GRAMS_DROP),
     ]

@@ -6,6 +6,7 @@ serializer, the letter) calls `personal_data_shown()`; PersonalDataAuditMiddlewa
 consumer for every successful response that carried them (GET, PATCH, transition, assign, an idempotent
 replay, the letter, the bundle, anything added later)."""
 
+import functools
 import json
 from contextvars import ContextVar
 
@@ -39,6 +40,13 @@ _COLUMNS = ("organization_id", "actor_user_id", "actor_key_id", "action", "objec
             "ip_address", "at")
 
 
+@functools.cache
+def _insert_sql() -> str:
+    table = AuditLog._meta.db_table
+    return (f'INSERT INTO "{table}" ({", ".join(_COLUMNS)}) '  # noqa: S608 - names from the model
+            "VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s::inet, %s)")
+
+
 def _audit_write(*, actor, action: str, request, rows: list[tuple[str, str, dict]]) -> None:
     """Audit rows are written on every read of a case and every change: on PostgreSQL one prepared INSERT
     per row (parsed and planned once per connection, no model instance), in the caller's transaction;
@@ -55,9 +63,7 @@ def _audit_write(*, actor, action: str, request, rows: list[tuple[str, str, dict
         return
     from .rendered import execute_prepared
 
-    table = connection.ops.quote_name(AuditLog._meta.db_table)
-    sql = (f"INSERT INTO {table} ({', '.join(_COLUMNS)}) "  # noqa: S608 - names from the model
-           "VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s::inet, %s)")
+    sql = _insert_sql()
     user_id = who.user.pk if who.user is not None else None
     key_id = who.api_key.pk if who.api_key is not None else None
     for object_type, object_id, detail in rows:

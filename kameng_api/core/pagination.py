@@ -257,11 +257,13 @@ class Pagination(BasePagination):
         return window[: self.size]
 
     @staticmethod
-    def _compiled_ids(queryset: QuerySet) -> tuple[str, tuple] | None:
+    def _plain(queryset: QuerySet) -> bool:
+        """A list query of model rows (no DISTINCT, values or UNION): its count and its windows are rewritten."""
         query = queryset.query
-        if query.distinct or query.values_select or query.combinator:
-            return None
-        return _matching_ids_sql(queryset)
+        return not (query.distinct or query.values_select or query.combinator)
+
+    def _compiled_ids(self, queryset: QuerySet) -> tuple[str, tuple] | None:
+        return _matching_ids_sql(queryset) if self._plain(queryset) else None
 
     def _selective(self) -> bool:
         """A request naming one of the view's `selective_params` (a search) matches few rows, found by an
@@ -275,7 +277,7 @@ class Pagination(BasePagination):
         the offset is walked over ids only (an index-only scan where the list's index covers the filter)
         and only the page's rows are read, by primary key."""
         query = queryset.query
-        if query.distinct or query.values_select or query.combinator:
+        if not self._plain(queryset):
             return self._fetch(queryset, offset, offset + limit)
         counted = {COUNT_ANNOTATION: bounded_count_sql(queryset, self.count_limit, self._compiled)} if with_count else {}
         if offset == 0 or any(getattr(a, "contains_aggregate", True) for a in query.annotations.values()):
