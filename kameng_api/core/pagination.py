@@ -437,9 +437,12 @@ class Pagination(BasePagination):
             "properties": {
                 "count": {"type": "integer", "example": 123,
                           "description": "Matching rows: exact up to a bound (KAMENG_LIST_COUNT_EXACT_UP_TO, "
-                                         "1,000 by default), PostgreSQL's estimate above it."},
+                                         "1,000 by default), PostgreSQL's estimate above it. An estimate is kept "
+                                         "up to KAMENG_LIST_COUNT_ESTIMATE_TTL seconds (60) for the same filters, "
+                                         "whatever the page or cursor, so it may be that old."},
                 "count_exact": {"type": "boolean", "example": True,
-                                "description": "false when `count` is an estimate (more rows than the bound)."},
+                                "description": "false when `count` is an estimate (more rows than the bound, "
+                                               "or found above it less than a minute ago)."},
                 "next": {"type": "string", "nullable": True, "format": "uri",
                          "example": "https://kameng.example.cn/api/v1/cases/?page=4"},
                 "previous": {"type": "string", "nullable": True, "format": "uri",
